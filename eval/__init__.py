@@ -1,0 +1,1 @@
+"""Evaluation stage: lighteval tasks, model backends, scoring, statistics, compare and reporting."""

@@ -1,0 +1,55 @@
+"""The small layer that keeps reasonlift working with lighteval 0.13.0's internals.
+
+lighteval 0.13.0 builds its task registry by importing every built-in task module, and one of them
+downloads a file at import time, so an offline machine cannot even start an evaluation. This layer
+loads only reasonlift's own task module. It is pinned to the version it was written against: a
+different lighteval fails loudly here instead of misbehaving somewhere deeper.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from importlib import metadata
+from types import ModuleType
+
+SUPPORTED_LIGHTEVAL = "0.13."
+
+
+def check_lighteval_version() -> str:
+    version = metadata.version("lighteval")
+    if not version.startswith(SUPPORTED_LIGHTEVAL):
+        raise RuntimeError(
+            f"reasonlift's lighteval compatibility layer supports lighteval {SUPPORTED_LIGHTEVAL}x, found {version}; "
+            "reinstall with `make install` or update eval/compat.py"
+        )
+    return version
+
+
+@contextlib.contextmanager
+def only_project_tasks(module: ModuleType) -> Iterator[None]:
+    """While active, lighteval's Registry sees exactly the tasks in `module` and imports none of its own."""
+    check_lighteval_version()
+    from lighteval.tasks.registry import Registry
+
+    original = Registry.__dict__["load_all_task_configs"]
+
+    def load_project_configs(custom_tasks=None, load_multilingual=False):
+        return Registry._extract_configs(module)
+
+    Registry.load_all_task_configs = staticmethod(load_project_configs)
+    try:
+        yield
+    finally:
+        Registry.load_all_task_configs = original
+
+
+class NoSampleCache:
+    """Stands in for lighteval's SampleCache, which keys on the model config rather than the weights.
+
+    reasonlift's GenerationStore keys on a fingerprint of the weights instead; the Pipeline only needs
+    this hook to exist on the model.
+    """
+
+    def _init_registry(self, registry) -> None:
+        self.registry = registry

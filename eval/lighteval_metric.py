@@ -1,0 +1,46 @@
+"""The lighteval metric for reasonlift tasks: n samples per problem graded by math-verify."""
+
+from __future__ import annotations
+
+import numpy as np
+from lighteval.metrics.metrics_sample import SampleLevelComputation, SamplingMetric
+from lighteval.metrics.utils.metric_utils import SampleLevelMetricGrouping
+from lighteval.models.model_output import ModelResponse
+from lighteval.tasks.requests import Doc, SamplingMethod
+
+from eval.sampling_metrics import ks_for, problem_metrics
+from eval.scoring import grade
+from eval.task_catalog import AnswerKind
+
+
+class SampledAnswerMetric(SamplingMetric, SampleLevelComputation):
+    """Grades each of the n samples of a problem and reduces them to pass@k and maj@n."""
+
+    def __init__(self, kind: AnswerKind, n: int):
+        super().__init__()
+        self.kind = kind
+        self.n = n
+
+    def num_samples(self) -> int:
+        return self.n
+
+    def compute(self, doc: Doc, model_response: ModelResponse, **kwargs) -> dict[str, float]:
+        gold = doc.get_golds()[0]
+        choices = tuple(doc.choices) if self.kind == "letter" else ()
+        grades = [grade(text, gold, self.kind, choices) for text in model_response.text[: self.n]]
+        return problem_metrics([g.extracted for g in grades], [g.correct for g in grades])
+
+
+def metric_names(n: int) -> list[str]:
+    return [*(f"pass@{k}" for k in ks_for(n)), f"maj@{n}"]
+
+
+def sampled_answer_metric(kind: AnswerKind, n: int) -> SampleLevelMetricGrouping:
+    names = metric_names(n)
+    return SampleLevelMetricGrouping(
+        metric_name=names,
+        higher_is_better=dict.fromkeys(names, True),
+        category=SamplingMethod.GENERATIVE,
+        sample_level_fn=SampledAnswerMetric(kind, n),
+        corpus_level_fn=dict.fromkeys(names, np.mean),
+    )

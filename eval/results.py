@@ -1,0 +1,124 @@
+"""Evaluation results: per-sample records for one model on one task, and their files."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from eval.fingerprint import text_fingerprint
+from recipes.paths import cache_dir
+
+RESULTS_FORMAT = 1
+
+
+@dataclass
+class SampleRecord:
+    text: str
+    tokens: int
+    finish_reason: str
+    extracted: str | None
+    correct: bool
+
+
+@dataclass
+class ProblemRecord:
+    problem_id: str
+    gold: str
+    prompt_hash: str
+    samples: list[SampleRecord]
+    level: str | int | None = None
+    subject: str | None = None
+    prompt: str = ""
+
+    @property
+    def pass1(self) -> float:
+        return sum(s.correct for s in self.samples) / len(self.samples)
+
+
+@dataclass
+class TaskResult:
+    task: str
+    model: str
+    model_fingerprint: str
+    settings: dict
+    data_fingerprint: str
+    chat_template_hash: str
+    metrics: dict[str, float]
+    problems: list[ProblemRecord] = field(default_factory=list)
+    partial: bool = False  # evaluated on a subset of problems (eval.max_problems)
+
+    def to_json(self) -> dict:
+        return {"format": RESULTS_FORMAT, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> TaskResult:
+        data = dict(data)
+        data.pop("format", None)
+        problems = [
+            ProblemRecord(**{**p, "samples": [SampleRecord(**s) for s in p["samples"]]})
+            for p in data.pop("problems")
+        ]
+        return cls(**data, problems=problems)
+
+
+def data_fingerprint(problems: list[ProblemRecord]) -> str:
+    return text_fingerprint(sorted((p.problem_id, p.gold) for p in problems))[:16]
+
+
+def result_cache_path(model_fingerprint: str, task: str, settings: dict, partial_key: int | None) -> Path:
+    key = text_fingerprint(settings, partial_key)[:16]
+    return cache_dir() / "results" / model_fingerprint[:32] / f"{task.replace(':', '_')}-{key}.json"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save_result(result: TaskResult, path: Path) -> None:
+    atomic_write_text(path, json.dumps(result.to_json()))
+
+
+def load_result(path: Path) -> TaskResult | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if data.get("format") != RESULTS_FORMAT:
+        return None
+    return TaskResult.from_json(data)
+
+
+def write_details(result: TaskResult, path: Path) -> None:
+    """One JSON line per sample, for a person to open: the problem, the answer read, right or wrong."""
+    lines = []
+    for p in result.problems:
+        for i, s in enumerate(p.samples):
+            lines.append(
+                json.dumps(
+                    {
+                        "task": result.task,
+                        "problem_id": p.problem_id,
+                        "sample": i,
+                        "prompt": p.prompt,
+                        "gold": p.gold,
+                        "extracted": s.extracted,
+                        "correct": s.correct,
+                        "tokens": s.tokens,
+                        "finish_reason": s.finish_reason,
+                        "level": p.level,
+                        "subject": p.subject,
+                        "response": s.text,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+    atomic_write_text(path, "\n".join(lines) + "\n")

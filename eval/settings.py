@@ -1,0 +1,79 @@
+"""Resolved evaluation settings: recipe values with task defaults applied, everything a result depends on."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from eval.generation_store import SamplingSettings
+from eval.task_catalog import TASKS, TaskInfo
+from recipes.schema import EvalSpec
+
+EVAL_DATA_ENV = "REASONLIFT_EVAL_DATA"
+TASK_VERSION = 1  # bump when a prompt or the scoring changes: results from before are then never mixed in
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    info: TaskInfo
+    sampling: SamplingSettings
+    data_location: str  # hub repo id or a local folder
+    hf_subset: str
+    revision: str | None
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def describe(self) -> dict:
+        """Everything about this task run that must match between two sides of a comparison."""
+        return {
+            "task": self.info.name,
+            "task_version": TASK_VERSION,
+            "dataset": self.info.hf_repo if self.info.builtin else self.info.hf_repo,
+            "revision": self.revision,
+            **asdict(self.sampling),
+        }
+
+
+def data_dir(spec: EvalSpec, recipe_dir: Path | None) -> Path | None:
+    value = spec.data_dir or os.environ.get(EVAL_DATA_ENV)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_absolute() and recipe_dir is not None and not path.exists():
+        path = recipe_dir / path
+    return path.resolve()
+
+
+def resolve_tasks(spec: EvalSpec, recipe_dir: Path | None = None) -> list[TaskRun]:
+    local_root = data_dir(spec, recipe_dir)
+    runs = []
+    for name, task_spec in spec.tasks.items():
+        info = TASKS[name]
+        if info.builtin:
+            from train.toy_data import toy_dataset_path
+
+            location, subset = str(toy_dataset_path() / "eval"), "default"
+        elif local_root is not None and (local_root / info.local_dirname).exists():
+            location, subset = str(local_root / info.local_dirname), "default"
+        else:
+            location, subset = info.hf_repo, info.hf_subset
+        sampling = SamplingSettings(
+            n=task_spec.n or info.default_n,
+            temperature=spec.generation.temperature,
+            top_p=spec.generation.top_p,
+            max_new_tokens=task_spec.max_new_tokens or spec.generation.max_new_tokens,
+            seed=spec.generation.seed,
+        )
+        runs.append(
+            TaskRun(
+                info=info,
+                sampling=sampling,
+                data_location=location,
+                hf_subset=subset,
+                revision=task_spec.revision or info.hf_revision,
+            )
+        )
+    return runs

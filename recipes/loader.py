@@ -1,0 +1,106 @@
+"""Load a recipe YAML file into a validated `Recipe`, turning every mistake into a one-line error."""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from recipes.errors import RecipeError
+from recipes.paths import is_builtin, looks_local, resolve_path
+from recipes.schema import Recipe
+
+
+def load_recipe(path: str | Path, check_paths: bool = True) -> Recipe:
+    """Read, validate and return the recipe at `path`; raise RecipeError naming file, key and expectation."""
+    path = Path(path)
+    shown = str(path)
+    if not path.is_file():
+        raise RecipeError(shown, ["file not found (recipes live in recipes/, e.g. recipes/smoke/sft.yaml)"])
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise RecipeError(shown, [f"{where}not valid YAML ({getattr(err, 'problem', err)})"]) from None
+    if not isinstance(raw, dict):
+        raise RecipeError(shown, ["expected a mapping of keys at the top level"])
+    try:
+        recipe = Recipe.model_validate(raw)
+    except ValidationError as err:
+        raise RecipeError(shown, [_describe_error(e, Recipe) for e in err.errors()]) from None
+    recipe.source = str(path.resolve())
+    if check_paths:
+        problems = _missing_paths(recipe, path.parent.resolve())
+        if problems:
+            raise RecipeError(shown, problems)
+    return recipe
+
+
+def _describe_error(error: dict[str, Any], root: type[BaseModel]) -> str:
+    loc = ".".join(str(p) for p in error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent_fields = _fields_at(root, error["loc"][:-1])
+        close = difflib.get_close_matches(str(error["loc"][-1]), parent_fields, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        expected = f" (expected one of: {', '.join(parent_fields)})" if parent_fields and not close else ""
+        return f"{loc}: unknown key{hint}{expected}"
+    if kind == "missing":
+        return f"{loc}: required key is missing"
+    msg = error["msg"].removeprefix("Value error, ")
+    value = error.get("input")
+    got = f" (got {value!r})" if kind not in {"value_error"} and not isinstance(value, dict | list) else ""
+    return f"{loc}: {msg}{got}"
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the nested model at `loc`, for 'did you mean' hints."""
+    current: Any = model
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        if typing.get_origin(field.annotation) is dict and parts:
+            parts.pop(0)  # the user's key inside a mapping of models, e.g. eval.tasks.<task>
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [n for n in current.model_fields if n != "source"]
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+        for inner in typing.get_args(candidate):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return annotation
+
+
+def _missing_paths(recipe: Recipe, base: Path) -> list[str]:
+    """Local paths the recipe names that do not exist. Hub ids and builtin: names are checked when used."""
+    problems = []
+    candidates = [("model.name_or_path", recipe.model.name_or_path)]
+    if recipe.train is not None:
+        candidates.append(("train.dataset.path", recipe.train.dataset.path))
+        config = recipe.train.accelerate_config
+        if looks_local(config) and not resolve_path(config, base).exists():
+            problems.append(f"train.accelerate_config: file {config!r} does not exist")
+    if recipe.eval.data_dir:
+        candidates.append(("eval.data_dir", recipe.eval.data_dir))
+    for key, value in candidates:
+        if is_builtin(value) or not looks_local(value):
+            continue
+        if not resolve_path(value, base).exists():
+            problems.append(f"{key}: path {value!r} does not exist")
+    return problems

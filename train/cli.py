@@ -1,0 +1,78 @@
+"""`make train recipe=...`: validate the recipe, build what it needs, then `accelerate launch` the trainer."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from recipes import load_recipe
+from recipes.builtins import resolve
+from recipes.errors import UserError, exit_on_user_error
+from recipes.paths import REPO_ROOT, looks_local, resolve_path
+from train.common import gpu_available, recipe_dir
+
+ACCELERATE_CONFIGS = REPO_ROOT / "accelerate_configs"
+
+
+def accelerate_config_path(name: str, base: Path) -> Path:
+    if looks_local(name) or name.endswith(".yaml"):
+        path = resolve_path(name, base)
+    else:
+        path = ACCELERATE_CONFIGS / f"{name}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in ACCELERATE_CONFIGS.glob("*.yaml")))
+        raise UserError(
+            f"train.accelerate_config: no config {name!r} (known: {known}, or a path to a YAML file)"
+        )
+    return path
+
+
+def launch_command(recipe_path: str, resume: bool, num_processes: int | None = None) -> list[str]:
+    recipe = load_recipe(recipe_path)
+    if recipe.train is None:
+        raise UserError(f"{recipe_path}: has no `train` section, so there is nothing to train")
+    config_path = accelerate_config_path(recipe.train.accelerate_config, recipe_dir(recipe))
+    launch_config = yaml.safe_load(config_path.read_text()) or {}
+    if not gpu_available() and not launch_config.get("use_cpu", False):
+        raise UserError(
+            f"train.accelerate_config: {config_path.stem!r} needs GPUs and none was found; "
+            f"use `accelerate_config: cpu` to train on this machine"
+        )
+    # Build builtin models and datasets once, here, rather than racing to build them in every process.
+    resolve(recipe.model.name_or_path)
+    resolve(recipe.train.dataset.path)
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path)]
+    processes = num_processes or recipe.train.num_processes
+    if processes:
+        command += ["--num_processes", str(processes)]
+    command += ["-m", "train.worker", str(Path(recipe_path).resolve())]
+    if resume:
+        command.append("--resume")
+    return command
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="reasonlift-train", description=__doc__)
+    parser.add_argument("recipe", help="path to a recipe YAML file")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoint in the output folder"
+    )
+    parser.add_argument("--num-processes", type=int, default=None, help="override the number of processes")
+    args = parser.parse_args(argv)
+    command = launch_command(args.recipe, args.resume, args.num_processes)
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    )
+    result = subprocess.run(command, env=env, check=False)
+    if result.returncode != 0:
+        raise SystemExit(result.returncode)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""What every training method shares: model and tokenizer loading, TRL config building, LoRA, checkpoints, summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from recipes.builtins import resolve
+from recipes.errors import UserError
+from recipes.provenance import provenance
+from recipes.schema import Recipe
+from train.chat_template import apply_recipe_template
+
+SUMMARY_FILE = "train_summary.json"
+RECIPE_COPY = "recipe.yaml"
+
+
+def recipe_dir(recipe: Recipe) -> Path:
+    return Path(recipe.source).parent if recipe.source else Path.cwd()
+
+
+def output_dir(recipe: Recipe) -> Path:
+    assert recipe.train is not None
+    return Path(recipe.train.output_dir).expanduser().resolve()
+
+
+def gpu_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def load_tokenizer(recipe: Recipe):
+    from transformers import AutoTokenizer
+
+    location = resolve(recipe.model.name_or_path, recipe_dir(recipe))
+    tokenizer = AutoTokenizer.from_pretrained(location, revision=recipe.model.revision)
+    apply_recipe_template(tokenizer, recipe.model.chat_template)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(recipe: Recipe):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    location = resolve(recipe.model.name_or_path, recipe_dir(recipe))
+    dtype = recipe.model.dtype
+    if not gpu_available() and dtype in ("bfloat16", "float16"):
+        dtype = "float32"  # half precision training on CPU is slow and poorly supported
+    kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype) if dtype != "auto" else "auto"}
+    if recipe.model.attn_implementation:
+        kwargs["attn_implementation"] = recipe.model.attn_implementation
+    return AutoModelForCausalLM.from_pretrained(location, revision=recipe.model.revision, **kwargs)
+
+
+def build_trl_config(recipe: Recipe, config_cls: type, run_name: str):
+    """Recipe -> TRL config object. `train.args` passes through; the recipe owns paths, logging and the device."""
+    assert recipe.train is not None
+    args = dict(recipe.train.args)
+    if not gpu_available():
+        # TRL resolves bf16 to True by default; on a CPU machine that fails, so say what we change.
+        if args.get("bf16") or args.get("fp16"):
+            print("notice: no GPU found: training in float32 on the CPU (bf16/fp16 turned off)")
+        args.update(use_cpu=True, bf16=False, fp16=False)
+    report_to = ["wandb"] if recipe.wandb.enabled else []
+    return config_cls(output_dir=str(output_dir(recipe)), run_name=run_name, report_to=report_to, **args)
+
+
+def lora_config(recipe: Recipe):
+    assert recipe.train is not None
+    spec = recipe.train.lora
+    if spec is None:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=spec.r,
+        lora_alpha=spec.alpha,
+        lora_dropout=spec.dropout,
+        target_modules=spec.target_modules,
+        task_type="CAUSAL_LM",
+    )
+
+
+def last_checkpoint(folder: Path) -> Path | None:
+    checkpoints = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return max(checkpoints, key=lambda p: int(p.name.split("-")[-1])) if checkpoints else None
+
+
+def prepare_output_dir(recipe: Recipe, resume: bool) -> Path | None:
+    """Create the output folder; refuse to mix a fresh run into an old one. Returns the checkpoint to resume."""
+    folder = output_dir(recipe)
+    checkpoint = last_checkpoint(folder) if folder.exists() else None
+    if resume:
+        if checkpoint is None:
+            print(f"notice: nothing to resume in {folder}: starting from the beginning")
+        else:
+            print(f"resuming from {checkpoint}")
+        return checkpoint
+    if checkpoint is not None:
+        raise UserError(
+            f"{folder} already holds checkpoints from an earlier run: resume it with `make train recipe=... resume=1`, "
+            f"or delete the folder to start over"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    return None
+
+
+def write_summary(recipe: Recipe, trainer, started: float, extra: dict[str, Any] | None = None) -> dict:
+    """train_summary.json: what was trained, for how long, how fast, to what loss, with which code."""
+    folder = output_dir(recipe)
+    history = trainer.state.log_history
+    losses = [h["loss"] for h in history if "loss" in h]
+    tokens = max((h.get("num_tokens", 0) for h in history), default=0)
+    runtime = time.time() - started
+    train_metrics = next((h for h in reversed(history) if "train_runtime" in h), {})
+    summary = {
+        "recipe": recipe.name,
+        "method": recipe.train.method if recipe.train else None,
+        "base_model": recipe.model.name_or_path,
+        "base_model_revision": recipe.model.revision,
+        "output_dir": str(folder),
+        "global_step": trainer.state.global_step,
+        "epochs": trainer.state.epoch,
+        "runtime_s": round(runtime, 2),
+        "train_runtime_s": train_metrics.get("train_runtime"),
+        "tokens": int(tokens),
+        "tokens_per_s": round(tokens / train_metrics["train_runtime"], 1)
+        if tokens and train_metrics.get("train_runtime")
+        else None,
+        "first_loss": losses[0] if losses else None,
+        "final_loss": losses[-1] if losses else None,
+        "world_size": trainer.args.world_size,
+        "lora": recipe.train.lora.model_dump() if recipe.train and recipe.train.lora else None,
+        **(extra or {}),
+        **provenance(),
+    }
+    (folder / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def save_final_model(recipe: Recipe, trainer) -> None:
+    """Save full weights to the output folder: with LoRA, the adapter goes to `adapter/` and the merged
+    model to the folder itself, so evaluation (vLLM or transformers) loads it like any other checkpoint."""
+    folder = output_dir(recipe)
+    if recipe.train is not None and recipe.train.lora is not None:
+        trainer.save_model(str(folder / "adapter"))
+        if trainer.is_world_process_zero():
+            merged = trainer.accelerator.unwrap_model(trainer.model).merge_and_unload()
+            merged.save_pretrained(str(folder))
+    else:
+        trainer.save_model(str(folder))
+
+
+def copy_recipe(recipe: Recipe) -> None:
+    if recipe.source:
+        shutil.copyfile(recipe.source, output_dir(recipe) / RECIPE_COPY)
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0

@@ -1,0 +1,34 @@
+"""Supervised fine-tuning with TRL's SFTTrainer, driven by a recipe."""
+
+from __future__ import annotations
+
+import time
+
+from recipes.schema import Recipe
+from train import common
+from train.data import load_train_dataset
+
+
+def run_sft(recipe: Recipe, resume: bool = False) -> dict | None:
+    from trl import SFTConfig, SFTTrainer
+
+    assert recipe.train is not None
+    started = time.time()
+    checkpoint = common.prepare_output_dir(recipe, resume)
+    tokenizer = common.load_tokenizer(recipe)
+    dataset = load_train_dataset(recipe.train.dataset, common.recipe_dir(recipe))
+    config = common.build_trl_config(recipe, SFTConfig, run_name=recipe.name)
+    trainer = SFTTrainer(
+        model=common.load_model(recipe),
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=common.lora_config(recipe),
+    )
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    common.save_final_model(recipe, trainer)
+    if not trainer.is_world_process_zero():
+        return None
+    tokenizer.save_pretrained(str(common.output_dir(recipe)))
+    common.copy_recipe(recipe)
+    return common.write_summary(recipe, trainer, started, extra={"train_examples": len(dataset)})

@@ -1,0 +1,48 @@
+"""The process `accelerate launch` starts on every device: load the recipe and run its training method."""
+
+from __future__ import annotations
+
+import argparse
+
+from recipes import load_recipe
+from recipes.errors import exit_on_user_error
+from recipes.paths import REPO_ROOT
+from recipes.wandb_env import configure, offline_runs, sync_hint
+from train import common
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("recipe")
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args(argv)
+
+    recipe = load_recipe(args.recipe)
+    assert recipe.train is not None
+    wandb_dir = common.output_dir(recipe)
+    if recipe.wandb.enabled:
+        mode = configure(recipe.wandb.project, recipe.wandb.entity, group=recipe.name, wandb_dir=wandb_dir)
+    if recipe.train.method == "sft":
+        from train.sft import run_sft
+
+        summary = run_sft(recipe, resume=args.resume)
+    else:  # validated by the recipe schema; kept for methods added later
+        raise SystemExit(f"unsupported method {recipe.train.method}")
+    if summary is None:  # not the main process
+        return
+    print(
+        f"trained {recipe.name}: {summary['global_step']} steps in {summary['runtime_s']:.0f}s, "
+        f"loss {summary['first_loss']:.3f} -> {summary['final_loss']:.3f}, "
+        f"{summary['tokens_per_s'] or 0:.0f} tokens/s; saved to {summary['output_dir']}"
+    )
+    if recipe.wandb.enabled and mode == "offline":
+        runs = offline_runs(wandb_dir)
+        if runs:
+            print(
+                sync_hint(runs[-1].relative_to(REPO_ROOT) if runs[-1].is_relative_to(REPO_ROOT) else runs[-1])
+            )
+
+
+if __name__ == "__main__":
+    main()
