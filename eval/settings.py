@@ -31,7 +31,7 @@ class TaskRun:
         return {
             "task": self.info.name,
             "task_version": TASK_VERSION,
-            "dataset": self.info.hf_repo if self.info.builtin else self.info.hf_repo,
+            "dataset": self.info.hf_repo,
             "revision": self.revision,
             **asdict(self.sampling),
         }

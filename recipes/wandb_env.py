@@ -24,7 +24,9 @@ def resolve_mode() -> str:
     return "online" if has_credentials() else "offline"
 
 
-def configure(project: str, entity: str | None, group: str, wandb_dir: Path) -> str:
+def configure(
+    project: str, entity: str | None, group: str, wandb_dir: Path, job_type: str | None = None
+) -> str:
     """Set the environment variables TRL's and our own W&B runs read. Returns the mode."""
     mode = resolve_mode()
     wandb_dir.mkdir(parents=True, exist_ok=True)
@@ -36,6 +38,8 @@ def configure(project: str, entity: str | None, group: str, wandb_dir: Path) -> 
     os.environ.setdefault("WANDB_CONSOLE", "off")
     if entity:
         os.environ["WANDB_ENTITY"] = entity
+    if job_type:
+        os.environ["WANDB_JOB_TYPE"] = job_type
     return mode
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,15 @@ def launch_command(recipe_path: str, resume: bool, num_processes: int | None = N
     return command
 
 
+def remove_previous_run(recipe_path: str) -> None:
+    recipe = load_recipe(recipe_path)
+    assert recipe.train is not None
+    folder = Path(recipe.train.output_dir).resolve()
+    if folder.exists():
+        print(f"--fresh: removing the previous run in {folder}")
+        shutil.rmtree(folder)
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="reasonlift-train", description=__doc__)
@@ -63,9 +73,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--resume", action="store_true", help="continue from the last checkpoint in the output folder"
     )
+    parser.add_argument(
+        "--fresh", action="store_true", help="delete the output folder first and train from scratch"
+    )
     parser.add_argument("--num-processes", type=int, default=None, help="override the number of processes")
     args = parser.parse_args(argv)
+    if args.fresh and args.resume:
+        raise UserError("--fresh and --resume contradict each other: pick one")
     command = launch_command(args.recipe, args.resume, args.num_processes)
+    if args.fresh:
+        remove_previous_run(args.recipe)
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
     )

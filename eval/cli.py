@@ -1,0 +1,98 @@
+"""Command line for the eval stage: `compare` (baseline vs tuned) and `eval` (one model)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import warnings
+
+from recipes.errors import UserError, exit_on_user_error
+
+
+def _quiet_libraries() -> None:
+    # lighteval and vLLM log every step at INFO/WARNING; reasonlift prints what a user needs.
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("lighteval", "datasets", "httpx", "vllm"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from eval.compare_flow import run_compare
+    from recipes import load_recipe
+
+    recipe = load_recipe(args.recipe)
+    run_compare(
+        recipe,
+        baseline=args.baseline or None,
+        tuned=args.tuned or None,
+        allow_mismatch=args.mismatch == "allow",
+        use_wandb=False if args.no_wandb else None,
+    )
+
+
+def _eval(args: argparse.Namespace) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from eval.results import write_details
+    from eval.runner import evaluate_model
+    from recipes import load_recipe
+    from recipes.schema import EvalSpec
+
+    if args.recipe:
+        recipe = load_recipe(args.recipe)
+        spec = recipe.eval
+        template = recipe.model.chat_template
+    else:
+        spec, template = EvalSpec(tasks=["aime24", "math_500", "gpqa:diamond"]), "model"
+    if args.tasks:
+        try:
+            spec = spec.model_copy(update={"tasks": EvalSpec(tasks=args.tasks.split(",")).tasks})
+        except ValueError as err:
+            raise UserError(f"tasks={args.tasks}: {str(err).splitlines()[-1].strip()}") from None
+    evaluation = evaluate_model(args.model, spec, template, label=args.model)
+    table = Table(title=f"{args.model} ({evaluation.model.fingerprint[:12]})", title_justify="left")
+    for column in ("task", "problems", "metric", "value"):
+        table.add_column(column)
+    for name, result in evaluation.results.items():
+        for metric, value in result.metrics.items():
+            table.add_row(name, str(len(result.problems)), metric, f"{100 * value:.1f}")
+        if args.output_dir:
+            write_details(result, os.path.join(args.output_dir, f"{name.replace(':', '_')}.jsonl"))
+    Console(width=160).print(table)
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="reasonlift-eval", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser(
+        "compare", help="evaluate the recipe's base model and its tuned output; print the table"
+    )
+    p.add_argument("recipe")
+    p.add_argument("--baseline", help="override the baseline model (hub id or folder)")
+    p.add_argument("--tuned", help="override the tuned model (default: the recipe's train.output_dir)")
+    p.add_argument(
+        "--mismatch", choices=["refuse", "allow"], default="refuse", help="compare despite different settings"
+    )
+    p.add_argument("--no-wandb", action="store_true")
+    p.set_defaults(func=_compare)
+    p = sub.add_parser("eval", help="evaluate one model")
+    p.add_argument("model")
+    p.add_argument("--tasks", help="comma-separated: aime24,math_500,gpqa:diamond,toy_addition")
+    p.add_argument("--recipe", help="take generation and vLLM settings from this recipe")
+    p.add_argument("--output-dir", help="also write per-sample details here")
+    p.set_defaults(func=_eval)
+    args = parser.parse_args(argv)
+    _quiet_libraries()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""`make compare`: evaluate baseline and tuned model, check they were evaluated alike, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eval.compare import TaskComparison, compare_task
+from eval.plots import write_plots
+from eval.report import HEADERS, print_table, table_rows, write_reports
+from eval.results import write_details
+from eval.runner import ModelEvaluation, evaluate_model
+from recipes.errors import UserError
+from recipes.provenance import provenance
+from recipes.schema import Recipe
+
+
+def default_output_dir(recipe: Recipe) -> Path:
+    if recipe.eval.output_dir:
+        return Path(recipe.eval.output_dir).resolve()
+    if recipe.train is not None:
+        return Path(recipe.train.output_dir).resolve() / "compare"
+    return Path("outputs", recipe.name, "compare").resolve()
+
+
+def run_compare(
+    recipe: Recipe,
+    baseline: str | None = None,
+    tuned: str | None = None,
+    allow_mismatch: bool = False,
+    use_wandb: bool | None = None,
+) -> dict:
+    base_dir = Path(recipe.source).parent if recipe.source else Path.cwd()
+    baseline_name = baseline or recipe.model.name_or_path
+    if tuned is None:
+        if recipe.train is None:
+            raise UserError(
+                f"{recipe.source}: no `train` section, so name the tuned model: `make compare ... tuned=PATH`"
+            )
+        tuned = recipe.train.output_dir
+        if not Path(tuned).exists():
+            raise UserError(
+                f"the tuned model {tuned} does not exist yet: run `make train recipe={recipe.source}` first, "
+                "or name another with tuned=PATH"
+            )
+    out_dir = default_output_dir(recipe)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    print(f"== baseline: {baseline_name}")
+    base_eval = evaluate_model(
+        baseline_name,
+        recipe.eval,
+        recipe.model.chat_template,
+        revision=recipe.model.revision if baseline is None else None,
+        recipe_dir=base_dir,
+        label="baseline",
+    )
+    print(f"== tuned: {tuned}")
+    tuned_eval = evaluate_model(
+        tuned, recipe.eval, recipe.model.chat_template, recipe_dir=base_dir, label="tuned"
+    )
+
+    comparisons = [compare_task(base_eval.results[t], tuned_eval.results[t]) for t in base_eval.results]
+    mismatches = [m for c in comparisons for m in c.mismatches]
+    if mismatches and not allow_mismatch:
+        raise UserError(
+            "the two sides were not evaluated alike, so their difference would not mean much:\n  - "
+            + "\n  - ".join(mismatches)
+            + "\nre-run with the same settings, or add mismatch=allow to compare anyway (the table is then marked)"
+        )
+    if base_eval.model.fingerprint == tuned_eval.model.fingerprint:
+        print("notice: baseline and tuned have identical weights: every delta below is sampling noise")
+
+    samples = {t: base_eval.results[t].settings["n"] for t in base_eval.results}
+    title = f"{recipe.name}: {baseline_name} → {tuned}"
+    print_table(comparisons, samples, title, bool(mismatches))
+
+    for side, evaluation in (("baseline", base_eval), ("tuned", tuned_eval)):
+        for name, result in evaluation.results.items():
+            write_details(result, out_dir / "details" / side / f"{name.replace(':', '_')}.jsonl")
+    plots = write_plots(out_dir, comparisons)
+    payload = _payload(recipe, base_eval, tuned_eval, comparisons, mismatches)
+    paths = write_reports(out_dir, comparisons, samples, title, bool(mismatches), payload)
+    print(f"wrote {', '.join(str(p) for p in [*paths.values(), *plots.values()])} and details/ in {out_dir}")
+
+    wandb_enabled = recipe.wandb.enabled if use_wandb is None else use_wandb
+    if wandb_enabled:
+        from eval.wandb_report import log_compare_run
+
+        log_compare_run(
+            recipe,
+            out_dir,
+            comparisons,
+            HEADERS,
+            table_rows(comparisons, samples),
+            plots,
+            base_eval,
+            tuned_eval,
+            config={"baseline": baseline_name, "tuned": tuned, "settings": payload["settings"]},
+        )
+    return payload
+
+
+def _side(evaluation: ModelEvaluation) -> dict:
+    return {
+        "model": evaluation.model.name,
+        "path": evaluation.model.path,
+        "fingerprint": evaluation.model.fingerprint,
+        "reused_cached_results": evaluation.reused,
+        "metrics": {name: r.metrics for name, r in evaluation.results.items()},
+    }
+
+
+def _payload(recipe, base_eval, tuned_eval, comparisons: list[TaskComparison], mismatches: list[str]) -> dict:
+    return {
+        "recipe": recipe.name,
+        "recipe_path": recipe.source,
+        "baseline": _side(base_eval),
+        "tuned": _side(tuned_eval),
+        "settings": {name: r.settings for name, r in base_eval.results.items()},
+        "mismatched_settings": mismatches,
+        "tasks": {c.task: [row.to_json() for row in c.rows] for c in comparisons},
+        "statistics": {
+            "unit": "problem",
+            "interval": "95% paired percentile bootstrap, 10,000 resamples, seed 0",
+            "test": "paired permutation (sign-flip), exact up to 16 non-zero differences",
+        },
+        "provenance": provenance(),
+        "eval_spec": recipe.eval.model_dump(),
+    }

@@ -1,0 +1,105 @@
+"""Statistics for before/after comparisons on small benchmarks.
+
+The unit of resampling is the problem, not the sample: AIME has 30 problems, and 16 samples of each
+shrink the noise of each problem's pass@1 but not the luck of which 30 problems were set. Baseline
+and tuned model answer the same problems, so the comparison is paired.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+BOOTSTRAP_RESAMPLES = 10_000
+PERMUTATION_RESAMPLES = 10_000
+EXACT_PERMUTATION_LIMIT = 16  # up to 2**16 sign patterns are enumerated exactly
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    n_problems: int
+    baseline_mean: float
+    baseline_se: float
+    tuned_mean: float
+    tuned_se: float
+    delta: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+    @property
+    def significant(self) -> bool:
+        """The 95% interval excludes zero."""
+        return self.ci_low > 0 or self.ci_high < 0
+
+
+def mean_and_se(values: np.ndarray) -> tuple[float, float]:
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float(values.mean()) if len(values) else float("nan"), float("nan")
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def paired_bootstrap_ci(
+    baseline: np.ndarray,
+    tuned: np.ndarray,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval for mean(tuned - baseline), resampling problems with replacement."""
+    diffs = np.asarray(tuned, dtype=float) - np.asarray(baseline, dtype=float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(diffs), size=(resamples, len(diffs)))
+    means = diffs[idx].mean(axis=1)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def paired_permutation_pvalue(
+    baseline: np.ndarray, tuned: np.ndarray, resamples: int = PERMUTATION_RESAMPLES, seed: int = 0
+) -> float:
+    """Two-sided p-value of a paired permutation (sign-flip) test of mean(tuned - baseline) = 0.
+
+    Under the null the two sides are exchangeable within each problem, so each difference's sign is a
+    coin flip. With few non-zero differences every sign pattern is enumerated (exact test); otherwise
+    random patterns are drawn and the estimate counts the observed pattern (never returns 0).
+    """
+    diffs = np.asarray(tuned, dtype=float) - np.asarray(baseline, dtype=float)
+    nonzero = diffs[diffs != 0]
+    if len(nonzero) == 0:
+        return 1.0
+    observed = abs(nonzero.sum())
+    tolerance = 1e-12 * max(1.0, observed)
+    if len(nonzero) <= EXACT_PERMUTATION_LIMIT:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(nonzero))))
+        stats = np.abs(signs @ nonzero)
+        return float(np.mean(stats >= observed - tolerance))
+    rng = np.random.default_rng(seed)
+    signs = rng.choice((1.0, -1.0), size=(resamples, len(nonzero)))
+    stats = np.abs(signs @ nonzero)
+    return float((np.sum(stats >= observed - tolerance) + 1) / (resamples + 1))
+
+
+def compare_paired(baseline: np.ndarray, tuned: np.ndarray, seed: int = 0) -> PairedComparison:
+    baseline = np.asarray(baseline, dtype=float)
+    tuned = np.asarray(tuned, dtype=float)
+    if baseline.shape != tuned.shape or baseline.ndim != 1 or len(baseline) == 0:
+        raise ValueError("paired comparison needs two equal-length, non-empty vectors of per-problem scores")
+    b_mean, b_se = mean_and_se(baseline)
+    t_mean, t_se = mean_and_se(tuned)
+    low, high = paired_bootstrap_ci(baseline, tuned, seed=seed)
+    return PairedComparison(
+        n_problems=len(baseline),
+        baseline_mean=b_mean,
+        baseline_se=b_se,
+        tuned_mean=t_mean,
+        tuned_se=t_se,
+        delta=t_mean - b_mean,
+        ci_low=low,
+        ci_high=high,
+        p_value=paired_permutation_pvalue(baseline, tuned, seed=seed),
+    )

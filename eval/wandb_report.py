@@ -1,0 +1,135 @@
+"""The compare run on Weights & Biases: summary values, the table, the plots, a per-problem drill-down.
+
+A W&B failure never costs the local results: they are written before this runs, and errors here are
+reported as a warning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eval.compare import TaskComparison
+from eval.results import TaskResult
+from eval.runner import ModelEvaluation
+from recipes.paths import REPO_ROOT
+from recipes.schema import Recipe
+from recipes.wandb_env import configure, sync_hint
+
+
+def summary_values(comparisons: list[TaskComparison]) -> dict[str, float]:
+    values = {}
+    for c in comparisons:
+        for r in c.rows:
+            key = r.task if r.subset is None else f"{r.task}/{r.subset.replace(' ', '_')}"
+            s = r.stats
+            values.update(
+                {
+                    f"{key}/baseline": s.baseline_mean,
+                    f"{key}/tuned": s.tuned_mean,
+                    f"{key}/delta": s.delta,
+                    f"{key}/ci_low": s.ci_low,
+                    f"{key}/ci_high": s.ci_high,
+                    f"{key}/p_value": s.p_value,
+                    f"{key}/baseline_tokens": r.baseline.mean_tokens,
+                    f"{key}/tuned_tokens": r.tuned.mean_tokens,
+                }
+            )
+    return values
+
+
+def drilldown_rows(baseline: TaskResult, tuned: TaskResult) -> list[list]:
+    """One row per problem: what each side answered (most common answer) and how often it was right."""
+    tuned_by_id = {p.problem_id: p for p in tuned.problems}
+    rows = []
+    for b in baseline.problems:
+        t = tuned_by_id.get(b.problem_id)
+        if t is None:
+            continue
+
+        def common(problem):
+            answers = [s.extracted for s in problem.samples if s.extracted is not None]
+            return max(set(answers), key=answers.count) if answers else None
+
+        def tokens(problem):
+            return sum(s.tokens for s in problem.samples) / len(problem.samples)
+
+        rows.append(
+            [
+                baseline.task,
+                b.problem_id,
+                b.gold,
+                common(b),
+                round(b.pass1, 4),
+                round(tokens(b), 1),
+                common(t),
+                round(t.pass1, 4),
+                round(tokens(t), 1),
+                round(t.pass1 - b.pass1, 4),
+            ]
+        )
+    return rows
+
+
+DRILLDOWN_COLUMNS = [
+    "task",
+    "problem_id",
+    "gold",
+    "baseline_answer",
+    "baseline_pass1",
+    "baseline_tokens",
+    "tuned_answer",
+    "tuned_pass1",
+    "tuned_tokens",
+    "change",
+]
+
+
+def log_compare_run(
+    recipe: Recipe,
+    out_dir: Path,
+    comparisons: list[TaskComparison],
+    table_header: list[str],
+    table_rows: list[list[str]],
+    plots: dict[str, Path],
+    baseline: ModelEvaluation,
+    tuned: ModelEvaluation,
+    config: dict,
+) -> Path | None:
+    """Log the comparison as one W&B run (job type `compare`, grouped with the recipe's training run)."""
+    try:
+        mode = configure(recipe.wandb.project, recipe.wandb.entity, group=recipe.name, wandb_dir=out_dir)
+        import wandb
+
+        run = wandb.init(
+            project=recipe.wandb.project,
+            entity=recipe.wandb.entity,
+            group=recipe.name,
+            job_type="compare",
+            name=f"{recipe.name}-compare",
+            tags=recipe.wandb.tags,
+            dir=str(out_dir),
+            config=config,
+            reinit="finish_previous",
+        )
+        run.summary.update(summary_values(comparisons))
+        logged = {"compare_table": wandb.Table(columns=table_header, data=table_rows)}
+        drill = [
+            row
+            for name in baseline.results
+            for row in drilldown_rows(baseline.results[name], tuned.results[name])
+        ]
+        logged["per_problem"] = wandb.Table(columns=DRILLDOWN_COLUMNS, data=drill)
+        for name, path in plots.items():
+            logged[f"plots/{name}"] = wandb.Image(str(path))
+        run.log(logged)
+        run_dir = Path(run.dir).parent
+        run.finish()
+    except Exception as err:  # never lose the local results to a logging problem
+        print(
+            f"warning: W&B logging failed ({type(err).__name__}: {err}); local results are complete in {out_dir}"
+        )
+        return None
+    if mode == "offline":
+        shown = run_dir.relative_to(REPO_ROOT) if run_dir.is_relative_to(REPO_ROOT) else run_dir
+        print(sync_hint(shown))
+    return run_dir

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_env(tmp_path_factory):
+    """Share one cache (tiny model, toy data) across the session unless the Makefile already set one."""
+    if not os.environ.get("REASONLIFT_CACHE"):
+        os.environ["REASONLIFT_CACHE"] = str(tmp_path_factory.mktemp("reasonlift-cache"))
+    os.environ.setdefault("WANDB_MODE", "offline")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    yield
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch):
+    """A private results/generations cache, with the shared tiny model and toy data linked in."""
+    from train.tiny_model import tiny_model_path
+    from train.toy_data import toy_dataset_path
+
+    shared_model, shared_data = tiny_model_path(), toy_dataset_path()
+    cache = tmp_path / "cache"
+    (cache / "models").mkdir(parents=True)
+    (cache / "data").mkdir()
+    (cache / "models" / shared_model.name).symlink_to(shared_model)
+    (cache / "data" / shared_data.name).symlink_to(shared_data)
+    monkeypatch.setenv("REASONLIFT_CACHE", str(cache))
+    return cache
+
+
+def write_recipe(path: Path, **overrides) -> Path:
+    """The smoke recipe with nested overrides (dotted keys), written to `path`."""
+    data = yaml.safe_load((REPO / "recipes" / "smoke" / "sft.yaml").read_text())
+    for dotted, value in overrides.items():
+        node = data
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        if value is DELETE:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+DELETE = object()

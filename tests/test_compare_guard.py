@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from eval.compare import compare_task, settings_mismatches
+from eval.results import ProblemRecord, SampleRecord, TaskResult, data_fingerprint
+
+SETTINGS = {
+    "task": "math_500",
+    "task_version": 1,
+    "dataset": "HuggingFaceH4/MATH-500",
+    "revision": None,
+    "n": 4,
+    "temperature": 0.6,
+    "top_p": 0.95,
+    "max_new_tokens": 32768,
+    "seed": 1234,
+    "chat_template": "abc",
+}
+
+
+def _result(correct: list[list[bool]], settings=None, prompt="p", levels=None) -> TaskResult:
+    problems = [
+        ProblemRecord(
+            problem_id=f"q{i}",
+            gold="1",
+            prompt_hash=f"{prompt}{i}",
+            samples=[SampleRecord("t", 10, "stop", "1" if c else "2", c) for c in row],
+            level=(levels[i] if levels else None),
+        )
+        for i, row in enumerate(correct)
+    ]
+    return TaskResult(
+        task="math_500",
+        model="m",
+        model_fingerprint="f",
+        settings=dict(settings or SETTINGS),
+        data_fingerprint=data_fingerprint(problems),
+        chat_template_hash="abc",
+        metrics={},
+        problems=problems,
+    )
+
+
+GRID = [[True, False, False, False], [True, True, False, False], [False] * 4]
+
+
+def test_identical_settings_pass():
+    assert settings_mismatches(_result(GRID), _result(GRID)) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("n", 8, "samples per problem"),
+        ("max_new_tokens", 4096, "max new tokens"),
+        ("temperature", 0.0, "temperature"),
+        ("chat_template", "other", "chat template"),
+        ("task_version", 2, "task version"),
+    ],
+)
+def test_each_kind_of_mismatch_is_named(key, value, words):
+    problems = settings_mismatches(_result(GRID), _result(GRID, settings={**SETTINGS, key: value}))
+    assert len(problems) == 1 and words in problems[0]
+
+
+def test_different_prompts_are_caught():
+    problems = settings_mismatches(_result(GRID), _result(GRID, prompt="other"))
+    assert problems == ["math_500: 3 of 3 rendered prompts differ"]
+
+
+def test_compare_task_rows_and_levels():
+    base = _result(GRID, levels=[1, 1, 2])
+    tuned = _result([[True] * 4, [True] * 4, [False] * 4], levels=[1, 1, 2])
+    comparison = compare_task(base, tuned)
+    overall, level1, level2 = comparison.rows
+    assert overall.stats.baseline_mean == pytest.approx(np.mean([0.25, 0.5, 0.0]))
+    assert overall.stats.tuned_mean == pytest.approx(2 / 3)
+    assert level1.subset == "level 1" and level1.stats.n_problems == 2
+    assert level2.stats.delta == 0

@@ -1,0 +1,141 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from recipes import RecipeError, load_recipe
+from tests.conftest import DELETE, REPO, write_recipe
+
+SHIPPED = sorted((REPO / "recipes").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(REPO)))
+def test_shipped_recipes_validate(path):
+    recipe = load_recipe(path, check_paths=False)
+    assert recipe.eval.tasks
+
+
+def _error(tmp_path, **overrides) -> str:
+    path = write_recipe(tmp_path / "r.yaml", **overrides)
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    message = str(info.value)
+    assert message.startswith(str(path)), message
+    return message
+
+
+def test_unknown_top_level_key(tmp_path):
+    message = _error(tmp_path, modle={"name_or_path": "x"})
+    assert "modle: unknown key" in message
+
+
+def test_unknown_nested_key_suggests_the_right_one(tmp_path):
+    message = _error(tmp_path, **{"eval.generation.temprature": 0.7})
+    assert "eval.generation.temprature: unknown key; did you mean 'temperature'?" in message
+
+
+def test_unknown_task_setting_inside_mapping(tmp_path):
+    message = _error(tmp_path, **{"eval.tasks": {"toy_addition": {"samples": 4}}})
+    assert "eval.tasks.toy_addition.samples: unknown key" in message
+
+
+def test_trl_argument_typo_is_checked_against_sftconfig(tmp_path):
+    message = _error(tmp_path, **{"train.args.learning_rat": 1e-4})
+    assert "train.args" in message
+    assert "SFTConfig has no such field; did you mean 'learning_rate'?" in message
+
+
+def test_trl_argument_wrong_type(tmp_path):
+    message = _error(tmp_path, **{"train.args.num_train_epochs": "three"})
+    assert "'num_train_epochs' expects float" in message
+
+
+def test_recipe_owned_trl_argument_is_refused(tmp_path):
+    message = _error(tmp_path, **{"train.args.output_dir": "elsewhere"})
+    assert "use train.output_dir" in message
+
+
+def test_wrong_type(tmp_path):
+    message = _error(tmp_path, **{"eval.generation.top_p": "high"})
+    assert "eval.generation.top_p" in message and "number" in message
+
+
+def test_out_of_range(tmp_path):
+    message = _error(tmp_path, **{"eval.generation.top_p": 1.5})
+    assert "eval.generation.top_p: Input should be less than or equal to 1" in message
+
+
+def test_missing_required_key(tmp_path):
+    message = _error(tmp_path, model=DELETE)
+    assert "model: required key is missing" in message
+
+
+def test_unknown_task(tmp_path):
+    message = _error(tmp_path, **{"eval.tasks": ["aime25"]})
+    assert "unknown task 'aime25'" in message
+
+
+def test_missing_local_path(tmp_path):
+    message = _error(tmp_path, **{"train.dataset.path": "./no/such/data.jsonl"})
+    assert "train.dataset.path: path './no/such/data.jsonl' does not exist" in message
+
+
+def test_unknown_method(tmp_path):
+    message = _error(tmp_path, **{"train.method": "dpo"})
+    assert "train.method" in message and "'sft'" in message
+
+
+def test_invalid_yaml(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nmodel: [unclosed\n")
+    with pytest.raises(RecipeError, match="not valid YAML"):
+        load_recipe(path)
+
+
+def test_short_task_list_form(tmp_path):
+    recipe = load_recipe(write_recipe(tmp_path / "r.yaml", **{"eval.tasks": ["toy_addition", "aime24"]}))
+    assert set(recipe.eval.tasks) == {"toy_addition", "aime24"}
+    assert recipe.eval.tasks["aime24"].n is None  # the task default (16) applies later
+
+
+def test_cli_prints_one_line_without_traceback(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", **{"train.args.learning_rat": 1e-4})
+    result = subprocess.run(
+        [sys.executable, "-m", "train.cli", str(path)], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "learning_rate" in lines[0], result.stderr
+
+
+def test_cli_missing_recipe_file():
+    result = subprocess.run(
+        [sys.executable, "-m", "eval.cli", "compare", "recipes/nope.yaml"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "file not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_gpu_config_on_cpu_machine_is_a_clear_error(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    from recipes.errors import UserError
+    from train.cli import launch_command
+
+    path = write_recipe(tmp_path / "r.yaml", **{"train.accelerate_config": "zero2"})
+    with pytest.raises(UserError, match="needs GPUs and none was found"):
+        launch_command(str(path), resume=False)
+
+
+def test_relative_paths_resolve_against_the_recipe(tmp_path):
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"messages": []}\n')
+    recipe = load_recipe(write_recipe(tmp_path / "r.yaml", **{"train.dataset.path": "./data.jsonl"}))
+    assert Path(recipe.source).parent == tmp_path

@@ -1,0 +1,54 @@
+import pytest
+
+from eval.scoring import answer_region, grade
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        ("so the answer is \\boxed{\\frac12}", "0.5", True),
+        ("</think>\n\nThe answer is $\\boxed{0.5}$.", "\\frac{1}{2}", True),
+        ("\\boxed{\\dfrac{3}{4}}", "0.75", True),
+        ("The answer is $\\boxed{(1, 3]}$", "(1,3]", True),
+        ("The answer is $\\boxed{[1, 3)}$", "(1,3]", False),
+        ("\\boxed{\\{1,2\\}}", "\\{2,1\\}", True),
+        ("\\boxed{3\\sqrt{2}}", "3\\sqrt2", True),
+        ("We get x = \\boxed{-\\frac{2}{3}}, done.", "-\\frac23", True),
+        ("Lots of text before. Final answer: $\\boxed{204}$. Some text after.", "204", True),
+        ("\\boxed{205}", "204", False),
+        ("no answer at all", "5", False),
+    ],
+)
+def test_math_hard_cases(response, gold, correct):
+    assert grade(response, gold, "math").correct is correct
+
+
+def test_only_text_after_the_last_think_close_is_graded():
+    # the model considered 3 while thinking, then answered 7
+    assert grade("maybe \\boxed{3}\n</think>\n\nSo \\boxed{7}", "7", "math").correct
+    assert not grade("maybe \\boxed{7}\n</think>\n\nSo \\boxed{3}", "7", "math").correct
+
+
+def test_unclosed_think_block_is_graded_whole():
+    # the opening <think> was pre-filled in the prompt; the model never closed it (ran out of tokens)
+    response = "Let me compute. 40 + 2 = 42, so \\boxed{42}. Wait, let me double check"
+    assert answer_region(response) == response
+    assert grade(response, "42", "math").correct
+
+
+@pytest.mark.parametrize(
+    "response",
+    ["Answer: B", "the answer is (B)", "**Answer:** B", "Answer: $B$", "</think>\nThe correct option is B."],
+)
+def test_gpqa_letters_written_several_ways(response):
+    assert grade(response, "B", "letter").correct
+
+
+def test_gpqa_wrong_letter():
+    result = grade("Answer: C", "B", "letter")
+    assert not result.correct and result.extracted == "C"
+
+
+def test_extracted_answer_is_reported():
+    assert grade("\\boxed{12}", "12", "math").extracted == "12"
+    assert grade("nothing", "12", "math").extracted is None
