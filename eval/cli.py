@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import warnings
+from pathlib import Path
 
 from recipes.errors import UserError, exit_on_user_error
 
@@ -64,7 +65,7 @@ def _eval(args: argparse.Namespace) -> None:
         for metric, value in result.metrics.items():
             table.add_row(name, str(len(result.problems)), metric, f"{100 * value:.1f}")
         if args.output_dir:
-            write_details(result, os.path.join(args.output_dir, f"{name.replace(':', '_')}.jsonl"))
+            write_details(result, Path(args.output_dir) / f"{name.replace(':', '_')}.jsonl")
     Console(width=160).print(table)
 
 

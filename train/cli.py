@@ -15,7 +15,8 @@ from recipes import load_recipe
 from recipes.builtins import resolve
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT, looks_local, resolve_path
-from train.common import gpu_available, recipe_dir
+from train.common import check_output_dir, gpu_available, recipe_dir
+from train.data import load_train_dataset
 
 ACCELERATE_CONFIGS = REPO_ROOT / "accelerate_configs"
 
@@ -33,7 +34,9 @@ def accelerate_config_path(name: str, base: Path) -> Path:
     return path
 
 
-def launch_command(recipe_path: str, resume: bool, num_processes: int | None = None) -> list[str]:
+def launch_command(
+    recipe_path: str, resume: bool, num_processes: int | None = None, fresh: bool = False
+) -> list[str]:
     recipe = load_recipe(recipe_path)
     if recipe.train is None:
         raise UserError(f"{recipe_path}: has no `train` section, so there is nothing to train")
@@ -44,9 +47,12 @@ def launch_command(recipe_path: str, resume: bool, num_processes: int | None = N
             f"train.accelerate_config: {config_path.stem!r} needs GPUs and none was found; "
             f"use `accelerate_config: cpu` to train on this machine"
         )
-    # Build builtin models and datasets once, here, rather than racing to build them in every process.
+    # Catch user mistakes here, before accelerate starts workers (whose failures it reports as tracebacks),
+    # and build builtin models and datasets once rather than racing to build them in every process.
+    if not fresh:
+        check_output_dir(recipe, resume)
     resolve(recipe.model.name_or_path)
-    resolve(recipe.train.dataset.path)
+    load_train_dataset(recipe.train.dataset, recipe_dir(recipe))
     command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path)]
     processes = num_processes or recipe.train.num_processes
     if processes:
@@ -80,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.fresh and args.resume:
         raise UserError("--fresh and --resume contradict each other: pick one")
-    command = launch_command(args.recipe, args.resume, args.num_processes)
+    command = launch_command(args.recipe, args.resume, args.num_processes, fresh=args.fresh)
     if args.fresh:
         remove_previous_run(args.recipe)
     env = dict(

@@ -93,8 +93,19 @@ def last_checkpoint(folder: Path) -> Path | None:
     return max(checkpoints, key=lambda p: int(p.name.split("-")[-1])) if checkpoints else None
 
 
+def check_output_dir(recipe: Recipe, resume: bool) -> None:
+    """Refuse to mix a fresh run into a folder that holds an earlier run's checkpoints."""
+    folder = output_dir(recipe)
+    if not resume and folder.exists() and last_checkpoint(folder) is not None:
+        raise UserError(
+            f"{folder} already holds checkpoints from an earlier run: resume it with `make train recipe=... resume=1`, "
+            f"or start over with `fresh=1` (deletes the folder)"
+        )
+
+
 def prepare_output_dir(recipe: Recipe, resume: bool) -> Path | None:
-    """Create the output folder; refuse to mix a fresh run into an old one. Returns the checkpoint to resume."""
+    """Create the output folder and return the checkpoint to resume from, if any."""
+    check_output_dir(recipe, resume)
     folder = output_dir(recipe)
     checkpoint = last_checkpoint(folder) if folder.exists() else None
     if resume:
@@ -103,11 +114,6 @@ def prepare_output_dir(recipe: Recipe, resume: bool) -> Path | None:
         else:
             print(f"resuming from {checkpoint}")
         return checkpoint
-    if checkpoint is not None:
-        raise UserError(
-            f"{folder} already holds checkpoints from an earlier run: resume it with `make train recipe=... resume=1`, "
-            f"or delete the folder to start over"
-        )
     folder.mkdir(parents=True, exist_ok=True)
     return None
 

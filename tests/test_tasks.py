@@ -1,0 +1,98 @@
+import json
+import subprocess
+import sys
+
+from eval.prompts import MATH_INSTRUCTION
+from eval.settings import resolve_tasks
+from eval.task_catalog import TASKS
+from eval.tasks import gpqa_doc, gpqa_option_order, math_doc, tasks_module
+from recipes.schema import EvalSpec
+from tests.conftest import REPO
+
+FIXTURES = REPO / "tests" / "fixtures" / "eval_data"
+
+
+def _rows(folder: str, split: str) -> list[dict]:
+    return [json.loads(line) for line in (FIXTURES / folder / f"{split}.jsonl").read_text().splitlines()]
+
+
+def test_math_prompt_follows_deepseek_protocol():
+    row = _rows("math_500", "test")[1]
+    doc = math_doc({**row, "__index": 1}, "reasonlift:math_500")
+    assert doc.query == row["problem"] + "\n" + MATH_INSTRUCTION
+    assert MATH_INSTRUCTION == "Please reason step by step, and put your final answer within \\boxed{}."
+    assert doc.get_golds() == ["(2,5]"]
+    assert doc.specific["problem_id"] == row["unique_id"] and doc.specific["level"] == 3
+    assert doc.instruction is None  # no system prompt
+
+
+def test_gpqa_prompt_has_four_lettered_options_in_a_fixed_shuffled_order():
+    row = {**_rows("gpqa_diamond", "train")[0], "__index": 0}
+    doc = gpqa_doc(row)
+    assert doc.query.startswith("Answer the following multiple choice question.")
+    assert doc.query.rstrip().split("\n")[-4:][0].startswith("A) ")
+    gold_letter = doc.get_golds()[0]
+    assert f"{gold_letter}) {row['Correct Answer']}" in doc.query
+    assert gpqa_doc(row).query == doc.query  # identical on every run
+    orders = {tuple(gpqa_option_order(r["Question"])) for r in _rows("gpqa_diamond", "train")}
+    assert len(orders) > 1  # not the same permutation for every question
+
+
+def test_aime_fixture_in_hub_schema():
+    row = _rows("aime24", "train")[0]
+    assert set(row) == {"id", "problem", "solution", "answer", "url", "year"}
+    doc = math_doc({**row, "__index": 0}, "reasonlift:aime24")
+    assert doc.specific["problem_id"] == "1" and doc.get_golds() == ["20"]
+
+
+def test_task_names_do_not_collide_with_lighteval_builtins():
+    names = {t.lighteval_name for t in TASKS.values()}
+    assert all(n.startswith("reasonlift:") for n in names)
+    assert {t.name for t in TASKS.values()} >= {"aime24", "math_500", "gpqa:diamond"}
+
+
+def test_task_defaults_and_local_data_dir():
+    spec = EvalSpec(tasks=["aime24", "math_500", "gpqa:diamond"], data_dir=str(FIXTURES))
+    runs = {r.name: r for r in resolve_tasks(spec)}
+    assert {n: r.sampling.n for n, r in runs.items()} == {"aime24": 16, "math_500": 4, "gpqa:diamond": 8}
+    assert runs["aime24"].sampling.temperature == 0.6 and runs["aime24"].sampling.top_p == 0.95
+    assert runs["aime24"].sampling.max_new_tokens == 32768
+    assert runs["gpqa:diamond"].data_location == str(FIXTURES / "gpqa_diamond")
+    hub = {r.name: r for r in resolve_tasks(EvalSpec(tasks=["gpqa:diamond"]))}
+    assert (
+        hub["gpqa:diamond"].data_location == "Idavidrein/gpqa"
+        and hub["gpqa:diamond"].hf_subset == "gpqa_diamond"
+    )
+    module = tasks_module(list(runs.values()))
+    assert [c.name for c in module.TASKS_TABLE] == [
+        "reasonlift:aime24",
+        "reasonlift:math_500",
+        "reasonlift:gpqa_diamond",
+    ]
+
+
+def test_compat_layer_loads_only_project_tasks():
+    # in a fresh interpreter: no lighteval built-in task module may be imported (one downloads at import)
+    code = f"""
+import sys
+from eval.compat import only_project_tasks
+from eval.settings import resolve_tasks
+from eval.tasks import tasks_module
+from recipes.schema import EvalSpec
+from lighteval.tasks.registry import Registry
+runs = resolve_tasks(EvalSpec(tasks=["math_500", "aime24"], data_dir={str(FIXTURES)!r}))
+with only_project_tasks(tasks_module(runs)):
+    registry = Registry(tasks="reasonlift:math_500|0,reasonlift:aime24|0")
+    tasks = registry.load_tasks()
+builtins = [m for m in sys.modules if m.startswith("lighteval.tasks.tasks.")]
+assert not builtins, builtins
+assert sorted(tasks) == ["reasonlift:aime24|0", "reasonlift:math_500|0"], sorted(tasks)
+docs = tasks["reasonlift:math_500|0"].get_docs()
+assert len(docs) == 4 and docs[0].num_samples == 4, (len(docs), docs[0].num_samples)
+assert "load_all_task_configs" in Registry.__dict__
+print("ok")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
