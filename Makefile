@@ -15,15 +15,17 @@ export TOKENIZERS_PARALLELISM ?= false
 
 recipe ?= recipes/smoke/sft.yaml
 
-.PHONY: help install demo test test-fast test-all train compare eval tiny-model lint format clean
+.PHONY: help install demo test test-all train compare eval chat rescore tiny-model lint format clean
 
 help:
 	@echo "make demo                      fine-tune a tiny model on CPU and compare it with its baseline"
 	@echo "make test                      run the tests (all of them when CI=true)"
 	@echo "make train recipe=R [resume=1] train with a recipe (SFT) through accelerate"
 	@echo "make compare recipe=R          evaluate baseline and tuned model; print the before/after table"
-	@echo "  [baseline=M] [tuned=M] [mismatch=allow] [wandb=0]"
+	@echo "  [baseline=M] [tuned=M] [checkpoints=all] [mismatch=allow] [wandb=0]"
 	@echo "make eval model=M tasks=aime24,math_500 [recipe=R]   evaluate one model"
+	@echo "make rescore recipe=R | file=F.jsonl   re-grade saved generations (no generation)"
+	@echo "make chat model=M prompt=\"...\"   one answer through the eval's template and engine"
 	@echo "make install [profile=cpu|gpu] create .venv and install (done by the targets above)"
 
 install: $(STAMP)
@@ -58,11 +60,19 @@ train: install
 
 compare: install
 	$(PY) -m eval.cli compare $(recipe) $(if $(baseline),--baseline $(baseline)) $(if $(tuned),--tuned $(tuned)) \
-		$(if $(mismatch),--mismatch $(mismatch)) $(if $(filter 0,$(wandb)),--no-wandb)
+		$(if $(mismatch),--mismatch $(mismatch)) $(if $(checkpoints),--checkpoints $(checkpoints)) \
+		$(if $(filter 0,$(wandb)),--no-wandb)
 
 eval: install
 	@test -n "$(model)" || { echo "usage: make eval model=PATH_OR_HUB_ID [tasks=aime24,math_500] [recipe=R]"; exit 2; }
 	$(PY) -m eval.cli eval $(model) $(if $(tasks),--tasks $(tasks)) $(if $(filter-out recipes/smoke/sft.yaml,$(recipe)),--recipe $(recipe))
+
+chat: install
+	@test -n "$(model)" -a -n "$(prompt)" || { echo 'usage: make chat model=PATH_OR_HUB_ID prompt="What is 2+2?" [recipe=R]'; exit 2; }
+	$(PY) -m eval.cli chat $(model) "$(prompt)" $(if $(filter-out recipes/smoke/sft.yaml,$(recipe)),--recipe $(recipe))
+
+rescore: install
+	$(PY) -m eval.cli rescore $(if $(file),--file $(file),--recipe $(recipe)) $(if $(filter 0,$(wandb)),--no-wandb)
 
 tiny-model: install
 	$(PY) -m train.tiny_model

@@ -34,6 +34,8 @@ def _compare(args: argparse.Namespace) -> None:
         tuned=args.tuned or None,
         allow_mismatch=args.mismatch == "allow",
         use_wandb=False if args.no_wandb else None,
+        checkpoints=args.checkpoints == "all",
+        regrade=args.regrade,
     )
 
 
@@ -69,6 +71,32 @@ def _eval(args: argparse.Namespace) -> None:
     Console(width=160).print(table)
 
 
+def _chat(args: argparse.Namespace) -> None:
+    from eval.chat import chat
+    from recipes import load_recipe
+    from recipes.schema import EvalSpec
+
+    recipe = load_recipe(args.recipe) if args.recipe else None
+    spec = recipe.eval if recipe else EvalSpec(tasks=["math_500"])
+    chat(
+        args.model, args.prompt, spec, recipe.model.chat_template if recipe else "model", args.max_new_tokens
+    )
+
+
+def _rescore(args: argparse.Namespace) -> None:
+    if args.file:
+        from eval.rescore import rescore_jsonl
+
+        rescore_jsonl(Path(args.file))
+        return
+    if not args.recipe:
+        raise UserError("rescore needs recipe=R (re-grade a compare's saved generations) or file=F.jsonl")
+    from eval.compare_flow import run_compare
+    from recipes import load_recipe
+
+    run_compare(load_recipe(args.recipe), regrade=True, use_wandb=False if args.no_wandb else None)
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="reasonlift-eval", description=__doc__)
@@ -83,6 +111,12 @@ def main(argv: list[str] | None = None) -> None:
         "--mismatch", choices=["refuse", "allow"], default="refuse", help="compare despite different settings"
     )
     p.add_argument("--no-wandb", action="store_true")
+    p.add_argument(
+        "--checkpoints", choices=["all"], help="also evaluate every saved checkpoint-* (metric vs step)"
+    )
+    p.add_argument(
+        "--regrade", action="store_true", help="re-grade saved generations instead of reusing results"
+    )
     p.set_defaults(func=_compare)
     p = sub.add_parser("eval", help="evaluate one model")
     p.add_argument("model")
@@ -90,6 +124,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--recipe", help="take generation and vLLM settings from this recipe")
     p.add_argument("--output-dir", help="also write per-sample details here")
     p.set_defaults(func=_eval)
+    p = sub.add_parser("chat", help="one prompt through the evaluation's chat template and engine")
+    p.add_argument("model")
+    p.add_argument("prompt")
+    p.add_argument("--recipe", help="take generation settings and chat template from this recipe")
+    p.add_argument("--max-new-tokens", type=int, default=2048)
+    p.set_defaults(func=_chat)
+    p = sub.add_parser("rescore", help="re-grade saved generations without generating again")
+    p.add_argument("--recipe", help="re-grade both sides of this recipe's compare and print the table again")
+    p.add_argument("--file", help="a JSONL of {task, response, gold} lines to grade")
+    p.add_argument("--no-wandb", action="store_true")
+    p.set_defaults(func=_rescore)
     args = parser.parse_args(argv)
     _quiet_libraries()
     args.func(args)

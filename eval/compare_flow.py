@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eval.checkpoints import checkpoint_curve
 from eval.compare import TaskComparison, compare_task
-from eval.plots import write_plots
+from eval.plots import curve_plot, write_plots
 from eval.report import HEADERS, print_table, table_rows, write_reports
 from eval.results import write_details
 from eval.runner import ModelEvaluation, evaluate_model
@@ -28,6 +29,8 @@ def run_compare(
     tuned: str | None = None,
     allow_mismatch: bool = False,
     use_wandb: bool | None = None,
+    checkpoints: bool = False,
+    regrade: bool = False,
 ) -> dict:
     base_dir = Path(recipe.source).parent if recipe.source else Path.cwd()
     baseline_name = baseline or recipe.model.name_or_path
@@ -53,10 +56,11 @@ def run_compare(
         revision=recipe.model.revision if baseline is None else None,
         recipe_dir=base_dir,
         label="baseline",
+        regrade=regrade,
     )
     print(f"== tuned: {tuned}")
     tuned_eval = evaluate_model(
-        tuned, recipe.eval, recipe.model.chat_template, recipe_dir=base_dir, label="tuned"
+        tuned, recipe.eval, recipe.model.chat_template, recipe_dir=base_dir, label="tuned", regrade=regrade
     )
 
     comparisons = [compare_task(base_eval.results[t], tuned_eval.results[t]) for t in base_eval.results]
@@ -79,6 +83,11 @@ def run_compare(
             write_details(result, out_dir / "details" / side / f"{name.replace(':', '_')}.jsonl")
     plots = write_plots(out_dir, comparisons)
     payload = _payload(recipe, base_eval, tuned_eval, comparisons, mismatches)
+    if checkpoints:
+        curve = checkpoint_curve(recipe, Path(tuned_eval.model.path), base_eval, tuned_eval, base_dir)
+        payload["checkpoint_curve"] = curve
+        plots["checkpoints"] = curve_plot(curve, out_dir / "checkpoints.png")
+        _print_curve(curve)
     paths = write_reports(out_dir, comparisons, samples, title, bool(mismatches), payload)
     print(f"wrote {', '.join(str(p) for p in [*paths.values(), *plots.values()])} and details/ in {out_dir}")
 
@@ -96,8 +105,27 @@ def run_compare(
             base_eval,
             tuned_eval,
             config={"baseline": baseline_name, "tuned": tuned, "settings": payload["settings"]},
+            curve=payload.get("checkpoint_curve"),
         )
     return payload
+
+
+def _print_curve(curve: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    tasks = list(curve[0]["tasks"])
+    table = Table(title="pass@1 over training", title_justify="left")
+    table.add_column("step", justify="right")
+    table.add_column("checkpoint")
+    for task in tasks:
+        table.add_column(task, justify="right")
+    for point in curve:
+        cells = [
+            f"{100 * point['tasks'][t]['pass@1']:.1f} ± {100 * point['tasks'][t]['se']:.1f}" for t in tasks
+        ]
+        table.add_row(str(point["step"]), point["label"], *cells)
+    Console(width=160).print(table)
 
 
 def _side(evaluation: ModelEvaluation) -> dict:

@@ -40,6 +40,7 @@ class StoredGenerationModel(LightevalModel):
         runs: dict[str, TaskRun],
         engine_factory: Callable[[], Engine],
         chunk_size: int = 256,
+        generate: bool = True,
     ):
         self.config = ModelConfig(model_name=model_name)
         self._cache = NoSampleCache()
@@ -49,6 +50,7 @@ class StoredGenerationModel(LightevalModel):
         self._engine_factory = engine_factory
         self._engine: Engine | None = None
         self.chunk_size = chunk_size
+        self.generate = generate
         self.generated_prompts = 0
         self.reused_prompts = 0
         if not getattr(tokenizer, "chat_template", None):
@@ -89,6 +91,11 @@ class StoredGenerationModel(LightevalModel):
             if not pending:
                 print(f"{self.runs[task].name}: all {len(indices)} problems already generated (cached)")
                 continue
+            if not self.generate:
+                raise UserError(
+                    f"{self.config.model_name}: {self.runs[task].name}: {len(pending)} of {len(indices)} problems have "
+                    "no saved generations to re-grade; run the evaluation (make compare / make eval) first"
+                )
             if len(pending) < len(indices):
                 print(
                     f"{self.runs[task].name}: resuming: {len(indices) - len(pending)} of {len(indices)} problems cached"

@@ -56,3 +56,24 @@ def write_plots(out_dir: Path, comparisons: list[TaskComparison]) -> dict[str, P
                 c.rows[1:], f"{c.task}: pass@1 by level", out_dir / f"{c.task}_levels.png"
             )
     return plots
+
+
+def curve_plot(points: list[dict], path: Path) -> Path:
+    """pass@1 against the training step, one line per task, with 95% whiskers."""
+    tasks = list(points[0]["tasks"])
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
+    for task in tasks:
+        steps = [p["step"] for p in points]
+        values = np.array([p["tasks"][task]["pass@1"] for p in points]) * 100
+        errors = np.nan_to_num(np.array([p["tasks"][task]["se"] for p in points]) * 196)
+        ax.errorbar(steps, values, yerr=errors, marker="o", capsize=3, label=task)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("pass@1 (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title("pass@1 over training (step 0 = baseline)", fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

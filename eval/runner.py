@@ -50,8 +50,13 @@ def evaluate_model(
     revision: str | None = None,
     recipe_dir: Path | None = None,
     label: str | None = None,
+    regrade: bool = False,
 ) -> ModelEvaluation:
-    """Evaluate `model_name` on `spec.tasks`; cached task results (same weights, same settings) are reused."""
+    """Evaluate `model_name` on `spec.tasks`; cached task results (same weights, same settings) are reused.
+
+    With `regrade`, cached results are ignored and every saved generation is graded again (after a scoring
+    fix); nothing is generated, and a task without saved generations is an error.
+    """
     ref = resolve_model(model_name, revision, recipe_dir)
     tokenizer = load_eval_tokenizer(ref.path, chat_template)
     template_hash = text_fingerprint(tokenizer.chat_template)[:16]
@@ -63,7 +68,7 @@ def evaluate_model(
     for run in runs:
         settings = {**run.describe(), "chat_template": template_hash}
         cache_paths[run.name] = result_cache_path(ref.fingerprint, run.name, settings, spec.max_problems)
-        cached = load_result(cache_paths[run.name])
+        cached = None if regrade else load_result(cache_paths[run.name])
         if cached is not None:
             results[run.name] = cached
     reused = list(results)
@@ -72,7 +77,7 @@ def evaluate_model(
 
     todo = [run for run in runs if run.name not in results]
     if todo:
-        fresh = _run_pipeline(ref, tokenizer, todo, spec, label, template_hash)
+        fresh = _run_pipeline(ref, tokenizer, todo, spec, label, template_hash, generate=not regrade)
         for name, result in fresh.items():
             save_result(result, cache_paths[name])
             results[name] = result
@@ -93,7 +98,13 @@ def _engine_factory(ref: ModelRef, spec: EvalSpec, runs: list[TaskRun]):
 
 
 def _run_pipeline(
-    ref: ModelRef, tokenizer, runs: list[TaskRun], spec: EvalSpec, label: str, template_hash: str
+    ref: ModelRef,
+    tokenizer,
+    runs: list[TaskRun],
+    spec: EvalSpec,
+    label: str,
+    template_hash: str,
+    generate: bool = True,
 ) -> dict[str, TaskResult]:
     from lighteval.logging.evaluation_tracker import EvaluationTracker
     from lighteval.pipeline import ParallelismManager, Pipeline, PipelineParameters
@@ -111,6 +122,7 @@ def _run_pipeline(
         runs=by_lighteval_name,
         engine_factory=_engine_factory(ref, spec, runs),
         chunk_size=spec.vllm.chunk_size,
+        generate=generate,
     )
     params = PipelineParameters(
         launcher_type=ParallelismManager.CUSTOM,

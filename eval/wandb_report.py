@@ -94,6 +94,7 @@ def log_compare_run(
     baseline: ModelEvaluation,
     tuned: ModelEvaluation,
     config: dict,
+    curve: list[dict] | None = None,
 ) -> Path | None:
     """Log the comparison as one W&B run (job type `compare`, grouped with the recipe's training run)."""
     try:
@@ -119,6 +120,12 @@ def log_compare_run(
             for row in drilldown_rows(baseline.results[name], tuned.results[name])
         ]
         logged["per_problem"] = wandb.Table(columns=DRILLDOWN_COLUMNS, data=drill)
+        if curve:
+            tasks = list(curve[0]["tasks"])
+            logged["checkpoint_curve"] = wandb.Table(
+                columns=["step", "checkpoint", *tasks],
+                data=[[p["step"], p["label"], *(p["tasks"][t]["pass@1"] for t in tasks)] for p in curve],
+            )
         for name, path in plots.items():
             logged[f"plots/{name}"] = wandb.Image(str(path))
         run.log(logged)

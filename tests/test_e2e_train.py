@@ -23,6 +23,9 @@ def trained(tmp_path_factory):
             "train.args.save_strategy": "steps",
             "train.args.save_steps": 20,
             "train.args.logging_steps": 5,
+            "train.args.save_total_limit": 3,
+            "eval.backend": "transformers",
+            "eval.tasks": {"toy_addition": {"n": 2}},
         },
     )
     output = check(run_command("-m", "train.cli", str(recipe)))
@@ -62,3 +65,43 @@ def test_retraining_into_a_used_folder_needs_resume(trained):
     assert any(Path(out).glob("checkpoint-*"))
     resumed = check(run_command("-m", "train.cli", str(recipe), "--resume"))
     assert "resuming from" in resumed
+
+
+def test_checkpoint_curve_and_regrade(trained):
+    recipe, out, _ = trained
+    output = check(
+        run_command("-m", "eval.cli", "compare", str(recipe), "--checkpoints", "all", "--no-wandb")
+    )
+    payload = json.loads((out / "compare" / "compare.json").read_text())
+    curve = payload["checkpoint_curve"]
+    # the resume test above may have left a checkpoint at the last step (42); it then stands for the final model
+    assert [p["step"] for p in curve] == [0, 20, 40, 42]
+    assert [p["label"] for p in curve][:3] == ["baseline", "checkpoint-20", "checkpoint-40"]
+    assert curve[0]["tasks"]["toy_addition"]["pass@1"] == payload["tasks"]["toy_addition"][0]["baseline_mean"]
+    assert (out / "compare" / "checkpoints.png").exists()
+    assert "pass@1 over training" in output
+
+    # re-grading reads the saved generations: no engine starts, and the numbers are the same
+    regraded = check(run_command("-m", "eval.cli", "rescore", "--recipe", str(recipe), "--no-wandb"))
+    assert "starting" not in regraded and "reusing cached results" not in regraded
+    again = json.loads((out / "compare" / "compare.json").read_text())
+    assert again["tasks"] == payload["tasks"]
+
+
+def test_lora_sft_saves_adapter_and_merged_model(tmp_path):
+    recipe = write_recipe(
+        tmp_path / "lora.yaml",
+        **{
+            "train.output_dir": str(tmp_path / "out"),
+            "train.lora": {"r": 8, "alpha": 16},
+            "train.args.num_train_epochs": 1,
+        },
+    )
+    check(run_command("-m", "train.cli", str(recipe)))
+    out = tmp_path / "out"
+    assert (out / "adapter" / "adapter_config.json").exists()
+    from transformers import AutoModelForCausalLM
+
+    merged = AutoModelForCausalLM.from_pretrained(out)
+    assert not any("lora" in name for name, _ in merged.named_parameters())
+    assert json.loads((out / "train_summary.json").read_text())["lora"]["r"] == 8

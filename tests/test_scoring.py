@@ -52,3 +52,30 @@ def test_gpqa_wrong_letter():
 def test_extracted_answer_is_reported():
     assert grade("\\boxed{12}", "12", "math").extracted == "12"
     assert grade("nothing", "12", "math").extracted is None
+
+
+def test_rescore_a_jsonl_of_responses(tmp_path):
+    import json
+
+    from eval.rescore import rescore_jsonl
+
+    path = tmp_path / "answers.jsonl"
+    rows = [
+        {"task": "math_500", "response": "</think> \\boxed{\\frac{1}{2}}", "gold": "0.5"},
+        {"task": "math_500", "response": "\\boxed{3}", "gold": "4"},
+        {"task": "gpqa:diamond", "response": "Answer: D", "gold": "D"},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert rescore_jsonl(path) == {"math_500": 0.5, "gpqa:diamond": 1.0}
+    graded = [json.loads(line) for line in path.with_suffix(".rescored.jsonl").read_text().splitlines()]
+    assert [g["correct"] for g in graded] == [True, False, True]
+
+
+def test_rescore_rejects_a_bad_line(tmp_path):
+    from eval.rescore import rescore_jsonl
+    from recipes.errors import UserError
+
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"task": "math_500"}\n')
+    with pytest.raises(UserError, match=r"bad\.jsonl:1: expected a JSON object"):
+        rescore_jsonl(path)

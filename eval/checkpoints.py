@@ -1,0 +1,58 @@
+"""`checkpoints=all`: the metric against the training step, from every saved checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from eval.runner import ModelEvaluation, evaluate_model
+from eval.stats import mean_and_se
+from recipes.schema import Recipe
+from train.common import SUMMARY_FILE, last_checkpoint
+
+
+def _step(folder: Path) -> int:
+    return int(folder.name.rsplit("-", 1)[1])
+
+
+def saved_checkpoints(tuned_dir: Path) -> list[Path]:
+    found = [p for p in tuned_dir.glob("checkpoint-*") if p.name.rsplit("-", 1)[1].isdigit()]
+    return sorted(found, key=_step)
+
+
+def _point(step: int, label: str, evaluation: ModelEvaluation) -> dict:
+    point: dict = {"step": step, "label": label, "fingerprint": evaluation.model.fingerprint, "tasks": {}}
+    for name, result in evaluation.results.items():
+        mean, se = mean_and_se(np.array([p.pass1 for p in result.problems]))
+        point["tasks"][name] = {"pass@1": mean, "se": se}
+    return point
+
+
+def checkpoint_curve(
+    recipe: Recipe, tuned_dir: Path, base_eval: ModelEvaluation, tuned_eval: ModelEvaluation, base_dir: Path
+) -> list[dict]:
+    """pass@1 per task at step 0 (the baseline), at each checkpoint with full weights, and at the end."""
+    points = [_point(0, "baseline", base_eval)]
+    seen = {base_eval.model.fingerprint}
+    for folder in saved_checkpoints(tuned_dir):
+        if not any(folder.glob("*.safetensors")) or not (folder / "config.json").exists():
+            print(f"notice: {folder.name} holds no full weights (a LoRA adapter?): left out of the curve")
+            continue
+        evaluation = evaluate_model(
+            str(folder), recipe.eval, recipe.model.chat_template, recipe_dir=base_dir, label=folder.name
+        )
+        seen.add(evaluation.model.fingerprint)
+        points.append(_point(_step(folder), folder.name, evaluation))
+    if tuned_eval.model.fingerprint not in seen:
+        summary_path = tuned_dir / SUMMARY_FILE
+        last = last_checkpoint(tuned_dir)
+        step = json.loads(summary_path.read_text())["global_step"] if summary_path.exists() else None
+        if step is None:
+            step = _step(last) + 1 if last else 1
+        if step not in {
+            p["step"] for p in points
+        }:  # a checkpoint saved at the last step already stands for it
+            points.append(_point(step, "final", tuned_eval))
+    return points
