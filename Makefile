@@ -15,7 +15,7 @@ export TOKENIZERS_PARALLELISM ?= false
 
 recipe ?= recipes/smoke/sft.yaml
 
-.PHONY: help install demo test test-all train compare eval chat rescore tiny-model lint format clean
+.PHONY: help install demo test test-all train compare eval chat rescore vllm-serve check-recipe tiny-model lint format clean
 
 help:
 	@echo "make demo                      fine-tune a tiny model on CPU and compare it with its baseline"
@@ -26,6 +26,8 @@ help:
 	@echo "make eval model=M tasks=aime24,math_500 [recipe=R]   evaluate one model"
 	@echo "make rescore recipe=R | file=F.jsonl   re-grade saved generations (no generation)"
 	@echo "make chat model=M prompt=\"...\"   one answer through the eval's template and engine"
+	@echo "make vllm-serve recipe=R [tp=N] [dp=N]   TRL's vLLM server for GRPO in server mode"
+	@echo "make check-recipe recipe=R     validate a recipe without running anything"
 	@echo "make install [profile=cpu|gpu] create .venv and install (done by the targets above)"
 
 install: $(STAMP)
@@ -73,6 +75,14 @@ chat: install
 
 rescore: install
 	$(PY) -m eval.cli rescore $(if $(file),--file $(file),--recipe $(recipe)) $(if $(filter 0,$(wandb)),--no-wandb)
+
+# GRPO server mode: generation on its own GPU(s); pair with `vllm_mode: server` in the recipe.
+vllm-serve: install
+	$(VENV)/bin/trl vllm-serve --model "$$($(PY) -m recipes get $(recipe) model.name_or_path)" \
+		$(if $(tp),--tensor_parallel_size $(tp)) $(if $(dp),--data_parallel_size $(dp)) $(if $(port),--port $(port))
+
+check-recipe: install
+	$(PY) -m recipes check $(recipe)
 
 tiny-model: install
 	$(PY) -m train.tiny_model

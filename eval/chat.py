@@ -33,7 +33,7 @@ def chat(
     )
     try:
         ids = tokenizer(rendered, add_special_tokens=False).input_ids
-        (sample,) = engine.generate([ids], [prompt_seed(sampling.seed, rendered)], sampling)[0]
+        ((_, (sample,)),) = list(engine.generate([ids], [prompt_seed(sampling.seed, rendered)], sampling))
     finally:
         engine.close()
     print(f"--- prompt (as the model sees it) ---\n{rendered}")

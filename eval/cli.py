@@ -13,7 +13,8 @@ from recipes.errors import UserError, exit_on_user_error
 
 def _quiet_libraries() -> None:
     # lighteval and vLLM log every step at INFO/WARNING; reasonlift prints what a user needs.
-    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")  # also reaches vLLM's worker processes
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

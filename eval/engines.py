@@ -1,14 +1,16 @@
 """Generation engines: vLLM (default, fast) and transformers (CPU-friendly fallback).
 
-An engine turns rendered prompts into n samples each. Caching, resumption and lighteval plumbing live
-in `eval.model`; engines only generate. Each prompt gets its own seed (derived from the run seed and
-the prompt), so a resumed run samples exactly what an uninterrupted one would have.
+An engine turns rendered prompts into n samples each and yields each prompt's samples as soon as they
+are finished, so the caller can save them at once. Caching, resumption and lighteval plumbing live in
+`eval.model`; engines only generate. Each prompt gets its own seed (derived from the run seed and the
+prompt), so a resumed run samples exactly what an uninterrupted one would have.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,6 +53,9 @@ def choose_backend(requested: str) -> str:
 
 @dataclass
 class VllmEngine:
+    """vLLM's engine API: every prompt is queued at once (the scheduler keeps the GPU full) and each
+    finished request is handed back immediately, so an interrupted run loses only what was in flight."""
+
     model_path: str
     settings: VllmSpec
     max_new_tokens: int
@@ -66,7 +71,7 @@ class VllmEngine:
         if not torch.cuda.is_available():
             # vLLM's CPU backend sizes its KV cache from this variable (GiB); a small default suits tests and demos.
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
-        from vllm import LLM
+        from vllm import EngineArgs, LLMEngine
 
         kwargs = {
             "model": self.model_path,
@@ -77,42 +82,54 @@ class VllmEngine:
             "gpu_memory_utilization": self.settings.gpu_memory_utilization,
             "enable_prefix_caching": self.settings.enable_prefix_caching,
             "max_model_len": self.settings.max_model_len,
+            "max_num_seqs": self.settings.max_num_seqs,
+            "max_num_batched_tokens": self.settings.max_num_batched_tokens,
+            "disable_log_stats": True,
         }
-        if self.settings.max_num_seqs:
-            kwargs["max_num_seqs"] = self.settings.max_num_seqs
-        if self.settings.max_num_batched_tokens:
-            kwargs["max_num_batched_tokens"] = self.settings.max_num_batched_tokens
-        self.llm = LLM(**{k: v for k, v in kwargs.items() if v is not None})
+        self.engine = LLMEngine.from_engine_args(
+            EngineArgs(**{k: v for k, v in kwargs.items() if v is not None})
+        )
+        self._next_id = 0
 
     def generate(
         self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
-    ) -> list[list[Sample]]:
+    ) -> Iterator[tuple[int, list[Sample]]]:
         from vllm import SamplingParams, TokensPrompt
+        from vllm.sampling_params import RequestOutputKind
 
-        params = [
-            SamplingParams(
+        request_index = {}
+        for index, (ids, seed) in enumerate(zip(prompt_ids, seeds, strict=True)):
+            params = SamplingParams(
                 n=sampling.n,
                 temperature=sampling.temperature,
                 top_p=sampling.top_p,
                 max_tokens=sampling.max_new_tokens,
                 seed=seed if self.per_request_seeds else None,
+                output_kind=RequestOutputKind.FINAL_ONLY,
             )
-            for seed in seeds
-        ]
-        prompts = [TokensPrompt(prompt_token_ids=ids) for ids in prompt_ids]
-        outputs = self.llm.generate(prompts, params, use_tqdm=False)
-        return [
-            [
-                Sample(text=o.text, tokens=len(o.token_ids), finish_reason=o.finish_reason or "stop")
-                for o in out.outputs
-            ]
-            for out in outputs
-        ]
+            request_id = f"req-{self._next_id}"
+            self._next_id += 1
+            request_index[request_id] = index
+            self.engine.add_request(request_id, TokensPrompt(prompt_token_ids=ids), params)
+        try:
+            while self.engine.has_unfinished_requests():
+                for output in self.engine.step():
+                    if output.finished and output.request_id in request_index:
+                        samples = [
+                            Sample(
+                                text=o.text, tokens=len(o.token_ids), finish_reason=o.finish_reason or "stop"
+                            )
+                            for o in output.outputs
+                        ]
+                        yield request_index.pop(output.request_id), samples
+        finally:
+            if request_index:  # interrupted: drop what was still queued or in flight
+                self.engine.abort_request(list(request_index))
 
     def close(self) -> None:
         import gc
 
-        del self.llm
+        del self.engine
         gc.collect()
 
 
@@ -135,13 +152,12 @@ class TransformersEngine:
 
     def generate(
         self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
-    ) -> list[list[Sample]]:
+    ) -> Iterator[tuple[int, list[Sample]]]:
         import torch
 
         eos = self.tokenizer.eos_token_id
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
-        results = []
-        for ids, seed in zip(prompt_ids, seeds, strict=True):
+        for index, (ids, seed) in enumerate(zip(prompt_ids, seeds, strict=True)):
             torch.manual_seed(seed)
             input_ids = torch.tensor([ids], device=self.device)
             with torch.no_grad():
@@ -167,8 +183,7 @@ class TransformersEngine:
                         finish_reason="stop" if stopped else "length",
                     )
                 )
-            results.append(samples)
-        return results
+            yield index, samples
 
     def close(self) -> None:
         del self.model

@@ -39,7 +39,6 @@ class StoredGenerationModel(LightevalModel):
         stores: dict[str, GenerationStore],
         runs: dict[str, TaskRun],
         engine_factory: Callable[[], Engine],
-        chunk_size: int = 256,
         generate: bool = True,
     ):
         self.config = ModelConfig(model_name=model_name)
@@ -49,7 +48,6 @@ class StoredGenerationModel(LightevalModel):
         self.runs = runs
         self._engine_factory = engine_factory
         self._engine: Engine | None = None
-        self.chunk_size = chunk_size
         self.generate = generate
         self.generated_prompts = 0
         self.reused_prompts = 0
@@ -113,6 +111,8 @@ class StoredGenerationModel(LightevalModel):
         store = self.stores[task]
         if self._engine is None:
             self._engine = self._engine_factory()
+        ids = [self._tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
+        seeds = [prompt_seed(run.sampling.seed, p) for p in prompts]
         with Progress(
             TextColumn(f"[bold]{run.name}[/] generating ({run.sampling.n} samples/problem)"),
             BarColumn(),
@@ -120,16 +120,11 @@ class StoredGenerationModel(LightevalModel):
             TimeElapsedColumn(),
         ) as progress:
             bar = progress.add_task("gen", total=len(docs))
-            for start in range(0, len(docs), self.chunk_size):
-                chunk_docs = docs[start : start + self.chunk_size]
-                chunk_prompts = prompts[start : start + self.chunk_size]
-                ids = [self._tokenizer(p, add_special_tokens=False).input_ids for p in chunk_prompts]
-                seeds = [prompt_seed(run.sampling.seed, p) for p in chunk_prompts]
-                outputs = self._engine.generate(ids, seeds, run.sampling)
-                for doc, prompt, samples in zip(chunk_docs, chunk_prompts, outputs, strict=True):
-                    store.put(prompt, samples, problem_id=(doc.specific or {}).get("problem_id", doc.id))
-                self.generated_prompts += len(chunk_docs)
-                progress.advance(bar, len(chunk_docs))
+            for index, samples in self._engine.generate(ids, seeds, run.sampling):
+                doc = docs[index]
+                store.put(prompts[index], samples, problem_id=(doc.specific or {}).get("problem_id", doc.id))
+                self.generated_prompts += 1
+                progress.advance(bar)
 
     def cleanup(self) -> None:
         if self._engine is not None:

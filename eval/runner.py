@@ -121,7 +121,6 @@ def _run_pipeline(
         stores=stores,
         runs=by_lighteval_name,
         engine_factory=_engine_factory(ref, spec, runs),
-        chunk_size=spec.vllm.chunk_size,
         generate=generate,
     )
     params = PipelineParameters(

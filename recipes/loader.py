@@ -29,6 +29,7 @@ def load_recipe(path: str | Path, check_paths: bool = True) -> Recipe:
         raise RecipeError(shown, [f"{where}not valid YAML ({getattr(err, 'problem', err)})"]) from None
     if not isinstance(raw, dict):
         raise RecipeError(shown, ["expected a mapping of keys at the top level"])
+    _resolve_parent_recipe(raw, path, shown)
     try:
         recipe = Recipe.model_validate(raw)
     except ValidationError as err:
@@ -39,6 +40,25 @@ def load_recipe(path: str | Path, check_paths: bool = True) -> Recipe:
         if problems:
             raise RecipeError(shown, problems)
     return recipe
+
+
+def _resolve_parent_recipe(raw: dict, path: Path, shown: str) -> None:
+    """`model.from_recipe: other.yaml` -> the base model is that recipe's train.output_dir."""
+    model = raw.get("model")
+    if not isinstance(model, dict) or not model.get("from_recipe"):
+        return
+    if model.get("name_or_path"):
+        raise RecipeError(shown, ["model: set name_or_path or from_recipe, not both"])
+    parent_path = resolve_path(str(model["from_recipe"]), path.parent.resolve())
+    if not parent_path.is_file():
+        raise RecipeError(shown, [f"model.from_recipe: recipe {model['from_recipe']!r} does not exist"])
+    parent = load_recipe(parent_path)
+    if parent.train is None:
+        raise RecipeError(
+            shown, [f"model.from_recipe: {model['from_recipe']!r} has no train section to start from"]
+        )
+    model["name_or_path"] = str(resolve_path(parent.train.output_dir, Path.cwd()))
+    model["from_recipe"] = str(parent_path)
 
 
 def _describe_error(error: dict[str, Any], root: type[BaseModel]) -> str:
@@ -90,7 +110,7 @@ def _model_in(annotation: Any) -> Any:
 def _missing_paths(recipe: Recipe, base: Path) -> list[str]:
     """Local paths the recipe names that do not exist. Hub ids and builtin: names are checked when used."""
     problems = []
-    candidates = [("model.name_or_path", recipe.model.name_or_path)]
+    candidates = [] if recipe.model.from_recipe else [("model.name_or_path", recipe.model.name_or_path)]
     if recipe.train is not None:
         candidates.append(("train.dataset.path", recipe.train.dataset.path))
         config = recipe.train.accelerate_config

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from eval.task_catalog import TASKS
 from recipes.trl_args import check_trl_args
@@ -20,7 +20,9 @@ class StrictModel(BaseModel):
 
 
 class ModelSpec(StrictModel):
-    name_or_path: str = Field(description="hub id, local folder, or builtin:tiny-qwen2")
+    name_or_path: str | None = Field(default=None, description="hub id, local folder, or builtin:tiny-qwen2")
+    # Start from another recipe's trained output (SFT -> GRPO); `make train` trains that recipe first if needed.
+    from_recipe: str | None = None
     revision: str | None = None
     dtype: Literal["bfloat16", "float16", "float32", "auto"] = "bfloat16"
     # "r1": reasonlift's R1-Distill template, identical to DeepSeek's for prompts (it pre-fills "<think>\n")
@@ -28,13 +30,22 @@ class ModelSpec(StrictModel):
     chat_template: Literal["model", "r1"] = "model"
     attn_implementation: str | None = None
 
+    @model_validator(mode="after")
+    def _has_source(self) -> ModelSpec:
+        # the loader fills name_or_path from from_recipe, so both being set is normal after loading
+        if self.name_or_path is None:
+            raise ValueError("set name_or_path (or from_recipe)")
+        return self
+
 
 class DatasetSpec(StrictModel):
     path: str = Field(description="hub id, local .jsonl/.parquet file or folder, or builtin:toy-addition")
     name: str | None = None
     revision: str | None = None
     split: str = "train"
-    messages_field: str = "messages"
+    messages_field: str = Field(default="messages", description="SFT: the chat-format column")
+    prompt_field: str = Field(default="problem", description="GRPO: the problem text column")
+    answer_field: str = Field(default="answer", description="GRPO: the gold answer column")
     max_samples: int | None = Field(default=None, gt=0)
 
 
@@ -45,14 +56,22 @@ class LoraSpec(StrictModel):
     target_modules: list[str] | Literal["all-linear"] = "all-linear"
 
 
+class RewardSpec(StrictModel):
+    model_config = ConfigDict(extra="allow")  # the reward's own parameters, checked against its signature
+    weight: float = 1.0
+
+
 class TrainSpec(StrictModel):
-    method: Literal["sft"]
+    method: Literal["sft", "grpo"]
     output_dir: str
     accelerate_config: str = Field(default="ddp", description="name in accelerate_configs/ or a path")
     num_processes: int | None = Field(default=None, gt=0)
     dataset: DatasetSpec
     lora: LoraSpec | None = None
     args: dict[str, Any] = Field(default_factory=dict, description="TRL config fields, passed through")
+    rewards: dict[str, RewardSpec] | None = Field(
+        default=None, description="GRPO: reward name -> weight, params"
+    )
 
     @field_validator("args")
     @classmethod
@@ -60,6 +79,26 @@ class TrainSpec(StrictModel):
         if "method" in info.data:  # a bad method is reported on its own
             check_trl_args(info.data["method"], value)
         return value
+
+    @field_validator("rewards")
+    @classmethod
+    def _check_rewards(cls, value: dict[str, RewardSpec] | None) -> dict[str, RewardSpec] | None:
+        if value is not None:
+            from train.reward_specs import check_reward_params
+
+            for name, spec in value.items():
+                check_reward_params(name, spec.model_extra or {})
+        return value
+
+    @model_validator(mode="after")
+    def _rewards_match_method(self) -> TrainSpec:
+        if self.method == "grpo" and not self.rewards:
+            raise ValueError(
+                "method grpo needs `rewards` (e.g. {accuracy: {weight: 1.0}, format: {weight: 0.5}})"
+            )
+        if self.method == "sft" and self.rewards:
+            raise ValueError("`rewards` only apply to method grpo")
+        return self
 
 
 class TaskSpec(StrictModel):
@@ -84,8 +123,6 @@ class VllmSpec(StrictModel):
     enable_prefix_caching: bool = True
     max_num_seqs: int | None = Field(default=None, gt=0)
     max_num_batched_tokens: int | None = Field(default=None, gt=0)
-    # Prompts are submitted in chunks of this many problems so that finished work is saved as it completes.
-    chunk_size: int = Field(default=256, gt=0)
 
 
 class EvalSpec(StrictModel):

@@ -17,6 +17,7 @@ OWNED_BY_RECIPE = {
     "run_name": "name",
     "hub_model_id": "(not supported)",
     "push_to_hub": "(not supported)",
+    "reward_weights": "train.rewards.<name>.weight",
 }
 
 

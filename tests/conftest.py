@@ -35,9 +35,9 @@ def isolated_cache(tmp_path, monkeypatch):
     return cache
 
 
-def write_recipe(path: Path, **overrides) -> Path:
-    """The smoke recipe with nested overrides (dotted keys), written to `path`."""
-    data = yaml.safe_load((REPO / "recipes" / "smoke" / "sft.yaml").read_text())
+def write_recipe(path: Path, base: str = "sft.yaml", **overrides) -> Path:
+    """A smoke recipe (recipes/smoke/<base>) with nested overrides (dotted keys), written to `path`."""
+    data = yaml.safe_load((REPO / "recipes" / "smoke" / base).read_text())
     for dotted, value in overrides.items():
         node = data
         *parents, leaf = dotted.split(".")

@@ -16,7 +16,7 @@ from recipes.builtins import resolve
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT, looks_local, resolve_path
 from train.common import check_output_dir, gpu_available, recipe_dir
-from train.data import load_train_dataset
+from train.data import load_for_method
 
 ACCELERATE_CONFIGS = REPO_ROOT / "accelerate_configs"
 
@@ -51,16 +51,62 @@ def launch_command(
     # and build builtin models and datasets once rather than racing to build them in every process.
     if not fresh:
         check_output_dir(recipe, resume)
-    resolve(recipe.model.name_or_path)
-    load_train_dataset(recipe.train.dataset, recipe_dir(recipe))
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path)]
     processes = num_processes or recipe.train.num_processes
+    if recipe.train.method == "grpo":
+        check_grpo_batch(recipe.train.args, processes or int(launch_config.get("num_processes", 1)))
+    if not recipe.model.from_recipe:
+        resolve(recipe.model.name_or_path)
+    load_for_method(recipe.train.method, recipe.train.dataset, recipe_dir(recipe))
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path)]
     if processes:
         command += ["--num_processes", str(processes)]
     command += ["-m", "train.worker", str(Path(recipe_path).resolve())]
     if resume:
         command.append("--resume")
     return command
+
+
+def check_grpo_batch(args: dict, world_size: int) -> None:
+    """GRPO groups num_generations completions per prompt: the generation batch must hold whole groups."""
+    import dataclasses
+
+    from trl import GRPOConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(GRPOConfig)}
+    generations = args.get("num_generations", defaults["num_generations"])
+    per_device = args.get("per_device_train_batch_size", defaults["per_device_train_batch_size"])
+    if args.get("generation_batch_size"):
+        batch, source = args["generation_batch_size"], "generation_batch_size"
+    else:
+        steps = args.get("steps_per_generation") or args.get("gradient_accumulation_steps", 1)
+        batch = per_device * world_size * steps
+        source = (
+            f"per_device_train_batch_size {per_device} x {world_size} processes x "
+            f"{'steps_per_generation' if args.get('steps_per_generation') else 'gradient_accumulation_steps'} {steps}"
+        )
+    if batch % generations:
+        raise UserError(
+            f"train.args: the generation batch ({source} = {batch}) must be divisible by num_generations "
+            f"({generations}): each prompt's {generations} completions are scored as one group"
+        )
+
+
+def ensure_base_model_trained(recipe_path: str) -> None:
+    """With `model.from_recipe`, train that recipe first when its output does not exist yet."""
+    recipe = load_recipe(recipe_path)
+    parent = recipe.model.from_recipe
+    if parent and not (Path(recipe.model.name_or_path) / "config.json").exists():
+        print(f"the base model comes from {parent}, which has not been trained yet: training it first")
+        run_launch(launch_command(parent, resume=False))
+
+
+def run_launch(command: list[str]) -> None:
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    )
+    result = subprocess.run(command, env=env, check=False)
+    if result.returncode != 0:
+        raise SystemExit(result.returncode)
 
 
 def remove_previous_run(recipe_path: str) -> None:
@@ -87,14 +133,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.fresh and args.resume:
         raise UserError("--fresh and --resume contradict each other: pick one")
     command = launch_command(args.recipe, args.resume, args.num_processes, fresh=args.fresh)
+    ensure_base_model_trained(args.recipe)
     if args.fresh:
         remove_previous_run(args.recipe)
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
-    )
-    result = subprocess.run(command, env=env, check=False)
-    if result.returncode != 0:
-        raise SystemExit(result.returncode)
+    run_launch(command)
 
 
 if __name__ == "__main__":

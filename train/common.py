@@ -59,10 +59,10 @@ def load_model(recipe: Recipe):
     return AutoModelForCausalLM.from_pretrained(location, revision=recipe.model.revision, **kwargs)
 
 
-def build_trl_config(recipe: Recipe, config_cls: type, run_name: str):
+def build_trl_config(recipe: Recipe, config_cls: type, run_name: str, **owned: Any):
     """Recipe -> TRL config object. `train.args` passes through; the recipe owns paths, logging and the device."""
     assert recipe.train is not None
-    args = dict(recipe.train.args)
+    args = {**recipe.train.args, **owned}
     if not gpu_available():
         # TRL resolves bf16 to True by default; on a CPU machine that fails, so say what we change.
         if args.get("bf16") or args.get("fp16"):

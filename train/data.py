@@ -1,9 +1,15 @@
-"""Load training data named by a recipe: a hub dataset (with revision), a local file or folder, or a builtin."""
+"""Load training data named by a recipe: a hub dataset (with revision), a local file or folder, or a builtin.
+
+SFT reads a chat-format column (`messages`); GRPO reads a problem and a gold answer and builds the
+same prompt the evaluation uses (the problem plus DeepSeek's "reason step by step ... \\boxed{}" line),
+rendered by the model's chat template so training and evaluation see one format.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from eval.prompts import math_prompt
 from recipes.builtins import resolve
 from recipes.errors import UserError
 from recipes.schema import DatasetSpec
@@ -11,7 +17,7 @@ from recipes.schema import DatasetSpec
 LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 
 
-def load_train_dataset(spec: DatasetSpec, recipe_dir: Path):
+def _load_raw(spec: DatasetSpec, recipe_dir: Path):
     from datasets import load_dataset
 
     location = resolve(spec.path, recipe_dir)
@@ -26,16 +32,43 @@ def load_train_dataset(spec: DatasetSpec, recipe_dir: Path):
             dataset = load_dataset(fmt, data_files={spec.split: str(path)}, split=spec.split)
         else:
             dataset = load_dataset(location, name=spec.name, revision=spec.revision, split=spec.split)
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, ConnectionError) as err:
         raise UserError(f"train.dataset: could not load {spec.path!r} split {spec.split!r}: {err}") from None
-    if spec.messages_field not in dataset.column_names:
-        raise UserError(
-            f"train.dataset.messages_field: column {spec.messages_field!r} not in {spec.path!r} "
-            f"(columns: {', '.join(dataset.column_names)})"
-        )
-    if spec.messages_field != "messages":
-        dataset = dataset.rename_column(spec.messages_field, "messages")
-    dataset = dataset.select_columns(["messages"])
     if spec.max_samples:
         dataset = dataset.select(range(min(spec.max_samples, len(dataset))))
     return dataset
+
+
+def _require(dataset, spec: DatasetSpec, key: str, column: str) -> None:
+    if column not in dataset.column_names:
+        raise UserError(
+            f"train.dataset.{key}: column {column!r} not in {spec.path!r} (columns: {', '.join(dataset.column_names)})"
+        )
+
+
+def load_train_dataset(spec: DatasetSpec, recipe_dir: Path):
+    """SFT data: one `messages` column of chat turns."""
+    dataset = _load_raw(spec, recipe_dir)
+    _require(dataset, spec, "messages_field", spec.messages_field)
+    if spec.messages_field != "messages":
+        dataset = dataset.rename_column(spec.messages_field, "messages")
+    return dataset.select_columns(["messages"])
+
+
+def load_prompt_dataset(spec: DatasetSpec, recipe_dir: Path):
+    """GRPO data: a conversational `prompt` built like the evaluation's, and the gold `answer`."""
+    dataset = _load_raw(spec, recipe_dir)
+    _require(dataset, spec, "prompt_field", spec.prompt_field)
+    _require(dataset, spec, "answer_field", spec.answer_field)
+
+    def to_prompt(row: dict) -> dict:
+        return {
+            "prompt": [{"role": "user", "content": math_prompt(str(row[spec.prompt_field]))}],
+            "answer": str(row[spec.answer_field]),
+        }
+
+    return dataset.map(to_prompt, remove_columns=dataset.column_names)
+
+
+def load_for_method(method: str, spec: DatasetSpec, recipe_dir: Path):
+    return load_prompt_dataset(spec, recipe_dir) if method == "grpo" else load_train_dataset(spec, recipe_dir)

@@ -29,12 +29,14 @@ def main(argv: list[str] | None = None) -> None:
             wandb_dir=wandb_dir,
             job_type="train",
         )
-    if recipe.train.method == "sft":
+    if recipe.train.method == "grpo":
+        from train.grpo import run_grpo
+
+        summary = run_grpo(recipe, resume=args.resume)
+    else:
         from train.sft import run_sft
 
         summary = run_sft(recipe, resume=args.resume)
-    else:  # validated by the recipe schema; kept for methods added later
-        raise SystemExit(f"unsupported method {recipe.train.method}")
     if summary is None:  # not the main process
         return
     print(

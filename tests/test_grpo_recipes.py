@@ -1,0 +1,83 @@
+import pytest
+
+from recipes import RecipeError, load_recipe
+from recipes.errors import UserError
+from tests.conftest import DELETE, write_recipe
+from train.cli import check_grpo_batch
+
+
+def _grpo(tmp_path, **overrides):
+    write_recipe(tmp_path / "sft.yaml", **{"train.output_dir": str(tmp_path / "sft-out")})
+    overrides.setdefault("train.output_dir", str(tmp_path / "grpo-out"))
+    return write_recipe(tmp_path / "grpo.yaml", base="grpo.yaml", **overrides)
+
+
+def _error(path) -> str:
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    return str(info.value)
+
+
+def test_smoke_grpo_starts_from_the_sft_recipe(tmp_path):
+    recipe = load_recipe(_grpo(tmp_path))
+    assert recipe.model.name_or_path == str(tmp_path / "sft-out")
+    assert recipe.model.from_recipe == str(tmp_path / "sft.yaml")
+    assert set(recipe.train.rewards) == {"accuracy", "format"}
+
+
+def test_grpo_needs_rewards(tmp_path):
+    assert "method grpo needs `rewards`" in _error(_grpo(tmp_path, **{"train.rewards": DELETE}))
+
+
+def test_rewards_are_for_grpo_only(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", **{"train.rewards": {"accuracy": {"weight": 1.0}}})
+    assert "`rewards` only apply to method grpo" in _error(path)
+
+
+def test_unknown_reward(tmp_path):
+    message = _error(_grpo(tmp_path, **{"train.rewards.acc": {"weight": 1.0}}))
+    assert "train.rewards: unknown reward 'acc'" in message
+
+
+def test_reward_parameter_checked(tmp_path):
+    message = _error(_grpo(tmp_path, **{"train.rewards.cosine": {"weight": 1.0}}))
+    assert "reward 'cosine' needs max_len" in message
+
+
+def test_grpo_arguments_checked_against_grpoconfig(tmp_path):
+    message = _error(_grpo(tmp_path, **{"train.args.num_generation": 4}))
+    assert "GRPOConfig has no such field; did you mean 'num_generations'?" in message
+
+
+def test_reward_weights_belong_to_the_rewards(tmp_path):
+    message = _error(_grpo(tmp_path, **{"train.args.reward_weights": [1.0]}))
+    assert "train.rewards.<name>.weight" in message
+
+
+def test_parent_recipe_must_exist(tmp_path):
+    path = write_recipe(tmp_path / "grpo.yaml", base="grpo.yaml", **{"model.from_recipe": "missing.yaml"})
+    assert "model.from_recipe: recipe 'missing.yaml' does not exist" in _error(path)
+
+
+def test_model_source_is_one_or_the_other(tmp_path):
+    message = _error(_grpo(tmp_path, **{"model.name_or_path": "builtin:tiny-qwen2"}))
+    assert "set name_or_path or from_recipe, not both" in message
+
+
+def test_generation_batch_must_hold_whole_groups():
+    check_grpo_batch({"num_generations": 8, "per_device_train_batch_size": 16}, world_size=1)
+    check_grpo_batch(
+        {"num_generations": 8, "per_device_train_batch_size": 4, "gradient_accumulation_steps": 2}, 1
+    )
+    with pytest.raises(UserError, match=r"= 12\) must be divisible by num_generations \(8\)"):
+        check_grpo_batch({"num_generations": 8, "per_device_train_batch_size": 6}, world_size=2)
+    with pytest.raises(UserError, match="generation_batch_size = 20"):
+        check_grpo_batch({"num_generations": 8, "generation_batch_size": 20}, world_size=1)
+
+
+def test_batch_mistake_is_reported_before_launch(tmp_path):
+    from train.cli import launch_command
+
+    path = _grpo(tmp_path, **{"train.args.per_device_train_batch_size": 12})
+    with pytest.raises(UserError, match="must be divisible by num_generations"):
+        launch_command(str(path), resume=False)

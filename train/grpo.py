@@ -1,0 +1,50 @@
+"""GRPO with TRL's GRPOTrainer, driven by the same recipe format and launcher as SFT."""
+
+from __future__ import annotations
+
+import time
+
+from recipes.schema import Recipe
+from train import common
+from train.data import load_prompt_dataset
+from train.rewards import build_rewards
+
+
+def run_grpo(recipe: Recipe, resume: bool = False) -> dict | None:
+    from trl import GRPOConfig, GRPOTrainer
+
+    assert recipe.train is not None and recipe.train.rewards is not None
+    started = time.time()
+    checkpoint = common.prepare_output_dir(recipe, resume)
+    tokenizer = common.load_tokenizer(recipe)
+    dataset = load_prompt_dataset(recipe.train.dataset, common.recipe_dir(recipe))
+    reward_funcs, reward_weights = build_rewards(
+        {
+            name: {"weight": spec.weight, **(spec.model_extra or {})}
+            for name, spec in recipe.train.rewards.items()
+        }
+    )
+    config = common.build_trl_config(recipe, GRPOConfig, run_name=recipe.name, reward_weights=reward_weights)
+    trainer = GRPOTrainer(
+        model=common.load_model(recipe),
+        reward_funcs=reward_funcs,
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=common.lora_config(recipe),
+    )
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    common.save_final_model(recipe, trainer)
+    if not trainer.is_world_process_zero():
+        return None
+    tokenizer.save_pretrained(str(common.output_dir(recipe)))
+    common.copy_recipe(recipe)
+    return common.write_summary(
+        recipe,
+        trainer,
+        started,
+        extra={
+            "train_prompts": len(dataset),
+            "rewards": {f.__name__: w for f, w in zip(reward_funcs, reward_weights, strict=True)},
+        },
+    )
