@@ -72,6 +72,28 @@ def _eval(args: argparse.Namespace) -> None:
     Console(width=160).print(table)
 
 
+def _analyze(args: argparse.Namespace) -> None:
+    import json
+
+    from eval.reasoning_report import analyse_task, print_single_model, token_counter
+    from eval.runner import evaluate_model
+    from recipes import load_recipe
+    from recipes.schema import EvalSpec
+
+    recipe = load_recipe(args.recipe) if args.recipe else None
+    spec = recipe.eval if recipe else EvalSpec(tasks=["aime24", "math_500", "gpqa:diamond"])
+    if args.tasks:
+        spec = spec.model_copy(update={"tasks": EvalSpec(tasks=args.tasks.split(",")).tasks})
+    template = recipe.model.chat_template if recipe else "model"
+    evaluation = evaluate_model(args.model, spec, template, label=args.model, generate=False)
+    count = token_counter(evaluation.model.path)
+    analysed = [analyse_task(result, count, spec.analysis) for result in evaluation.results.values()]
+    rows = print_single_model(args.model, analysed)
+    if args.output:
+        Path(args.output).write_text(json.dumps(rows, indent=2))
+        print(f"wrote {args.output}")
+
+
 def _chat(args: argparse.Namespace) -> None:
     from eval.chat import chat
     from recipes import load_recipe
@@ -125,6 +147,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--recipe", help="take generation and vLLM settings from this recipe")
     p.add_argument("--output-dir", help="also write per-sample details here")
     p.set_defaults(func=_eval)
+    p = sub.add_parser("analyze", help="reasoning-efficiency metrics of one model's saved generations")
+    p.add_argument("model")
+    p.add_argument("--tasks")
+    p.add_argument("--recipe", help="the recipe whose evaluation settings produced the generations")
+    p.add_argument("--output", help="also write the numbers as JSON here")
+    p.set_defaults(func=_analyze)
     p = sub.add_parser("chat", help="one prompt through the evaluation's chat template and engine")
     p.add_argument("model")
     p.add_argument("prompt")

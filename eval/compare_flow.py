@@ -7,6 +7,14 @@ from pathlib import Path
 from eval.checkpoints import checkpoint_curve
 from eval.compare import TaskComparison, compare_task
 from eval.plots import curve_plot, write_plots
+from eval.reasoning_report import (
+    analyse_task,
+    comparison_rows,
+    print_reasoning_table,
+    reasoning_markdown,
+    reasoning_plots,
+    token_counter,
+)
 from eval.report import HEADERS, print_table, table_rows, write_reports
 from eval.results import write_details
 from eval.runner import ModelEvaluation, evaluate_model
@@ -88,7 +96,12 @@ def run_compare(
         payload["checkpoint_curve"] = curve
         plots["checkpoints"] = curve_plot(curve, out_dir / "checkpoints.png")
         _print_curve(curve)
+    reasoning_rows, reasoning_pairs = _reasoning(recipe, base_eval, tuned_eval)
+    payload["reasoning"] = reasoning_rows
+    plots.update(reasoning_plots(out_dir, reasoning_pairs))
     paths = write_reports(out_dir, comparisons, samples, title, bool(mismatches), payload)
+    with open(paths["markdown"], "a") as f:
+        f.write("\n" + reasoning_markdown(reasoning_rows))
     print(f"wrote {', '.join(str(p) for p in [*paths.values(), *plots.values()])} and details/ in {out_dir}")
 
     wandb_enabled = recipe.wandb.enabled if use_wandb is None else use_wandb
@@ -106,8 +119,25 @@ def run_compare(
             tuned_eval,
             config={"baseline": baseline_name, "tuned": tuned, "settings": payload["settings"]},
             curve=payload.get("checkpoint_curve"),
+            reasoning=reasoning_rows,
         )
     return payload
+
+
+def _reasoning(recipe: Recipe, base_eval: ModelEvaluation, tuned_eval: ModelEvaluation):
+    """The second section: how each side thinks, from the generations already scored."""
+    spec = recipe.eval.analysis
+    base_count, tuned_count = token_counter(base_eval.model.path), token_counter(tuned_eval.model.path)
+    pairs = [
+        (
+            analyse_task(base_eval.results[t], base_count, spec),
+            analyse_task(tuned_eval.results[t], tuned_count, spec),
+        )
+        for t in base_eval.results
+    ]
+    rows = [row for base, tuned in pairs for row in comparison_rows(base, tuned)]
+    print_reasoning_table(rows)
+    return rows, pairs
 
 
 def _print_curve(curve: list[dict]) -> None:

@@ -51,6 +51,7 @@ def evaluate_model(
     recipe_dir: Path | None = None,
     label: str | None = None,
     regrade: bool = False,
+    generate: bool = True,
 ) -> ModelEvaluation:
     """Evaluate `model_name` on `spec.tasks`; cached task results (same weights, same settings) are reused.
 
@@ -77,7 +78,9 @@ def evaluate_model(
 
     todo = [run for run in runs if run.name not in results]
     if todo:
-        fresh = _run_pipeline(ref, tokenizer, todo, spec, label, template_hash, generate=not regrade)
+        fresh = _run_pipeline(
+            ref, tokenizer, todo, spec, label, template_hash, generate=generate and not regrade
+        )
         for name, result in fresh.items():
             save_result(result, cache_paths[name])
             results[name] = result

@@ -37,6 +37,17 @@ def summary_values(comparisons: list[TaskComparison]) -> dict[str, float]:
     return values
 
 
+def reasoning_summary_values(rows: list[dict]) -> dict[str, float]:
+    values = {}
+    for row in rows:
+        key = row["task"] if row["subset"] is None else f"{row['task']}/{row['subset'].replace(' ', '_')}"
+        for metric in row["delta"]:
+            values[f"reasoning/{key}/{metric}/baseline"] = row["baseline"][metric]
+            values[f"reasoning/{key}/{metric}/tuned"] = row["tuned"][metric]
+            values[f"reasoning/{key}/{metric}/delta"] = row["delta"][metric]
+    return values
+
+
 def drilldown_rows(baseline: TaskResult, tuned: TaskResult) -> list[list]:
     """One row per problem: what each side answered (most common answer) and how often it was right."""
     tuned_by_id = {p.problem_id: p for p in tuned.problems}
@@ -95,6 +106,7 @@ def log_compare_run(
     tuned: ModelEvaluation,
     config: dict,
     curve: list[dict] | None = None,
+    reasoning: list[dict] | None = None,
 ) -> Path | None:
     """Log the comparison as one W&B run (job type `compare`, grouped with the recipe's training run)."""
     try:
@@ -113,6 +125,7 @@ def log_compare_run(
             reinit="finish_previous",
         )
         run.summary.update(summary_values(comparisons))
+        run.summary.update(reasoning_summary_values(reasoning or []))
         logged = {"compare_table": wandb.Table(columns=table_header, data=table_rows)}
         drill = [
             row

@@ -125,6 +125,23 @@ class VllmSpec(StrictModel):
     max_num_batched_tokens: int | None = Field(default=None, gt=0)
 
 
+class JudgeSpec(StrictModel):
+    """An OpenAI-compatible endpoint (e.g. `vllm serve`) asked where the correct answer first appears."""
+
+    base_url: str
+    model: str
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = Field(default=8, gt=0)
+    timeout_s: float = Field(default=60, gt=0)
+
+
+class AnalysisSpec(StrictModel):
+    switch_markers: list[str] | None = Field(
+        default=None, description="phrases that mark a change of approach"
+    )
+    judge: JudgeSpec | None = None
+
+
 class EvalSpec(StrictModel):
     tasks: dict[str, TaskSpec] = Field(min_length=1)
     generation: GenerationSpec = Field(default_factory=GenerationSpec)
@@ -137,6 +154,7 @@ class EvalSpec(StrictModel):
     max_problems: int | None = Field(
         default=None, gt=0, description="debug only: evaluate the first N problems"
     )
+    analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
 
     @field_validator("tasks", mode="before")
     @classmethod

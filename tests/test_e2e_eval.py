@@ -53,6 +53,14 @@ def test_compare_on_vllm_writes_the_table_and_reuses_results(trained_recipe):
         "finish_reason",
     } <= set(json.loads(details[0]))
     assert "| toy_addition |" in (compare_dir / "table.md").read_text()
+    # the second section: how each side thinks
+    reasoning = payload["reasoning"][0]
+    assert reasoning["task"] == "toy_addition" and reasoning["tuned"]["accuracy"] == pytest.approx(
+        row["tuned_mean"]
+    )
+    assert reasoning["tuned"]["reasoning_tokens"] > 0 and 0 < reasoning["tuned"]["efficiency"] <= 1
+    assert "How the models think" in (compare_dir / "table.md").read_text()
+    assert (compare_dir / "reasoning_accuracy_vs_tokens.png").exists()
 
     # the W&B compare run holds the summary values, the table and the plots
     run_dir = sorted((compare_dir / "wandb").glob("offline-run-*"))[-1]
@@ -62,6 +70,9 @@ def test_compare_on_vllm_writes_the_table_and_reuses_results(trained_recipe):
     values = summary(records)
     assert values["toy_addition/tuned"] == pytest.approx(row["tuned_mean"])
     assert values["toy_addition/ci_low"] == pytest.approx(row["ci_low"])
+    assert values["reasoning/toy_addition/efficiency/tuned"] == pytest.approx(
+        reasoning["tuned"]["efficiency"]
+    )
     assert values["compare_table/_type"] == "table-file" and values["per_problem/nrows"] == 30
     table = json.loads((run_dir / "files" / values["compare_table/path"]).read_text())
     assert table["data"][0][0] == "toy_addition" and "delta [95% CI]" in table["columns"]
@@ -144,3 +155,22 @@ def test_transformers_backend_on_fixture_benchmarks_and_resume(tmp_path, isolate
         with contextlib.suppress(json.JSONDecodeError):
             complete.append(json.loads(line)["key"])
     assert len(complete) == len(set(complete)) == 10
+
+    # `make analyze` reads the saved generations; it never starts an engine
+    analysis_file = tmp_path / "analysis.json"
+    analysed = check(
+        run_command(
+            "-m",
+            "eval.cli",
+            "analyze",
+            "builtin:tiny-qwen2",
+            "--recipe",
+            str(recipe),
+            "--output",
+            str(analysis_file),
+        )
+    )
+    assert "How builtin:tiny-qwen2 thinks" in analysed and "starting" not in analysed
+    rows = json.loads(analysis_file.read_text())
+    assert {r["task"] for r in rows} == {"aime24", "math_500", "gpqa:diamond"}
+    assert any(r["subset"] == "level 1" for r in rows)  # MATH-500 is broken down by level

@@ -1,0 +1,186 @@
+"""How a model thinks, from its saved generations: reasoning length, when it first reaches the answer,
+how much it reflects afterwards, how often it switches approach.
+
+R1-Distill's prompt pre-fills `<think>`, so the reasoning is the response up to its last `</think>`
+(the whole response when the model never closes it). The reasoning is split into steps at blank lines;
+the first correct point is the end of the first step that contains the gold answer, found with the
+same answer checker as scoring (no judge model), or optionally by a judge (`eval.judge`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from eval.scoring import THINK_CLOSE, grade
+from eval.task_catalog import AnswerKind
+
+DEFAULT_SWITCH_MARKERS = (
+    "alternatively",
+    "but wait",
+    "wait, ",
+    "let me reconsider",
+    "another approach",
+    "on second thought",
+    "let me try a different",
+)
+
+BOXED = re.compile(r"\\boxed\s*\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}")
+EQUALS_RHS = re.compile(r"=\s*\$?([^=\n$]+?)\$?\s*(?=$|[,;]|\.(?:\s|$))", re.M)
+ANSWER_IS = re.compile(r"answer\s+is\s*:?\s*\$?([^\n$]+?)\$?\s*(?=$|[,;]|\.(?:\s|$))", re.I | re.M)
+
+TokenCounter = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class SampleReasoning:
+    reasoning_tokens: int
+    first_correct_tokens: int | None  # None: the gold answer never appears in the reasoning
+    reflection_tokens: int | None
+    switches: int
+    correct: bool
+    closed_thinking: bool
+
+    @property
+    def efficiency(self) -> float | None:
+        if self.first_correct_tokens is None or self.reasoning_tokens == 0:
+            return None
+        return min(self.first_correct_tokens / self.reasoning_tokens, 1.0)
+
+
+def split_reasoning(response: str) -> tuple[str, bool]:
+    """The reasoning part of a response, and whether the model closed its thinking."""
+    if THINK_CLOSE in response:
+        return response.rsplit(THINK_CLOSE, 1)[0], True
+    return response, False
+
+
+def split_steps(reasoning: str) -> list[str]:
+    """Steps are blank-line separated; the separators stay with the step before so positions add up."""
+    parts = re.split(r"(\n\s*\n)", reasoning)
+    steps = []
+    for i in range(0, len(parts), 2):
+        step = parts[i] + (parts[i + 1] if i + 1 < len(parts) else "")
+        if step:
+            steps.append(step)
+    return steps
+
+
+def step_candidates(step: str) -> list[str]:
+    """Answer candidates a step states: boxed expressions, right-hand sides of '=', 'the answer is X'."""
+    found = [m.group(1) for m in BOXED.finditer(step)]
+    found += [m.group(1) for m in ANSWER_IS.finditer(step)]
+    found += [m.group(1) for m in EQUALS_RHS.finditer(step)]
+    return [c.strip() for c in found if c.strip()]
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text.strip().strip("$").replace(",", ""))
+    except ValueError:
+        return None
+
+
+def step_reaches_answer(step: str, gold: str, kind: AnswerKind, choices: tuple[str, ...] = ()) -> bool:
+    if kind == "letter":
+        return grade(step, gold, "letter", choices).correct
+    gold_number = _number(gold)
+    for candidate in step_candidates(step):
+        number = _number(candidate)
+        if gold_number is not None and number is not None:
+            # plain numbers on both sides (all of AIME): compare directly, math-verify would agree
+            if abs(number - gold_number) <= 1e-9 * max(1.0, abs(gold_number)):
+                return True
+            continue
+        if grade(f"\\boxed{{{candidate}}}", gold, "math").correct:
+            return True
+    return False
+
+
+def first_correct_step(
+    steps: Sequence[str], gold: str, kind: AnswerKind, choices: tuple[str, ...] = ()
+) -> int | None:
+    for index, step in enumerate(steps):
+        if step_reaches_answer(step, gold, kind, choices):
+            return index
+    return None
+
+
+def count_switches(reasoning: str, markers: Sequence[str] = DEFAULT_SWITCH_MARKERS) -> int:
+    """Occurrences of the markers, case-insensitive; overlapping markers ("but wait", "wait,") count once."""
+    if not markers:
+        return 0
+    ordered = sorted({m.lower() for m in markers}, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(m) for m in ordered), re.IGNORECASE)
+    return sum(1 for _ in pattern.finditer(reasoning))
+
+
+def analyse_sample(
+    response: str,
+    gold: str,
+    kind: AnswerKind,
+    correct: bool,
+    count_tokens: TokenCounter,
+    markers: Sequence[str] = DEFAULT_SWITCH_MARKERS,
+    choices: tuple[str, ...] = (),
+    locate: Callable[[list[str]], int | None] | None = None,
+) -> SampleReasoning:
+    """Reasoning metrics of one response; `locate` finds the first correct step (default: the answer checker)."""
+    reasoning, closed = split_reasoning(response)
+    steps = split_steps(reasoning)
+    index = locate(steps) if locate is not None else first_correct_step(steps, gold, kind, choices)
+    reasoning_tokens = count_tokens(reasoning)
+    if index is None:
+        first_tokens = reflection = None
+    else:
+        first_tokens = count_tokens("".join(steps[: index + 1]))
+        reflection = max(reasoning_tokens - first_tokens, 0)
+    return SampleReasoning(
+        reasoning_tokens=reasoning_tokens,
+        first_correct_tokens=first_tokens,
+        reflection_tokens=reflection,
+        switches=count_switches(reasoning, markers),
+        correct=correct,
+        closed_thinking=closed,
+    )
+
+
+@dataclass(frozen=True)
+class ReasoningSummary:
+    samples: int
+    accuracy: float
+    reasoning_tokens: float  # mean over all samples
+    reasoning_tokens_correct: float  # mean over correct samples
+    first_correct_tokens: float  # mean over correct samples where the point was found
+    reflection_tokens: float  # likewise
+    efficiency: float  # mean first-correct / reasoning over correct samples where the point was found
+    switches: float  # mean thought switches per sample
+    reached_rate: float  # share of samples whose reasoning contains the gold answer somewhere
+    closed_rate: float  # share of samples that closed their thinking
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
+
+
+def summarise(samples: Sequence[SampleReasoning]) -> ReasoningSummary:
+    correct = [s for s in samples if s.correct]
+    located = [s for s in correct if s.first_correct_tokens is not None]
+    return ReasoningSummary(
+        samples=len(samples),
+        accuracy=_mean([float(s.correct) for s in samples]),
+        reasoning_tokens=_mean([s.reasoning_tokens for s in samples]),
+        reasoning_tokens_correct=_mean([s.reasoning_tokens for s in correct]),
+        first_correct_tokens=_mean([s.first_correct_tokens for s in located]),
+        reflection_tokens=_mean([s.reflection_tokens for s in located]),
+        efficiency=_mean([s.efficiency for s in located if s.efficiency is not None]),
+        switches=_mean([s.switches for s in samples]),
+        reached_rate=_mean([float(s.first_correct_tokens is not None) for s in samples]),
+        closed_rate=_mean([float(s.closed_thinking) for s in samples]),
+    )
