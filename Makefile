@@ -15,7 +15,7 @@ export TOKENIZERS_PARALLELISM ?= false
 
 recipe ?= recipes/smoke/sft.yaml
 
-.PHONY: help install demo test test-all train compare eval analyze chat rescore vllm-serve check-recipe tiny-model lint format clean
+.PHONY: help install demo test test-all train compare eval analyze chat rescore vllm-serve slurm check-recipe tiny-model lint format clean
 
 help:
 	@echo "make demo                      fine-tune a tiny model on CPU and compare it with its baseline"
@@ -28,6 +28,7 @@ help:
 	@echo "make analyze model=M [recipe=R]  how one model thinks (from its saved generations)"
 	@echo "make chat model=M prompt=\"...\"   one answer through the eval's template and engine"
 	@echo "make vllm-serve recipe=R [tp=N] [dp=N]   TRL's vLLM server for GRPO in server mode"
+	@echo "make slurm recipe=R kind=train|grpo|eval [nodes=N] [gpus=8] [partition=P]   write an sbatch script"
 	@echo "make check-recipe recipe=R     validate a recipe without running anything"
 	@echo "make install [profile=cpu|gpu] create .venv and install (done by the targets above)"
 
@@ -85,6 +86,12 @@ rescore: install
 vllm-serve: install
 	$(VENV)/bin/trl vllm-serve --model "$$($(PY) -m recipes get $(recipe) model.name_or_path)" \
 		$(if $(tp),--tensor_parallel_size $(tp)) $(if $(dp),--data_parallel_size $(dp)) $(if $(port),--port $(port))
+
+# Slurm: render a ready-to-submit sbatch script for a recipe (kind=train|grpo|eval).
+slurm: install
+	$(PY) -m train.slurm.render $(recipe) --kind $(or $(kind),train) $(if $(nodes),--nodes $(nodes)) \
+		$(if $(gpus),--gpus-per-node $(gpus)) $(if $(partition),--partition $(partition)) $(if $(time),--time $(time)) \
+		$(if $(vllm_tp),--vllm-tp $(vllm_tp))
 
 check-recipe: install
 	$(PY) -m recipes check $(recipe)

@@ -105,3 +105,19 @@ def test_lora_sft_saves_adapter_and_merged_model(tmp_path):
     merged = AutoModelForCausalLM.from_pretrained(out)
     assert not any("lora" in name for name, _ in merged.named_parameters())
     assert json.loads((out / "train_summary.json").read_text())["lora"]["r"] == 8
+
+
+def test_two_process_cpu_training_over_gloo(tmp_path):
+    recipe = write_recipe(
+        tmp_path / "ddp.yaml",
+        **{
+            "train.output_dir": str(tmp_path / "out"),
+            "train.accelerate_config": "cpu-ddp",
+            "train.args.num_train_epochs": 1,
+        },
+    )
+    check(run_command("-m", "train.cli", str(recipe)))
+    summary = json.loads((tmp_path / "out" / "train_summary.json").read_text())
+    assert summary["world_size"] == 2
+    assert summary["global_step"] == 11  # 330 examples / (16 per process x 2 processes), rounded up
+    assert (tmp_path / "out" / "model.safetensors").exists()

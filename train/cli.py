@@ -57,9 +57,26 @@ def launch_command(
     if not recipe.model.from_recipe:
         resolve(recipe.model.name_or_path)
     load_for_method(recipe.train.method, recipe.train.dataset, recipe_dir(recipe))
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path)]
-    if processes:
-        command += ["--num_processes", str(processes)]
+    world = processes or int(launch_config.get("num_processes", 1))
+    if (
+        launch_config.get("distributed_type") == "MULTI_CPU"
+        and world > 1
+        and not launch_config.get("mpirun_config")
+    ):
+        # accelerate launches multi-CPU jobs through mpirun; without MPI, torch's own launcher starts the
+        # processes and accelerate inside each one picks the gloo backend from the environment.
+        port = str(launch_config.get("main_process_port", 29500))
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            f"--nproc_per_node={world}",
+            f"--master_port={port}",
+        ]
+    else:
+        command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path)]
+        if processes:
+            command += ["--num_processes", str(processes)]
     command += ["-m", "train.worker", str(Path(recipe_path).resolve())]
     if resume:
         command.append("--resume")
@@ -104,6 +121,9 @@ def run_launch(command: list[str]) -> None:
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
     )
+    if "torch.distributed.run" in command:
+        env["ACCELERATE_USE_CPU"] = "true"
+        env.setdefault("OMP_NUM_THREADS", "1")
     result = subprocess.run(command, env=env, check=False)
     if result.returncode != 0:
         raise SystemExit(result.returncode)
