@@ -15,7 +15,7 @@ export TOKENIZERS_PARALLELISM ?= false
 
 recipe ?= recipes/smoke/sft.yaml
 
-.PHONY: help install demo test test-all train compare eval analyze chat rescore vllm-serve slurm check-recipe tiny-model lint format clean
+.PHONY: help install demo test test-all train compare eval analyze bench chat rescore vllm-serve slurm check-recipe tiny-model lint format clean
 
 help:
 	@echo "make demo                      fine-tune a tiny model on CPU and compare it with its baseline"
@@ -25,6 +25,7 @@ help:
 	@echo "  [baseline=M] [tuned=M] [checkpoints=all] [mismatch=allow] [wandb=0]"
 	@echo "make eval model=M tasks=aime24,math_500 [recipe=R]   evaluate one model"
 	@echo "make rescore recipe=R | file=F.jsonl   re-grade saved generations (no generation)"
+	@echo "make bench [recipe=R]          throughput of each stage against the hardware bound"
 	@echo "make analyze model=M [recipe=R]  how one model thinks (from its saved generations)"
 	@echo "make chat model=M prompt=\"...\"   one answer through the eval's template and engine"
 	@echo "make vllm-serve recipe=R [tp=N] [dp=N]   TRL's vLLM server for GRPO in server mode"
@@ -70,6 +71,9 @@ compare: install
 eval: install
 	@test -n "$(model)" || { echo "usage: make eval model=PATH_OR_HUB_ID [tasks=aime24,math_500] [recipe=R]"; exit 2; }
 	$(PY) -m eval.cli eval $(model) $(if $(tasks),--tasks $(tasks)) $(if $(filter-out recipes/smoke/sft.yaml,$(recipe)),--recipe $(recipe))
+
+bench: install
+	$(PY) -m eval.cli bench $(recipe)
 
 analyze: install
 	@test -n "$(model)" || { echo "usage: make analyze model=PATH_OR_HUB_ID [recipe=R] [tasks=...]"; exit 2; }

@@ -94,6 +94,15 @@ def _analyze(args: argparse.Namespace) -> None:
         print(f"wrote {args.output}")
 
 
+def _bench(args: argparse.Namespace) -> None:
+    from eval.bench import run_bench
+    from recipes import load_recipe
+
+    recipe = load_recipe(args.recipe)
+    out = Path(args.output_dir or Path("outputs") / "bench" / recipe.name)
+    run_bench(recipe, out, sft_steps=args.sft_steps, grpo_steps=args.grpo_steps)
+
+
 def _chat(args: argparse.Namespace) -> None:
     from eval.chat import chat
     from recipes import load_recipe
@@ -153,6 +162,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--recipe", help="the recipe whose evaluation settings produced the generations")
     p.add_argument("--output", help="also write the numbers as JSON here")
     p.set_defaults(func=_analyze)
+    p = sub.add_parser("bench", help="throughput of generation, training and scoring against hardware bounds")
+    p.add_argument("recipe")
+    p.add_argument("--output-dir")
+    p.add_argument("--sft-steps", type=int, default=30)
+    p.add_argument("--grpo-steps", type=int, default=4)
+    p.set_defaults(func=_bench)
     p = sub.add_parser("chat", help="one prompt through the evaluation's chat template and engine")
     p.add_argument("model")
     p.add_argument("prompt")

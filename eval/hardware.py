@@ -1,0 +1,117 @@
+"""What the hardware can do at best: memory bandwidth and matmul peak, published for known GPUs and
+measured on anything else (a CPU, an unknown GPU), so every benchmark figure has a bound beside it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+# Dense (no sparsity) bf16 tensor-core peaks and HBM bandwidths from the vendors' data sheets (SXM parts).
+KNOWN_GPUS = {
+    "H200": (989e12, 4.8e12),
+    "H100": (989e12, 3.35e12),
+    "A100": (312e12, 2.04e12),
+    "L40S": (362e12, 0.864e12),
+}
+
+
+@dataclass(frozen=True)
+class Hardware:
+    name: str
+    peak_flops: float
+    peak_flops_source: str
+    bandwidth: float  # bytes/s
+    bandwidth_source: str
+
+
+def measure_bandwidth(device: str = "cpu", megabytes: int = 512, repeats: int = 5) -> float:
+    """Bytes per second moved by a large tensor copy (each copy reads and writes the buffer once)."""
+    import torch
+
+    n = megabytes * 1024 * 1024 // 4
+    src = torch.ones(n, dtype=torch.float32, device=device)
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    best = float("inf")
+    for _ in range(repeats):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        dst.copy_(src)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * src.numel() * src.element_size() / best
+
+
+def measure_matmul_flops(
+    device: str = "cpu", size: int = 2048, repeats: int = 5, dtype: str = "float32"
+) -> float:
+    import torch
+
+    a = torch.randn(size, size, device=device, dtype=getattr(torch, dtype))
+    b = torch.randn(size, size, device=device, dtype=getattr(torch, dtype))
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        a @ b
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best
+
+
+def detect() -> Hardware:
+    import platform
+
+    import torch
+
+    if torch.cuda.is_available():
+        name = torch.cuda.get_device_name(0)
+        for key, (flops, bandwidth) in KNOWN_GPUS.items():
+            if key in name:
+                return Hardware(name, flops, "bf16 dense, data sheet", bandwidth, "HBM, data sheet")
+        return Hardware(
+            name,
+            measure_matmul_flops("cuda", 8192, dtype="bfloat16"),
+            "bf16 matmul, measured",
+            measure_bandwidth("cuda", 2048),
+            "device copy, measured",
+        )
+    name = f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return Hardware(
+        name,
+        measure_matmul_flops("cpu"),
+        "fp32 matmul 2048x2048, measured",
+        measure_bandwidth("cpu"),
+        "512 MiB tensor copy, measured",
+    )
+
+
+def decode_bound_tokens_per_s(
+    weight_bytes: float, kv_bytes_per_token: float, context_tokens: float, concurrency: int, bandwidth: float
+) -> float:
+    """Memory-bandwidth bound on decoding: each step reads the weights once for the whole batch and every
+    sequence's KV cache at its current length, and yields one token per sequence."""
+    bytes_per_step = weight_bytes + concurrency * kv_bytes_per_token * context_tokens
+    return concurrency * bandwidth / bytes_per_step
+
+
+def model_sizes(config, dtype_bytes: int) -> tuple[int, float, float]:
+    """(parameters, weight bytes, KV-cache bytes per token) of a transformers config."""
+    hidden = config.hidden_size
+    layers = config.num_hidden_layers
+    heads = config.num_attention_heads
+    kv_heads = getattr(config, "num_key_value_heads", heads) or heads
+    head_dim = getattr(config, "head_dim", None) or hidden // heads
+    vocab = config.vocab_size
+    inter = config.intermediate_size
+    attention = hidden * heads * head_dim + 2 * hidden * kv_heads * head_dim + heads * head_dim * hidden
+    mlp = 3 * hidden * inter
+    embeddings = vocab * hidden * (1 if getattr(config, "tie_word_embeddings", False) else 2)
+    params = layers * (attention + mlp + 2 * hidden) + embeddings + hidden
+    kv_per_token = 2 * layers * kv_heads * head_dim * dtype_bytes
+    return params, params * dtype_bytes, kv_per_token
