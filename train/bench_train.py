@@ -30,6 +30,20 @@ class _StepTimer:
         return lambda *args, **kwargs: None
 
 
+def _timed(fn, total: list[float]):
+    """Wrap `fn` so that the seconds spent in it add up in total[0]; keeps its name (TRL logs by name)."""
+
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            total[0] += time.perf_counter() - start
+
+    wrapper.__name__ = getattr(fn, "__name__", "timed")
+    return wrapper
+
+
 def _peak_memory_gb() -> float:
     import torch
 
@@ -91,19 +105,7 @@ def bench_grpo_step(recipe: Recipe, steps: int) -> dict:
     else:  # an SFT recipe: time GRPO on its data with the accuracy reward
         spec = {"accuracy": {"weight": 1.0}}
     reward_funcs, weights = build_rewards(spec)
-    scoring = [0.0]
-
-    def timed(fn):
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                scoring[0] += time.perf_counter() - start
-
-        wrapper.__name__ = fn.__name__
-        return wrapper
-
+    scoring, generation = [0.0], [0.0]
     with tempfile.TemporaryDirectory() as out:
         grpo_args = {k: v for k, v in recipe.train.args.items() if k in _grpo_fields()}
         grpo_args.setdefault("num_generations", 8)
@@ -114,21 +116,11 @@ def bench_grpo_step(recipe: Recipe, steps: int) -> dict:
             recipe, method="grpo", output_dir=out, args=grpo_args
         )  # an SFT recipe timed under GRPO
         model = common.load_model(bench)
-        generation = [0.0]
-        original_generate = model.generate
-
-        def timed_generate(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return original_generate(*args, **kwargs)
-            finally:
-                generation[0] += time.perf_counter() - start
-
-        model.generate = timed_generate
+        model.generate = _timed(model.generate, generation)
         timer = _StepTimer()
         trainer = GRPOTrainer(
             model=model,
-            reward_funcs=[timed(f) for f in reward_funcs],
+            reward_funcs=[_timed(f, scoring) for f in reward_funcs],
             args=common.build_trl_config(bench, GRPOConfig, run_name="bench", reward_weights=weights),
             train_dataset=load_prompt_dataset(bench.train.dataset, common.recipe_dir(bench)),
             processing_class=common.load_tokenizer(bench),

@@ -167,6 +167,19 @@ def save_final_model(recipe: Recipe, trainer) -> None:
         trainer.save_model(str(folder))
 
 
+def train_and_save(
+    recipe: Recipe, trainer, tokenizer, checkpoint: Path | None, started: float, extra: dict
+) -> dict | None:
+    """Run (or resume) training, save the model, tokenizer, recipe copy and summary. None on non-main ranks."""
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    save_final_model(recipe, trainer)
+    if not trainer.is_world_process_zero():
+        return None
+    tokenizer.save_pretrained(str(output_dir(recipe)))
+    copy_recipe(recipe)
+    return write_summary(recipe, trainer, started, extra=extra)
+
+
 def copy_recipe(recipe: Recipe) -> None:
     if recipe.source:
         shutil.copyfile(recipe.source, output_dir(recipe) / RECIPE_COPY)

@@ -25,10 +25,6 @@ def run_sft(recipe: Recipe, resume: bool = False) -> dict | None:
         processing_class=tokenizer,
         peft_config=common.lora_config(recipe),
     )
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    common.save_final_model(recipe, trainer)
-    if not trainer.is_world_process_zero():
-        return None
-    tokenizer.save_pretrained(str(common.output_dir(recipe)))
-    common.copy_recipe(recipe)
-    return common.write_summary(recipe, trainer, started, extra={"train_examples": len(dataset)})
+    return common.train_and_save(
+        recipe, trainer, tokenizer, checkpoint, started, {"train_examples": len(dataset)}
+    )
