@@ -22,6 +22,7 @@ from eval.results import (
 from eval.scoring import grade
 from eval.settings import TaskRun, resolve_tasks
 from recipes.errors import UserError
+from recipes.paths import cache_dir
 from recipes.schema import EvalSpec
 from train.chat_template import apply_recipe_template
 
@@ -131,9 +132,9 @@ def _run_pipeline(
         max_samples=spec.max_problems,
         remove_reasoning_tags=False,  # scoring handles the pre-filled <think> itself
     )
-    tracker = EvaluationTracker(
-        output_dir=str(Path.cwd() / ".cache" / "lighteval-unused"), save_details=False
-    )
+    # lighteval's tracker collects metrics and details in memory; reasonlift writes its own files, so
+    # the tracker's output folder is never written (nothing calls save_and_push_results).
+    tracker = EvaluationTracker(output_dir=str(cache_dir() / "lighteval"), save_details=False)
     task_list = ",".join(f"{name}|0" for name in by_lighteval_name)
     with only_project_tasks(tasks_module(runs)):
         try:
