@@ -94,6 +94,10 @@ def _engine_factory(ref: ModelRef, spec: EvalSpec, runs: list[TaskRun]):
 
     def make():
         print(f"starting {backend} engine for {ref.name}")
+        if backend == "vllm" and spec.vllm.data_parallel_size > 1:
+            from eval.data_parallel import DataParallelVllmEngine
+
+            return DataParallelVllmEngine(ref.path, spec.vllm, longest, seed=spec.generation.seed)
         if backend == "vllm":
             return VllmEngine(ref.path, spec.vllm, longest, seed=spec.generation.seed)
         return TransformersEngine(ref.path, dtype=spec.vllm.dtype)

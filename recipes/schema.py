@@ -119,6 +119,7 @@ class VllmSpec(StrictModel):
     max_model_len: int | None = Field(default=None, gt=0)
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
     tensor_parallel_size: int = Field(default=1, gt=0)
+    data_parallel_size: int = Field(default=1, gt=0, description="engines, each on tensor_parallel_size GPUs")
     dtype: str = "auto"
     enable_prefix_caching: bool = True
     max_num_seqs: int | None = Field(default=None, gt=0)

@@ -77,3 +77,15 @@ def test_compare_task_rows_and_levels():
     assert overall.stats.tuned_mean == pytest.approx(2 / 3)
     assert level1.subset == "level 1" and level1.stats.n_problems == 2
     assert level2.stats.delta == 0
+
+
+def test_data_parallel_device_groups():
+    from eval.data_parallel import cpu_groups, device_groups
+    from recipes.errors import UserError
+
+    assert device_groups(4, 2, 8) == ["0,1", "2,3", "4,5", "6,7"]
+    assert device_groups(2, 1, 8) == ["0", "1"]
+    with pytest.raises(UserError, match="needs 6 GPUs, this machine has 4"):
+        device_groups(3, 2, 4)
+    assert cpu_groups(2, 2) == ["0-0", "1-1"]
+    assert cpu_groups(2, 16) == ["0-7", "8-15"]
