@@ -179,11 +179,17 @@ def test_transformers_backend_on_fixture_benchmarks_and_resume(tmp_path, isolate
 def test_data_parallel_engines_share_the_problems(tmp_path, isolated_cache):
     recipe = write_recipe(
         tmp_path / "dp.yaml",
-        **{"eval.vllm.data_parallel_size": 2, "eval.tasks": {"toy_addition": {"n": 2}}, "eval.generation.max_new_tokens": 16},
+        **{
+            "eval.vllm.data_parallel_size": 2,
+            "eval.tasks": {"toy_addition": {"n": 2}},
+            "eval.generation.max_new_tokens": 16,
+        },
     )
     out = tmp_path / "details"
     output = check(
-        run_command("-m", "eval.cli", "eval", "builtin:tiny-qwen2", "--recipe", str(recipe), "--output-dir", str(out))
+        run_command(
+            "-m", "eval.cli", "eval", "builtin:tiny-qwen2", "--recipe", str(recipe), "--output-dir", str(out)
+        )
     )
     assert "starting vllm engine" in output
     rows = [json.loads(line) for line in (out / "toy_addition.jsonl").read_text().splitlines()]
