@@ -40,26 +40,33 @@ def _compare(args: argparse.Namespace) -> None:
     )
 
 
+def _eval_settings(recipe_path: str | None, tasks: str | None):
+    """Evaluation settings and chat template for one-model commands: the recipe's (or the protocol
+    defaults on the three benchmarks), with `tasks=` narrowing the task list."""
+    from pydantic import ValidationError
+
+    from recipes import load_recipe
+    from recipes.schema import EvalSpec
+
+    recipe = load_recipe(recipe_path) if recipe_path else None
+    spec = recipe.eval if recipe else EvalSpec(tasks=["aime24", "math_500", "gpqa:diamond"])
+    if tasks:
+        try:
+            spec = spec.model_copy(update={"tasks": EvalSpec(tasks=tasks.split(",")).tasks})
+        except ValidationError as err:
+            message = err.errors()[0]["msg"].removeprefix("Value error, ")
+            raise UserError(f"tasks={tasks}: {message}") from None
+    return spec, recipe.model.chat_template if recipe else "model"
+
+
 def _eval(args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from eval.results import write_details
     from eval.runner import evaluate_model
-    from recipes import load_recipe
-    from recipes.schema import EvalSpec
 
-    if args.recipe:
-        recipe = load_recipe(args.recipe)
-        spec = recipe.eval
-        template = recipe.model.chat_template
-    else:
-        spec, template = EvalSpec(tasks=["aime24", "math_500", "gpqa:diamond"]), "model"
-    if args.tasks:
-        try:
-            spec = spec.model_copy(update={"tasks": EvalSpec(tasks=args.tasks.split(",")).tasks})
-        except ValueError as err:
-            raise UserError(f"tasks={args.tasks}: {str(err).splitlines()[-1].strip()}") from None
+    spec, template = _eval_settings(args.recipe, args.tasks)
     evaluation = evaluate_model(args.model, spec, template, label=args.model)
     table = Table(title=f"{args.model} ({evaluation.model.fingerprint[:12]})", title_justify="left")
     for column in ("task", "problems", "metric", "value"):
@@ -77,14 +84,8 @@ def _analyze(args: argparse.Namespace) -> None:
 
     from eval.reasoning_report import analyse_task, print_single_model, token_counter
     from eval.runner import evaluate_model
-    from recipes import load_recipe
-    from recipes.schema import EvalSpec
 
-    recipe = load_recipe(args.recipe) if args.recipe else None
-    spec = recipe.eval if recipe else EvalSpec(tasks=["aime24", "math_500", "gpqa:diamond"])
-    if args.tasks:
-        spec = spec.model_copy(update={"tasks": EvalSpec(tasks=args.tasks.split(",")).tasks})
-    template = recipe.model.chat_template if recipe else "model"
+    spec, template = _eval_settings(args.recipe, args.tasks)
     evaluation = evaluate_model(args.model, spec, template, label=args.model, generate=False)
     count = token_counter(evaluation.model.path)
     analysed = [analyse_task(result, count, spec.analysis) for result in evaluation.results.values()]

@@ -139,3 +139,16 @@ def test_relative_paths_resolve_against_the_recipe(tmp_path):
     data.write_text('{"messages": []}\n')
     recipe = load_recipe(write_recipe(tmp_path / "r.yaml", **{"train.dataset.path": "./data.jsonl"}))
     assert Path(recipe.source).parent == tmp_path
+
+
+@pytest.mark.parametrize("command", ["eval", "analyze"])
+def test_unknown_task_on_the_command_line_is_one_line(command):
+    result = subprocess.run(
+        [sys.executable, "-m", "eval.cli", command, "builtin:tiny-qwen2", "--tasks", "aime25"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "tasks=aime25" in result.stderr and "unknown task 'aime25'" in result.stderr
