@@ -25,7 +25,7 @@ help:
 	@echo "  [baseline=M] [tuned=M] [checkpoints=all] [mismatch=allow] [wandb=0]"
 	@echo "make eval model=M tasks=aime24,math_500 [recipe=R]   evaluate one model"
 	@echo "make rescore recipe=R | file=F.jsonl   re-grade saved generations (no generation)"
-	@echo "make bench [recipe=R]          throughput of each stage against the hardware bound"
+	@echo "make bench [recipe=R] [weights=random] [stages=generation,sft,grpo,scoring]  throughput vs the hardware bound"
 	@echo "make analyze model=M [recipe=R]  how one model thinks (from its saved generations)"
 	@echo "make chat model=M prompt=\"...\"   one answer through the eval's template and engine"
 	@echo "make vllm-serve recipe=R [tp=N] [dp=N]   TRL's vLLM server for GRPO in server mode"
@@ -73,7 +73,10 @@ eval: install
 	$(PY) -m eval.cli eval $(model) $(if $(tasks),--tasks $(tasks)) $(if $(filter-out recipes/smoke/sft.yaml,$(recipe)),--recipe $(recipe))
 
 bench: install
-	$(PY) -m eval.cli bench $(recipe)
+	$(PY) -m eval.cli bench $(recipe) $(if $(weights),--weights $(weights)) \
+		$(if $(stages),--stages $(stages)) $(if $(max_new_tokens),--max-new-tokens $(max_new_tokens)) \
+		$(if $(max_problems),--max-problems $(max_problems)) $(if $(max_length),--max-length $(max_length)) \
+		$(if $(steps),--sft-steps $(steps))
 
 analyze: install
 	@test -n "$(model)" || { echo "usage: make analyze model=PATH_OR_HUB_ID [recipe=R] [tasks=...]"; exit 2; }

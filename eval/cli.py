@@ -96,12 +96,33 @@ def _analyze(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from eval.bench import run_bench
+    from eval.bench import STAGES, BenchSettings, run_bench
     from recipes import load_recipe
 
+    stages = tuple(s.strip() for s in args.stages.split(",") if s.strip()) if args.stages else STAGES
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown or not stages:
+        raise UserError(
+            f"stages: unknown {', '.join(unknown) or '(none given)'}; expected some of {','.join(STAGES)}"
+        )
+    for flag in ("max_new_tokens", "max_problems", "prompt_tokens", "max_length", "sft_steps", "grpo_steps"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise UserError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
     recipe = load_recipe(args.recipe)
-    out = Path(args.output_dir or Path("outputs") / "bench" / recipe.name)
-    run_bench(recipe, out, sft_steps=args.sft_steps, grpo_steps=args.grpo_steps)
+    suffix = "-random-weights" if args.weights == "random" else ""
+    out = Path(args.output_dir or Path("outputs") / "bench" / f"{recipe.name}{suffix}")
+    settings = BenchSettings(
+        stages=stages,
+        random_weights=args.weights == "random",
+        max_new_tokens=args.max_new_tokens,
+        max_problems=args.max_problems,
+        prompt_tokens=args.prompt_tokens or BenchSettings.prompt_tokens,
+        max_length=args.max_length,
+        sft_steps=args.sft_steps or BenchSettings.sft_steps,
+        grpo_steps=args.grpo_steps or BenchSettings.grpo_steps,
+    )
+    run_bench(recipe, out, settings)
 
 
 def _chat(args: argparse.Namespace) -> None:
@@ -166,8 +187,25 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("bench", help="throughput of generation, training and scoring against hardware bounds")
     p.add_argument("recipe")
     p.add_argument("--output-dir")
-    p.add_argument("--sft-steps", type=int, default=30)
-    p.add_argument("--grpo-steps", type=int, default=4)
+    p.add_argument(
+        "--weights",
+        choices=["trained", "random"],
+        default="trained",
+        help="random: the recipe model's architecture with random weights (real compute, no download)",
+    )
+    p.add_argument("--stages", help="comma-separated subset of scoring,generation,sft,grpo (default: all)")
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        help="generation limit (default: the recipe's; 1024 with random weights)",
+    )
+    p.add_argument(
+        "--max-problems", type=int, help="problems per task (default: all; 32 with random weights)"
+    )
+    p.add_argument("--prompt-tokens", type=int, help="random weights: synthetic prompt length (default 256)")
+    p.add_argument("--max-length", type=int, help="SFT sequence limit (default: the recipe's max_length)")
+    p.add_argument("--sft-steps", type=int, help="optimizer steps per SFT variant (default 30)")
+    p.add_argument("--grpo-steps", type=int, help="GRPO steps (default 4)")
     p.set_defaults(func=_bench)
     p = sub.add_parser("chat", help="one prompt through the evaluation's chat template and engine")
     p.add_argument("model")

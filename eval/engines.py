@@ -60,6 +60,9 @@ class VllmEngine:
     settings: VllmSpec
     max_new_tokens: int
     seed: int = 0
+    # random weights (vLLM's dummy loader): no checkpoint and no tokenizer; every sequence runs to
+    # max_new_tokens, since a stop would be chance, so runs are comparable (used by `make bench`)
+    random_weights: bool = False
     name: str = "vllm"
 
     def __post_init__(self) -> None:
@@ -86,6 +89,8 @@ class VllmEngine:
             "max_num_batched_tokens": self.settings.max_num_batched_tokens,
             "disable_log_stats": True,
         }
+        if self.random_weights:
+            kwargs.update(load_format="dummy", skip_tokenizer_init=True, tokenizer=None)
         self.engine = LLMEngine.from_engine_args(
             EngineArgs(**{k: v for k, v in kwargs.items() if v is not None})
         )
@@ -106,6 +111,8 @@ class VllmEngine:
                 max_tokens=sampling.max_new_tokens,
                 seed=seed if self.per_request_seeds else None,
                 output_kind=RequestOutputKind.FINAL_ONLY,
+                ignore_eos=self.random_weights,
+                detokenize=not self.random_weights,
             )
             request_id = f"req-{self._next_id}"
             self._next_id += 1
@@ -137,16 +144,25 @@ class VllmEngine:
 class TransformersEngine:
     model_path: str
     dtype: str = "auto"
+    random_weights: bool = False  # as for VllmEngine: a folder with only config.json, fixed-length output
     name: str = "transformers"
 
     def __post_init__(self) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = getattr(torch, self.dtype) if self.dtype not in ("auto",) else "auto"
         if self.device == "cpu" and self.dtype in ("bfloat16", "float16"):
             dtype = torch.float32
+        if self.random_weights:
+            config = AutoConfig.from_pretrained(self.model_path)
+            with torch.device(self.device):
+                self.model = AutoModelForCausalLM.from_config(
+                    config, dtype=dtype if dtype != "auto" else None
+                ).eval()
+            self.tokenizer = None
+            return
         self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=dtype).to(self.device).eval()
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
 
@@ -155,8 +171,11 @@ class TransformersEngine:
     ) -> Iterator[tuple[int, list[Sample]]]:
         import torch
 
-        eos = self.tokenizer.eos_token_id
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
+        if self.tokenizer is None:  # random weights: no stop token, every sequence runs to the limit
+            eos, pad = None, self.model.config.eos_token_id or 0
+        else:
+            eos = self.tokenizer.eos_token_id
+            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
         for index, (ids, seed) in enumerate(zip(prompt_ids, seeds, strict=True)):
             torch.manual_seed(seed)
             input_ids = torch.tensor([ids], device=self.device)
@@ -171,14 +190,17 @@ class TransformersEngine:
                     num_return_sequences=sampling.n,
                     eos_token_id=eos,
                     pad_token_id=pad,
+                    min_new_tokens=sampling.max_new_tokens if self.tokenizer is None else None,
                 )
             samples = []
             for row in out[:, len(ids) :].tolist():
-                stopped = eos in row
+                stopped = eos is not None and eos in row
                 generated = row[: row.index(eos)] if stopped else row
                 samples.append(
                     Sample(
-                        text=self.tokenizer.decode(generated, skip_special_tokens=True),
+                        text=self.tokenizer.decode(generated, skip_special_tokens=True)
+                        if self.tokenizer
+                        else "",
                         tokens=len(generated) + (1 if stopped else 0),
                         finish_reason="stop" if stopped else "length",
                     )

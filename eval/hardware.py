@@ -100,18 +100,30 @@ def decode_bound_tokens_per_s(
     return concurrency * bandwidth / bytes_per_step
 
 
+def count_parameters(config) -> int:
+    """Exact parameter count of a transformers config's model (biases, norms, tied embeddings included),
+    from an instance on the meta device: no memory, no initialisation."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    return sum(p.numel() for p in model.parameters())
+
+
+def decode_compute_bound_tokens_per_s(
+    params: float, layers: int, attention_width: int, context_tokens: float, peak_flops: float
+) -> float:
+    """Compute bound on decoding: 2 FLOPs per parameter per token, plus attention's 4 x layers x
+    (heads x head_dim) x context (scores and weighted sum). It binds on CPUs, rarely on GPUs."""
+    return peak_flops / (2 * params + 4 * layers * attention_width * context_tokens)
+
+
 def model_sizes(config, dtype_bytes: int) -> tuple[int, float, float]:
     """(parameters, weight bytes, KV-cache bytes per token) of a transformers config."""
-    hidden = config.hidden_size
-    layers = config.num_hidden_layers
     heads = config.num_attention_heads
     kv_heads = getattr(config, "num_key_value_heads", heads) or heads
-    head_dim = getattr(config, "head_dim", None) or hidden // heads
-    vocab = config.vocab_size
-    inter = config.intermediate_size
-    attention = hidden * heads * head_dim + 2 * hidden * kv_heads * head_dim + heads * head_dim * hidden
-    mlp = 3 * hidden * inter
-    embeddings = vocab * hidden * (1 if getattr(config, "tie_word_embeddings", False) else 2)
-    params = layers * (attention + mlp + 2 * hidden) + embeddings + hidden
-    kv_per_token = 2 * layers * kv_heads * head_dim * dtype_bytes
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    params = count_parameters(config)
+    kv_per_token = 2 * config.num_hidden_layers * kv_heads * head_dim * dtype_bytes
     return params, params * dtype_bytes, kv_per_token

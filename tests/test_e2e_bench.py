@@ -1,10 +1,11 @@
 """`make bench` on the tiny model: every stage measured, every figure beside its bound."""
 
 import json
+import os
 
 import pytest
 
-from eval.hardware import decode_bound_tokens_per_s, model_sizes
+from eval.hardware import decode_bound_tokens_per_s
 from tests.conftest import REPO
 from tests.e2e import check, run_command
 
@@ -13,25 +14,6 @@ def test_decode_bound_arithmetic():
     # 1 GB of weights, 1 MB of KV per token, 1000 tokens of context, 10 sequences, 1 TB/s:
     # each step reads 1 GB + 10 x 1 GB = 11 GB and yields 10 tokens -> 10 / 0.011 s
     assert decode_bound_tokens_per_s(1e9, 1e6, 1000, 10, 1e12) == pytest.approx(10 / 0.011)
-
-
-def test_model_sizes_of_the_real_architecture():
-    from transformers import Qwen2Config
-
-    # DeepSeek-R1-Distill-Qwen-1.5B's published config (Qwen2.5-Math-1.5B shape)
-    config = Qwen2Config(
-        hidden_size=1536,
-        intermediate_size=8960,
-        num_hidden_layers=28,
-        num_attention_heads=12,
-        num_key_value_heads=2,
-        vocab_size=151936,
-        tie_word_embeddings=False,
-    )
-    params, weight_bytes, kv = model_sizes(config, 2)
-    assert 1.77e9 < params < 1.79e9  # published as 1.78B
-    assert weight_bytes == 2 * params
-    assert kv == 2 * 28 * 2 * 128 * 2  # K and V, 28 layers, 2 KV heads of 128, bf16
 
 
 @pytest.mark.slow
@@ -62,3 +44,86 @@ def test_bench_runs_and_reports_bounds(tmp_path):
     assert grpo["generation_s"] > 0 and grpo["scoring_s"] > 0 and grpo["optimisation_s"] > 0
     assert results["scoring"]["answers_per_s"] > 0
     assert results["hardware"]["bandwidth"] > 0 and results["hardware"]["peak_flops"] > 0
+
+
+@pytest.mark.slow
+def test_bench_with_random_weights_runs_every_stage_on_synthetic_work(tmp_path):
+    output = check(
+        run_command(
+            "-m",
+            "eval.cli",
+            "bench",
+            str(REPO / "recipes" / "smoke" / "sft.yaml"),
+            "--weights",
+            "random",
+            "--output-dir",
+            str(tmp_path),
+            "--max-new-tokens",
+            "24",
+            "--max-problems",
+            "6",
+            "--max-length",
+            "96",
+            "--sft-steps",
+            "3",
+            "--grpo-steps",
+            "1",
+        )
+    )
+    assert "random weights" in output and "MFU" in output
+    results = json.loads((tmp_path / "bench.json").read_text())
+    assert results["settings"]["random_weights"] is True
+    for row in results["generation"]:
+        # synthetic prompts, and every sample decoded to the limit: no chance stops
+        assert row["weights"] == "random" and row["problems"] == 6 and row["samples"] == 8
+        assert row["output_tokens"] == 6 * 8 * 24 and row["mean_output_tokens"] == 24
+        assert row["ratio"] > 0
+    assert [row["settings"]["packing"] for row in results["sft"]] == [False, True]
+    assert all(row["max_length"] == 96 and row["mfu"] > 0 for row in results["sft"])
+    assert results["grpo"]["max_completion_length"] == 24 and results["grpo"]["step_s"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") < 12e9,
+    reason="the 1.5B architecture needs ~6 GB for weights and KV cache on a CPU",
+)
+def test_bench_generates_with_the_real_architecture_without_its_weights(tmp_path):
+    """DeepSeek-R1-Distill-Qwen-1.5B's published architecture through vLLM's dummy loader: nothing downloaded."""
+    check(
+        run_command(
+            "-m",
+            "eval.cli",
+            "bench",
+            str(REPO / "recipes" / "deepseek-r1-distill-qwen-1.5b" / "sft-openr1-math.yaml"),
+            "--weights",
+            "random",
+            "--stages",
+            "generation",
+            "--output-dir",
+            str(tmp_path),
+            "--max-new-tokens",
+            "4",
+            "--max-problems",
+            "1",
+            "--prompt-tokens",
+            "16",
+            timeout=1800,
+        )
+    )
+    results = json.loads((tmp_path / "bench.json").read_text())
+    assert set(results) >= {"generation"} and "sft" not in results and "scoring" not in results
+    rows = {(row["task"], row["variant"]) for row in results["generation"]}
+    assert {task for task, _ in rows} == {"aime24", "math_500", "gpqa:diamond"}
+    for row in results["generation"]:
+        assert row["output_tokens"] == row["samples"] * 4
+        # 1.5B parameters in bf16 read once per step: the bound must reflect a 3.55 GB model
+        assert row["bound_tokens_per_s"] < row["concurrency"] * results["hardware"]["bandwidth"] / 3.5e9
+
+
+def test_decode_compute_bound_arithmetic():
+    from eval.hardware import decode_compute_bound_tokens_per_s
+
+    # 1e9 parameters, 10 layers of width 1000 at 500 tokens of context, 1 TFLOP/s:
+    # 2e9 + 4 x 10 x 1000 x 500 = 2.02e9 FLOPs per token
+    assert decode_compute_bound_tokens_per_s(1e9, 10, 1000, 500, 1e12) == pytest.approx(1e12 / 2.02e9)

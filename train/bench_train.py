@@ -1,16 +1,42 @@
-"""Training measurements for `make bench`: SFT throughput, memory and MFU; the split of a GRPO step."""
+"""Training measurements for `make bench`: SFT throughput, memory and MFU; the split of a GRPO step.
+
+With random weights (`TrainWorkload.architecture` set) the model is the recipe's architecture, randomly
+initialised on the device, and the data synthetic: SFT sequences of random token ids with lengths spread
+over the recipe's `max_length`, GRPO prompts of `prompt_tokens` tokens. The compute per token is the real
+model's, so throughput, memory and MFU carry over; nothing needs downloading.
+"""
 
 from __future__ import annotations
 
+import gc
+import random
 import resource
 import tempfile
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from recipes.schema import Recipe
 from train import common
 from train.data import load_prompt_dataset, load_train_dataset
 from train.rewards import build_rewards
+
+# the tokenizer that pads and renders prompts when the model's own is not on disk (random weights): its ids
+# are a subset of any vocabulary, and the token counts that matter are set by the workload, not by text
+RANDOM_WEIGHTS_TOKENIZER = "builtin:tiny-qwen2"
+
+
+@dataclass(frozen=True)
+class TrainWorkload:
+    architecture: Path | None = None  # a folder with the model's config.json: random weights, synthetic data
+    max_length: int | None = None  # SFT sequence limit; None: the recipe's
+    completion_tokens: int | None = None  # GRPO completion limit; None: the recipe's
+    prompt_tokens: int = 256  # GRPO prompt length with random weights
+
+    @property
+    def random_weights(self) -> bool:
+        return self.architecture is not None
 
 
 class _StepTimer:
@@ -52,11 +78,71 @@ def _peak_memory_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kilobytes on Linux
 
 
-def bench_sft(recipe: Recipe, steps: int, overrides: dict[str, Any], peak_flops: float) -> dict:
+def _device_ready_args(args: dict[str, Any]) -> dict[str, Any]:
+    """Liger's kernels are Triton (CUDA) code: off on a CPU, so a GPU recipe still benches here."""
+    if not common.gpu_available() and args.get("use_liger_kernel"):
+        args = {**args, "use_liger_kernel": False}
+    return args
+
+
+def _model(bench: Recipe, workload: TrainWorkload):
+    if workload.architecture is not None:
+        return common.random_model(bench, workload.architecture)
+    return common.load_model(bench)
+
+
+def _tokenizer(bench: Recipe, workload: TrainWorkload):
+    if workload.random_weights:
+        model = bench.model.model_copy(update={"name_or_path": RANDOM_WEIGHTS_TOKENIZER, "revision": None})
+        return common.load_tokenizer(bench.model_copy(update={"model": model}))
+    return common.load_tokenizer(bench)
+
+
+def synthetic_sequences(vocab_size: int, max_length: int, rows: int, seed: int = 0):
+    """Token sequences with lengths spread evenly over [max_length / 8, max_length]: unequal like R1
+    traces, so padding and packing cost what they cost on real data."""
+    from datasets import Dataset
+
+    rng = random.Random(seed)
+    lengths = [rng.randint(max(max_length // 8, 1), max_length) for _ in range(rows)]
+    return Dataset.from_dict({"input_ids": [[rng.randrange(vocab_size) for _ in range(n)] for n in lengths]})
+
+
+def synthetic_prompts(tokenizer, prompt_tokens: int, rows: int, seed: int = 0):
+    """Conversational prompts of `prompt_tokens` tokens of numbers (the tokenizer's own text), gold answer 1."""
+    from datasets import Dataset
+
+    rng = random.Random(seed)
+    prompts = []
+    for _ in range(rows):
+        words = " ".join(str(rng.randrange(1000)) for _ in range(prompt_tokens))
+        ids = tokenizer(words, add_special_tokens=False).input_ids[:prompt_tokens]
+        prompts.append([{"role": "user", "content": tokenizer.decode(ids)}])
+    return Dataset.from_dict({"prompt": prompts, "answer": ["1"] * rows})
+
+
+def _free_memory() -> None:
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def bench_sft(
+    recipe: Recipe,
+    steps: int,
+    overrides: dict[str, Any],
+    peak_flops: float,
+    workload: TrainWorkload | None = None,
+) -> dict:
     import torch
     from trl import SFTConfig, SFTTrainer
 
     assert recipe.train is not None
+    workload = workload or TrainWorkload()
+    _free_memory()
     with tempfile.TemporaryDirectory() as out:
         args = {
             **recipe.train.args,
@@ -65,41 +151,61 @@ def bench_sft(recipe: Recipe, steps: int, overrides: dict[str, Any], peak_flops:
             "save_strategy": "no",
             "logging_steps": 1,
         }
-        bench = _variant(recipe, output_dir=out, args=args)
-        model = common.load_model(bench)
+        if workload.max_length:
+            args["max_length"] = workload.max_length
+        if workload.random_weights:  # token ids only: no chat turns to mask
+            args["assistant_only_loss"] = False
+        bench = _variant(recipe, output_dir=out, args=_device_ready_args(args))
+        model = _model(bench, workload)
         params = sum(p.numel() for p in model.parameters())
+        config = common.build_trl_config(bench, SFTConfig, run_name="bench")
+        if workload.random_weights:
+            rows = steps * config.per_device_train_batch_size * config.gradient_accumulation_steps * 2 + 8
+            dataset = synthetic_sequences(model.config.vocab_size, config.max_length or 1024, rows)
+        else:
+            dataset = load_train_dataset(bench.train.dataset, common.recipe_dir(bench))
         timer = _StepTimer()
         trainer = SFTTrainer(
             model=model,
-            args=common.build_trl_config(bench, SFTConfig, run_name="bench"),
-            train_dataset=load_train_dataset(bench.train.dataset, common.recipe_dir(bench)),
-            processing_class=common.load_tokenizer(bench),
+            args=config,
+            train_dataset=dataset,
+            processing_class=_tokenizer(bench, workload),
             callbacks=[timer],
         )
-        if torch.cuda.is_available():
-            torch.cuda.reset_peak_memory_stats()
-        trainer.train()
+        try:
+            trainer.train()
+        except torch.OutOfMemoryError:
+            del model, trainer
+            _free_memory()
+            return {"settings": overrides, "parameters": params, "error": "out of memory"}
     tokens = [h["num_tokens"] for h in trainer.state.log_history if "num_tokens" in h]
     measured = timer.times[1:] or timer.times
     tokens_per_step = (tokens[-1] - tokens[0]) / max(len(tokens) - 1, 1) if len(tokens) > 1 else tokens[-1]
     tokens_per_s = tokens_per_step / (sum(measured) / len(measured))
     flops_per_s = 6 * params * tokens_per_s  # forward + backward, dense parameters
-    return {
+    result = {
         "settings": overrides,
         "parameters": params,
+        "max_length": config.max_length,
         "tokens_per_s": tokens_per_s,
         "tokens_per_s_per_device": tokens_per_s / max(trainer.args.world_size, 1),
         "step_s": sum(measured) / len(measured),
         "peak_memory_gb": _peak_memory_gb(),
         "mfu": flops_per_s / peak_flops,
     }
+    del model, trainer
+    return result
 
 
-def bench_grpo_step(recipe: Recipe, steps: int) -> dict:
-    """Time a few GRPO steps on the recipe's model and data, split into generation, scoring, optimisation."""
+def bench_grpo_step(recipe: Recipe, steps: int, workload: TrainWorkload | None = None) -> dict:
+    """Time a few GRPO steps (one generation batch each), split into generation, scoring and optimisation."""
     from trl import GRPOConfig, GRPOTrainer
 
+    from eval.engines import vllm_available
+
     assert recipe.train is not None
+    workload = workload or TrainWorkload()
+    _free_memory()
     if recipe.train.rewards:
         spec = {n: {"weight": r.weight, **(r.model_extra or {})} for n, r in recipe.train.rewards.items()}
     else:  # an SFT recipe: time GRPO on its data with the accuracy reward
@@ -111,29 +217,63 @@ def bench_grpo_step(recipe: Recipe, steps: int) -> dict:
         grpo_args.setdefault("num_generations", 8)
         grpo_args.setdefault("per_device_train_batch_size", 16)
         grpo_args.setdefault("max_completion_length", 48)
-        grpo_args.update(max_steps=steps, save_strategy="no", logging_steps=1, beta=0.0)
-        bench = _variant(
-            recipe, method="grpo", output_dir=out, args=grpo_args
-        )  # an SFT recipe timed under GRPO
-        model = common.load_model(bench)
-        model.generate = _timed(model.generate, generation)
+        if workload.completion_tokens:
+            grpo_args["max_completion_length"] = min(
+                grpo_args["max_completion_length"], workload.completion_tokens
+            )
+        # vLLM generation needs real weights in a folder, vLLM installed and a GPU to share; otherwise
+        # the step is timed with transformers generation, and the row says so
+        use_vllm = bool(grpo_args.get("use_vllm")) and vllm_available() and common.gpu_available()
+        use_vllm = use_vllm and not workload.random_weights
+        grpo_args.update(
+            use_vllm=use_vllm,
+            max_steps=steps,
+            save_strategy="no",
+            logging_steps=1,
+            gradient_accumulation_steps=1,
+            beta=0.0,
+        )
+        if not use_vllm:
+            grpo_args.pop("vllm_enable_sleep_mode", None)
+        if workload.random_weights:  # as in eval generation: no chance stops, every completion at the limit
+            grpo_args["generation_kwargs"] = {
+                **(grpo_args.get("generation_kwargs") or {}),
+                "min_new_tokens": grpo_args["max_completion_length"],
+            }
+        bench = _variant(recipe, method="grpo", output_dir=out, args=_device_ready_args(grpo_args))
+        model = _model(bench, workload)
+        if not use_vllm:
+            model.generate = _timed(model.generate, generation)
+        tokenizer = _tokenizer(bench, workload)
+        if workload.random_weights:
+            rows = steps * grpo_args["per_device_train_batch_size"] // grpo_args["num_generations"] * 2 + 8
+            dataset = synthetic_prompts(tokenizer, workload.prompt_tokens, rows)
+        else:
+            dataset = load_prompt_dataset(bench.train.dataset, common.recipe_dir(bench))
         timer = _StepTimer()
         trainer = GRPOTrainer(
             model=model,
             reward_funcs=[_timed(f, scoring) for f in reward_funcs],
             args=common.build_trl_config(bench, GRPOConfig, run_name="bench", reward_weights=weights),
-            train_dataset=load_prompt_dataset(bench.train.dataset, common.recipe_dir(bench)),
-            processing_class=common.load_tokenizer(bench),
+            train_dataset=dataset,
+            processing_class=tokenizer,
             callbacks=[timer],
         )
+        if use_vllm:
+            trainer.vllm_generation.generate = _timed(trainer.vllm_generation.generate, generation)
         trainer.train()
     total = sum(timer.times)
+    steps_done = len(timer.times)
+    del model, trainer
     return {
-        "steps": len(timer.times),
-        "step_s": total / len(timer.times),
-        "generation_s": generation[0] / len(timer.times),
-        "scoring_s": scoring[0] / len(timer.times),
-        "optimisation_s": max(total - generation[0] - scoring[0], 0.0) / len(timer.times),
+        "steps": steps_done,
+        "generation_engine": "vLLM (colocate)" if use_vllm else "transformers",
+        "completions_per_step": grpo_args["per_device_train_batch_size"],
+        "max_completion_length": grpo_args["max_completion_length"],
+        "step_s": total / steps_done,
+        "generation_s": generation[0] / steps_done,
+        "scoring_s": scoring[0] / steps_done,
+        "optimisation_s": max(total - generation[0] - scoring[0], 0.0) / steps_done,
     }
 
 

@@ -45,18 +45,38 @@ def load_tokenizer(recipe: Recipe):
     return tokenizer
 
 
-def load_model(recipe: Recipe):
+def _model_kwargs(recipe: Recipe) -> dict[str, Any]:
     import torch
-    from transformers import AutoModelForCausalLM
 
-    location = resolve(recipe.model.name_or_path, recipe_dir(recipe))
     dtype = recipe.model.dtype
     if not gpu_available() and dtype in ("bfloat16", "float16"):
         dtype = "float32"  # half precision training on CPU is slow and poorly supported
     kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype) if dtype != "auto" else "auto"}
     if recipe.model.attn_implementation:
         kwargs["attn_implementation"] = recipe.model.attn_implementation
-    return AutoModelForCausalLM.from_pretrained(location, revision=recipe.model.revision, **kwargs)
+    return kwargs
+
+
+def load_model(recipe: Recipe):
+    from transformers import AutoModelForCausalLM
+
+    location = resolve(recipe.model.name_or_path, recipe_dir(recipe))
+    return AutoModelForCausalLM.from_pretrained(
+        location, revision=recipe.model.revision, **_model_kwargs(recipe)
+    )
+
+
+def random_model(recipe: Recipe, architecture: Path):
+    """The recipe's model with random weights (`make bench weights=random`), built straight on the device
+    it will train on: initialising 1.5B parameters on a GPU takes seconds, on a CPU core minutes."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    kwargs = _model_kwargs(recipe)
+    if kwargs["dtype"] == "auto":
+        kwargs.pop("dtype")
+    with torch.device("cuda" if gpu_available() else "cpu"):
+        return AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(architecture), **kwargs)
 
 
 def build_trl_config(recipe: Recipe, config_cls: type, run_name: str, **owned: Any):
