@@ -197,7 +197,12 @@ def bench_generation(recipe: Recipe, hardware: Hardware, settings: BenchSettings
                 weight_bytes, kv_per_token, context, concurrency, hardware.bandwidth
             )
             compute_bound = decode_compute_bound_tokens_per_s(
-                params, config.num_hidden_layers, attention_width, context, hardware.peak_flops
+                params,
+                config.num_hidden_layers,
+                attention_width,
+                context,
+                hardware.peak_flops,
+                prompt_tokens_per_output=sum(len(i) for i in load.prompt_ids) / generated,
             )
             bound = min(memory_bound, compute_bound)
             rows.append(

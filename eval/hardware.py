@@ -112,11 +112,20 @@ def count_parameters(config) -> int:
 
 
 def decode_compute_bound_tokens_per_s(
-    params: float, layers: int, attention_width: int, context_tokens: float, peak_flops: float
+    params: float,
+    layers: int,
+    attention_width: int,
+    context_tokens: float,
+    peak_flops: float,
+    prompt_tokens_per_output: float = 0.0,
 ) -> float:
-    """Compute bound on decoding: 2 FLOPs per parameter per token, plus attention's 4 x layers x
-    (heads x head_dim) x context (scores and weighted sum). It binds on CPUs, rarely on GPUs."""
-    return peak_flops / (2 * params + 4 * layers * attention_width * context_tokens)
+    """Compute bound on generation: 2 FLOPs per parameter for each generated token and for each prompt
+    token prefilled (at best once per prompt, shared by its n samples), plus attention's
+    4 x layers x (heads x head_dim) x context per generated token. It binds on CPUs and on short outputs."""
+    flops_per_output = (
+        2 * params * (1 + prompt_tokens_per_output) + 4 * layers * attention_width * context_tokens
+    )
+    return peak_flops / flops_per_output
 
 
 def model_sizes(config, dtype_bytes: int) -> tuple[int, float, float]:

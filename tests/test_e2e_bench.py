@@ -127,3 +127,5 @@ def test_decode_compute_bound_arithmetic():
     # 1e9 parameters, 10 layers of width 1000 at 500 tokens of context, 1 TFLOP/s:
     # 2e9 + 4 x 10 x 1000 x 500 = 2.02e9 FLOPs per token
     assert decode_compute_bound_tokens_per_s(1e9, 10, 1000, 500, 1e12) == pytest.approx(1e12 / 2.02e9)
+    # and with one prompt token prefilled per two generated: + 2e9 x 0.5 FLOPs per generated token
+    assert decode_compute_bound_tokens_per_s(1e9, 10, 1000, 500, 1e12, 0.5) == pytest.approx(1e12 / 3.02e9)
