@@ -10,6 +10,13 @@ from tests.conftest import REPO
 from tests.e2e import check, run_command
 
 
+def bench(recipe: str, out, *flags: str, timeout: int = 900) -> tuple[str, dict]:
+    """`make bench` on a recipe under recipes/, as a user runs it: (printed output, bench.json)."""
+    command = ["-m", "eval.cli", "bench", str(REPO / "recipes" / recipe), "--output-dir", str(out), *flags]
+    output = check(run_command(*command, timeout=timeout))
+    return output, json.loads((out / "bench.json").read_text())
+
+
 def test_decode_bound_arithmetic():
     # 1 GB of weights, 1 MB of KV per token, 1000 tokens of context, 10 sequences, 1 TB/s:
     # each step reads 1 GB + 10 x 1 GB = 11 GB and yields 10 tokens -> 10 / 0.011 s
@@ -18,22 +25,8 @@ def test_decode_bound_arithmetic():
 
 @pytest.mark.slow
 def test_bench_runs_and_reports_bounds(tmp_path):
-    output = check(
-        run_command(
-            "-m",
-            "eval.cli",
-            "bench",
-            str(REPO / "recipes" / "smoke" / "sft.yaml"),
-            "--output-dir",
-            str(tmp_path),
-            "--sft-steps",
-            "6",
-            "--grpo-steps",
-            "2",
-        )
-    )
+    output, results = bench("smoke/sft.yaml", tmp_path, "--sft-steps", "6", "--grpo-steps", "2")
     assert "reasonlift bench" in output and "MFU" in output
-    results = json.loads((tmp_path / "bench.json").read_text())
     variants = {row["variant"] for row in results["generation"]}
     assert variants == {"prefix caching off", "prefix caching on (default)"}
     for row in results["generation"]:
@@ -48,30 +41,13 @@ def test_bench_runs_and_reports_bounds(tmp_path):
 
 @pytest.mark.slow
 def test_bench_with_random_weights_runs_every_stage_on_synthetic_work(tmp_path):
-    output = check(
-        run_command(
-            "-m",
-            "eval.cli",
-            "bench",
-            str(REPO / "recipes" / "smoke" / "sft.yaml"),
-            "--weights",
-            "random",
-            "--output-dir",
-            str(tmp_path),
-            "--max-new-tokens",
-            "24",
-            "--max-problems",
-            "6",
-            "--max-length",
-            "96",
-            "--sft-steps",
-            "3",
-            "--grpo-steps",
-            "1",
-        )
+    output, results = bench(
+        "smoke/sft.yaml",
+        tmp_path,
+        *("--weights", "random", "--max-new-tokens", "24", "--max-problems", "6", "--max-length", "96"),
+        *("--sft-steps", "3", "--grpo-steps", "1"),
     )
     assert "random weights" in output and "MFU" in output
-    results = json.loads((tmp_path / "bench.json").read_text())
     assert results["settings"]["random_weights"] is True
     for row in results["generation"]:
         # synthetic prompts, and every sample decoded to the limit: no chance stops
@@ -90,28 +66,13 @@ def test_bench_with_random_weights_runs_every_stage_on_synthetic_work(tmp_path):
 )
 def test_bench_generates_with_the_real_architecture_without_its_weights(tmp_path):
     """DeepSeek-R1-Distill-Qwen-1.5B's published architecture through vLLM's dummy loader: nothing downloaded."""
-    check(
-        run_command(
-            "-m",
-            "eval.cli",
-            "bench",
-            str(REPO / "recipes" / "deepseek-r1-distill-qwen-1.5b" / "sft-openr1-math.yaml"),
-            "--weights",
-            "random",
-            "--stages",
-            "generation",
-            "--output-dir",
-            str(tmp_path),
-            "--max-new-tokens",
-            "4",
-            "--max-problems",
-            "1",
-            "--prompt-tokens",
-            "16",
-            timeout=1800,
-        )
+    _, results = bench(
+        "deepseek-r1-distill-qwen-1.5b/sft-openr1-math.yaml",
+        tmp_path,
+        *("--weights", "random", "--stages", "generation"),
+        *("--max-new-tokens", "4", "--max-problems", "1", "--prompt-tokens", "16"),
+        timeout=1800,
     )
-    results = json.loads((tmp_path / "bench.json").read_text())
     assert set(results) >= {"generation"} and "sft" not in results and "scoring" not in results
     rows = {(row["task"], row["variant"]) for row in results["generation"]}
     assert {task for task, _ in rows} == {"aime24", "math_500", "gpqa:diamond"}
