@@ -40,7 +40,7 @@ from eval.scoring import grade
 from eval.settings import resolve_tasks
 from recipes.provenance import provenance
 from recipes.schema import Recipe
-from train.common import gpu_available
+from train.common import gpu_available, recipe_dir
 
 DEFAULT_MAX_NUM_SEQS = 256  # vLLM's default cap on sequences decoded together
 STAGES = ("scoring", "generation", "sft", "grpo")
@@ -115,7 +115,7 @@ class _Workload:
 def _workloads(recipe: Recipe, settings: BenchSettings, vocab_size: int, model_path: str) -> list[_Workload]:
     """Per task: the prompts as token ids, with the recipe's sampling (bench overrides applied). Random
     weights get synthetic prompts of `prompt_tokens` random ids: the real text means nothing to them."""
-    runs = resolve_tasks(recipe.eval, Path(recipe.source).parent if recipe.source else None)
+    runs = resolve_tasks(recipe.eval, recipe_dir(recipe))
     tokenizer = (
         None if settings.random_weights else load_eval_tokenizer(model_path, recipe.model.chat_template)
     )
@@ -157,7 +157,7 @@ def bench_generation(recipe: Recipe, hardware: Hardware, settings: BenchSettings
 
     if settings.random_weights:
         model_path = str(
-            architecture_dir(recipe.model.name_or_path, recipe.model.revision, _recipe_dir(recipe))
+            architecture_dir(recipe.model.name_or_path, recipe.model.revision, recipe_dir(recipe))
         )
     else:
         model_path = resolve_model(recipe.model.name_or_path, recipe.model.revision).path
@@ -231,10 +231,6 @@ def bench_generation(recipe: Recipe, hardware: Hardware, settings: BenchSettings
     return rows
 
 
-def _recipe_dir(recipe: Recipe) -> Path | None:
-    return Path(recipe.source).parent if recipe.source else None
-
-
 def sft_variants() -> list[dict]:
     """SFT settings to set side by side: the plain baseline, then each speed-up the recipes use, added in
     turn. Liger's kernels only where they can run (a GPU with liger-kernel installed)."""
@@ -256,7 +252,7 @@ def run_bench(recipe: Recipe, out_dir: Path, settings: BenchSettings | None = No
     )
     workload = TrainWorkload(max_length=settings.max_length, completion_tokens=settings.max_new_tokens)
     if settings.random_weights:
-        architecture = architecture_dir(recipe.model.name_or_path, recipe.model.revision, _recipe_dir(recipe))
+        architecture = architecture_dir(recipe.model.name_or_path, recipe.model.revision, recipe_dir(recipe))
         workload = replace(workload, architecture=architecture, prompt_tokens=settings.prompt_tokens)
         print(
             f"random weights: {recipe.model.name_or_path}'s architecture ({architecture / 'config.json'}); "
