@@ -13,14 +13,16 @@ export REASONLIFT_CACHE ?= $(CURDIR)/.cache/reasonlift
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export TOKENIZERS_PARALLELISM ?= false
 
-recipe ?= recipes/smoke/sft.yaml
+# Commands that need a recipe and got none use the demo's; eval/analyze/chat use a recipe only when given one.
+RECIPE = $(or $(recipe),recipes/smoke/sft.yaml)
 
-.PHONY: help install demo test test-all train compare eval analyze bench chat rescore vllm-serve slurm check-recipe tiny-model lint format clean
+.PHONY: help install venv demo test test-all train plan compare eval analyze bench chat rescore vllm-serve slurm check-recipe tiny-model lint format clean
 
 help:
 	@echo "make demo                      fine-tune a tiny model on CPU and compare it with its baseline"
 	@echo "make test                      run the tests (all of them when CI=true)"
-	@echo "make train recipe=R [resume=1] train with a recipe (SFT) through accelerate"
+	@echo "make plan recipe=R [gpus=N] [gpu=h100|a100|l40s|l4|...] [nodes=N]   the run, its memory per GPU, a verdict"
+	@echo "make train recipe=R [resume=1] [nproc=N]   train with a recipe (SFT or GRPO) through accelerate"
 	@echo "make compare recipe=R          evaluate baseline and tuned model; print the before/after table"
 	@echo "  [baseline=M] [tuned=M] [checkpoints=all] [mismatch=allow] [wandb=0]"
 	@echo "make eval model=M tasks=aime24,math_500 [recipe=R]   evaluate one model"
@@ -28,12 +30,17 @@ help:
 	@echo "make bench [recipe=R] [weights=random] [stages=generation,sft,grpo,scoring]  throughput vs the hardware bound"
 	@echo "make analyze model=M [recipe=R]  how one model thinks (from its saved generations)"
 	@echo "make chat model=M prompt=\"...\"   one answer through the eval's template and engine"
-	@echo "make vllm-serve recipe=R [tp=N] [dp=N]   TRL's vLLM server for GRPO in server mode"
-	@echo "make slurm recipe=R kind=train|grpo|eval [nodes=N] [gpus=8] [partition=P]   write an sbatch script"
+	@echo "make vllm-serve recipe=R [tp=N] [port=P]   TRL's vLLM server for GRPO in server mode"
+	@echo "make slurm recipe=R kind=train|grpo|eval [nodes=N] [gpus=8] [cpus=N] [partition=P]   write an sbatch script"
 	@echo "make check-recipe recipe=R     validate a recipe without running anything"
 	@echo "make install [profile=cpu|gpu] create .venv and install (done by the targets above)"
 
 install: $(STAMP)
+
+# Commands that only read recipes and write files (plan, slurm, check-recipe) use whatever profile is
+# installed: a login node without GPUs must not re-install the cpu profile over the gpu one.
+venv:
+	@ls $(VENV)/.installed-* >/dev/null 2>&1 || $(MAKE) --no-print-directory install
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -61,47 +68,54 @@ test-all: install
 	$(PY) -m pytest -q
 
 train: install
-	$(PY) -m train.cli $(recipe) $(if $(resume),--resume) $(if $(fresh),--fresh) $(if $(nproc),--num-processes $(nproc))
+	$(PY) -m train.cli $(RECIPE) $(if $(resume),--resume) $(if $(fresh),--fresh) $(if $(nproc),--num-processes $(nproc))
 
 compare: install
-	$(PY) -m eval.cli compare $(recipe) $(if $(baseline),--baseline $(baseline)) $(if $(tuned),--tuned $(tuned)) \
+	$(PY) -m eval.cli compare $(RECIPE) $(if $(baseline),--baseline $(baseline)) $(if $(tuned),--tuned $(tuned)) \
 		$(if $(mismatch),--mismatch $(mismatch)) $(if $(checkpoints),--checkpoints $(checkpoints)) \
 		$(if $(filter 0,$(wandb)),--no-wandb)
 
 eval: install
 	@test -n "$(model)" || { echo "usage: make eval model=PATH_OR_HUB_ID [tasks=aime24,math_500] [recipe=R]"; exit 2; }
-	$(PY) -m eval.cli eval $(model) $(if $(tasks),--tasks $(tasks)) $(if $(filter-out recipes/smoke/sft.yaml,$(recipe)),--recipe $(recipe))
+	$(PY) -m eval.cli eval $(model) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(recipe))
 
 bench: install
-	$(PY) -m eval.cli bench $(recipe) $(if $(weights),--weights $(weights)) \
+	$(PY) -m eval.cli bench $(RECIPE) $(if $(weights),--weights $(weights)) \
 		$(if $(stages),--stages $(stages)) $(if $(max_new_tokens),--max-new-tokens $(max_new_tokens)) \
 		$(if $(max_problems),--max-problems $(max_problems)) $(if $(max_length),--max-length $(max_length)) \
 		$(if $(steps),--sft-steps $(steps))
 
 analyze: install
 	@test -n "$(model)" || { echo "usage: make analyze model=PATH_OR_HUB_ID [recipe=R] [tasks=...]"; exit 2; }
-	$(PY) -m eval.cli analyze $(model) $(if $(tasks),--tasks $(tasks)) $(if $(filter-out recipes/smoke/sft.yaml,$(recipe)),--recipe $(recipe))
+	$(PY) -m eval.cli analyze $(model) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(recipe))
 
 chat: install
 	@test -n "$(model)" -a -n "$(prompt)" || { echo 'usage: make chat model=PATH_OR_HUB_ID prompt="What is 2+2?" [recipe=R]'; exit 2; }
-	$(PY) -m eval.cli chat $(model) "$(prompt)" $(if $(filter-out recipes/smoke/sft.yaml,$(recipe)),--recipe $(recipe))
+	$(PY) -m eval.cli chat $(model) "$(prompt)" $(if $(recipe),--recipe $(recipe))
 
 rescore: install
-	$(PY) -m eval.cli rescore $(if $(file),--file $(file),--recipe $(recipe)) $(if $(filter 0,$(wandb)),--no-wandb)
+	$(PY) -m eval.cli rescore $(if $(file),--file $(file),--recipe $(RECIPE)) $(if $(filter 0,$(wandb)),--no-wandb)
 
-# GRPO server mode: generation on its own GPU(s); pair with `vllm_mode: server` in the recipe.
+# GRPO server mode: generation on its own GPU(s); pair with `vllm_mode: server` in the recipe. A dense model
+# is served with tensor parallelism only: TRL 1.16's server errors on data parallel > 1 for dense models.
 vllm-serve: install
-	$(VENV)/bin/trl vllm-serve --model "$$($(PY) -m recipes get $(recipe) model.name_or_path)" \
-		$(if $(tp),--tensor_parallel_size $(tp)) $(if $(dp),--data_parallel_size $(dp)) $(if $(port),--port $(port))
+	@test -z "$(dp)" || { echo "error: dp= is not supported: trl vllm-serve errors on data parallel > 1 for dense models; use tp="; exit 2; }
+	$(VENV)/bin/trl vllm-serve --model "$$($(PY) -m recipes get $(RECIPE) model.name_or_path)" \
+		$(if $(tp),--tensor_parallel_size $(tp)) $(if $(port),--port $(port))
 
 # Slurm: render a ready-to-submit sbatch script for a recipe (kind=train|grpo|eval).
-slurm: install
-	$(PY) -m train.slurm.render $(recipe) --kind $(or $(kind),train) $(if $(nodes),--nodes $(nodes)) \
+slurm: venv
+	$(PY) -m train.slurm.render $(RECIPE) --kind $(or $(kind),train) $(if $(nodes),--nodes $(nodes)) \
 		$(if $(gpus),--gpus-per-node $(gpus)) $(if $(partition),--partition $(partition)) $(if $(time),--time $(time)) \
-		$(if $(vllm_tp),--vllm-tp $(vllm_tp))
+		$(if $(vllm_tp),--vllm-tp $(vllm_tp)) $(if $(cpus),--cpus-per-task $(cpus))
 
-check-recipe: install
-	$(PY) -m recipes check $(recipe)
+# Before anything heavy: the run the recipe would make on the GPUs here (or gpus=N gpu=KIND nodes=N).
+plan: venv
+	$(PY) -m train.plan $(RECIPE) $(if $(gpus),--gpus $(gpus)) $(if $(gpu),--gpu $(gpu)) \
+		$(if $(nodes),--nodes $(nodes)) $(if $(nproc),--num-processes $(nproc))
+
+check-recipe: venv
+	$(PY) -m recipes check $(RECIPE)
 
 tiny-model: install
 	$(PY) -m train.tiny_model

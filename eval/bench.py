@@ -23,7 +23,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from eval.architectures import architecture_dir
 from eval.engines import TransformersEngine, VllmEngine, choose_backend, prompt_seed
 from eval.generation_store import SamplingSettings
 from eval.hardware import (
@@ -38,6 +37,7 @@ from eval.results import atomic_write_text
 from eval.runner import load_eval_tokenizer
 from eval.scoring import grade
 from eval.settings import resolve_tasks
+from recipes.architectures import architecture_dir
 from recipes.provenance import provenance
 from recipes.schema import Recipe
 from train.common import gpu_available, recipe_dir

@@ -6,13 +6,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-# Dense (no sparsity) bf16 tensor-core peaks and HBM bandwidths from the vendors' data sheets (SXM parts).
-KNOWN_GPUS = {
-    "H200": (989e12, 4.8e12),
-    "H100": (989e12, 3.35e12),
-    "A100": (312e12, 2.04e12),
-    "L40S": (362e12, 0.864e12),
-}
+from recipes.architectures import count_parameters
+from recipes.gpus import profile_for
 
 
 @dataclass(frozen=True)
@@ -71,9 +66,11 @@ def detect() -> Hardware:
 
     if torch.cuda.is_available():
         name = torch.cuda.get_device_name(0)
-        for key, (flops, bandwidth) in KNOWN_GPUS.items():
-            if key in name:
-                return Hardware(name, flops, "bf16 dense, data sheet", bandwidth, "HBM, data sheet")
+        profile = profile_for(name)
+        if profile is not None:
+            return Hardware(
+                name, profile.bf16_flops, "bf16 dense, data sheet", profile.bandwidth, "HBM, data sheet"
+            )
         return Hardware(
             name,
             measure_matmul_flops("cuda", 8192, dtype="bfloat16"),
@@ -98,17 +95,6 @@ def decode_bound_tokens_per_s(
     sequence's KV cache at its current length, and yields one token per sequence."""
     bytes_per_step = weight_bytes + concurrency * kv_bytes_per_token * context_tokens
     return concurrency * bandwidth / bytes_per_step
-
-
-def count_parameters(config) -> int:
-    """Exact parameter count of a transformers config's model (biases, norms, tied embeddings included),
-    from an instance on the meta device: no memory, no initialisation."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config)
-    return sum(p.numel() for p in model.parameters())
 
 
 def decode_compute_bound_tokens_per_s(

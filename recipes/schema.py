@@ -46,7 +46,14 @@ class DatasetSpec(StrictModel):
     messages_field: str = Field(default="messages", description="SFT: the chat-format column")
     prompt_field: str = Field(default="problem", description="GRPO: the problem text column")
     answer_field: str = Field(default="answer", description="GRPO: the gold answer column")
-    max_samples: int | None = Field(default=None, gt=0)
+    max_samples: int | None = Field(
+        default=None, gt=0, description="a seeded random subset of this many rows"
+    )
+    seed: int = Field(default=0, description="the shuffle behind max_samples")
+    too_long: Literal["drop", "truncate"] = Field(
+        default="drop",
+        description="SFT: rows longer than max_length; truncating loses the final answer and end of sequence",
+    )
 
 
 class LoraSpec(StrictModel):

@@ -21,6 +21,28 @@ OWNED_BY_RECIPE = {
 }
 
 
+# String fields TRL 1.16 checks only deep inside the trainer (after the model has loaded): GRPOConfig
+# declares them as plain `str` with no choices (trl/trainer/grpo_config.py; checked in grpo_trainer.py and
+# generation/vllm_generation.py). Fields that declare `metadata={"choices": ...}` are read from the dataclass.
+TRL_CHOICES: dict[str, dict[str, tuple]] = {
+    "grpo": {
+        "vllm_mode": ("server", "colocate"),
+        "loss_type": ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo"),
+        "importance_sampling_level": ("token", "sequence"),
+        "scale_rewards": ("group", "batch", "none", True, False),
+        "multi_objective_aggregation": ("sum_then_normalize", "normalize_then_sum"),
+        "vllm_importance_sampling_mode": (
+            "token_truncate",
+            "token_mask",
+            "sequence_truncate",
+            "sequence_mask",
+        ),
+        "vllm_model_impl": ("vllm", "transformers"),
+    },
+    "sft": {},
+}
+
+
 class TrlArgError(ValueError):
     """Raised with a message naming the key; pydantic prefixes it with the location `train.args`."""
 
@@ -39,6 +61,16 @@ def config_class(method: str) -> type:
 
 
 @cache
+def _choices(method: str) -> dict[str, tuple]:
+    declared = {
+        f.name: tuple(f.metadata["choices"])
+        for f in dataclasses.fields(config_class(method))
+        if f.init and f.metadata.get("choices")
+    }
+    return {**declared, **TRL_CHOICES.get(method, {})}
+
+
+@cache
 def _fields(method: str) -> dict[str, Any]:
     cls = config_class(method)
     hints = typing.get_type_hints(cls)
@@ -50,7 +82,13 @@ def _matches(value: Any, hint: Any) -> bool:
         return True
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arg) for arg in typing.get_args(hint))
+        options = typing.get_args(hint)
+        enums = [a for a in options if isinstance(a, type) and issubclass(a, enum.Enum)]
+        if enums and isinstance(
+            value, str
+        ):  # transformers' `SchedulerType | str`: the string must name a member
+            return any(_matches(value, e) for e in enums)
+        return any(_matches(value, arg) for arg in options)
     if origin is typing.Literal:
         return value in typing.get_args(hint)
     if origin in (list, tuple, set):
@@ -79,6 +117,10 @@ def _allows_none(hint: Any) -> bool:
 
 
 def _describe(hint: Any) -> str:
+    options = typing.get_args(hint) or (hint,)
+    enums = [a for a in options if isinstance(a, type) and issubclass(a, enum.Enum)]
+    if enums:
+        return "one of " + ", ".join(repr(m.value) for e in enums for m in e)
     text = str(hint).replace("typing.", "")
     return text.replace("<class '", "").replace("'>", "")
 
@@ -96,4 +138,11 @@ def check_trl_args(method: str, args: dict[str, Any]) -> None:
         if not _matches(value, fields[key]):
             raise TrlArgError(
                 f"{key!r} expects {_describe(fields[key])}, got {type(value).__name__} {value!r}"
+            )
+        choices = _choices(method).get(key)
+        if choices is not None and value not in choices and value is not None:
+            close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TrlArgError(
+                f"{key!r} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}{hint}"
             )

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from eval.architectures import PUBLISHED_CONFIGS, architecture_config, architecture_dir
 from eval.generation_store import SamplingSettings
-from eval.hardware import count_parameters, model_sizes
+from eval.hardware import model_sizes
+from recipes.architectures import PUBLISHED_CONFIGS, architecture_config, architecture_dir, count_parameters
 from recipes.errors import UserError
 from tests.e2e import run_command
 from train.bench_train import synthetic_sequences

@@ -34,11 +34,65 @@ def test_rendered_scripts_are_valid_bash_with_every_value_filled(recipe, kind, n
         assert "eval.cli compare" in text
 
 
-def test_grpo_script_needs_server_mode_and_two_nodes():
+def test_grpo_script_needs_server_mode_and_a_gpu_left_to_train():
     with pytest.raises(UserError, match="vllm_mode: server"):
         render(str(REAL / "grpo-math.yaml"), "grpo", nodes=2)
-    with pytest.raises(UserError, match="nodes >= 2"):
-        render(str(REAL / "grpo-math-server.yaml"), "grpo", nodes=1)
+    with pytest.raises(UserError, match="leaves no GPU to train on"):
+        render(str(REAL / "grpo-math-server.yaml"), "grpo", nodes=1, gpus_per_node=1)
+
+
+def test_a_recipe_that_needs_a_server_is_not_rendered_as_plain_training():
+    with pytest.raises(UserError, match="use kind=grpo"):
+        render(str(REAL / "grpo-math-server.yaml"), "train", nodes=2)
+
+
+def test_server_tensor_parallel_must_divide_the_heads_and_data_parallel_is_not_used():
+    with pytest.raises(UserError, match="must divide the model's 12 attention heads"):
+        render(str(REAL / "grpo-math-server.yaml"), "grpo", nodes=2, vllm_tp=8)
+    text = render(str(REAL / "grpo-math-server.yaml"), "grpo", nodes=1, vllm_tp=2)
+    assert "--tensor_parallel_size 2" in text and "data_parallel" not in text
+    # one node: the server takes GPUs 0-1, training the other 6
+    assert "TRAIN_GPUS=6" in text and "seq -s, 2 $((8 - 1))" in text
+
+
+@pytest.mark.parametrize("kind", ["train", "grpo", "eval"])
+def test_scripts_requeue_poll_the_real_health_path_and_pass_cpus_to_srun(kind):
+    recipe = REAL / ("grpo-math-server.yaml" if kind == "grpo" else "sft-openr1-math.yaml")
+    text = render(str(recipe), kind, nodes=2, gpus_per_node=4, cpus_per_task=24)
+    assert "#SBATCH --requeue" in text
+    assert "#SBATCH --cpus-per-task=24" in text and 'SRUN_CPUS_PER_TASK="${SLURM_CPUS_PER_TASK:-24}"' in text
+    assert "/health/" not in text
+    if kind == "grpo":
+        assert ':8000/health"' in text
+    default = render(str(recipe), kind, nodes=2, gpus_per_node=4)
+    assert "#SBATCH --cpus-per-task=32" in default  # 8 per GPU unless told
+
+
+def test_make_slurm_on_a_machine_without_gpus_keeps_the_installed_gpu_profile(tmp_path):
+    """A login node has no GPU, so the install profile would default to cpu; make slurm must use the
+    environment that is there (the gpu one) and install nothing."""
+    import os
+    import sys
+
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    python = venv / "bin" / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    (venv / ".installed-gpu").touch()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    result = subprocess.run(
+        ["make", "-s", "slurm", f"VENV={venv}", f"recipe={REAL / 'sft-openr1-math.yaml'}", "kind=train", "nodes=2"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "installing" not in result.stdout
+    assert sorted(p.name for p in venv.iterdir()) == [".installed-gpu", "bin"]
+    assert "wrote" in result.stdout and "sft" in result.stdout
 
 
 def test_server_host_from_the_job_reaches_the_trl_config(tmp_path, monkeypatch):

@@ -9,29 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
 from recipes import load_recipe
 from recipes.builtins import resolve
 from recipes.errors import UserError, exit_on_user_error
-from recipes.paths import REPO_ROOT, looks_local, resolve_path
-from train.common import check_output_dir, gpu_available, recipe_dir
+from recipes.paths import REPO_ROOT
+from recipes.wandb_env import REASON_VAR, choose_mode
+from train.common import check_output_dir, recipe_dir
 from train.data import load_for_method
-
-ACCELERATE_CONFIGS = REPO_ROOT / "accelerate_configs"
-
-
-def accelerate_config_path(name: str, base: Path) -> Path:
-    if looks_local(name) or name.endswith(".yaml"):
-        path = resolve_path(name, base)
-    else:
-        path = ACCELERATE_CONFIGS / f"{name}.yaml"
-    if not path.exists():
-        known = ", ".join(sorted(p.stem for p in ACCELERATE_CONFIGS.glob("*.yaml")))
-        raise UserError(
-            f"train.accelerate_config: no config {name!r} (known: {known}, or a path to a YAML file)"
-        )
-    return path
+from train.launch_config import load_launch_config
+from train.plan.build import build_plan, hardware_for
 
 
 def launch_command(
@@ -40,22 +26,23 @@ def launch_command(
     recipe = load_recipe(recipe_path)
     if recipe.train is None:
         raise UserError(f"{recipe_path}: has no `train` section, so there is nothing to train")
-    config_path = accelerate_config_path(recipe.train.accelerate_config, recipe_dir(recipe))
-    launch_config = yaml.safe_load(config_path.read_text()) or {}
-    if not gpu_available() and not launch_config.get("use_cpu", False):
-        raise UserError(
-            f"train.accelerate_config: {config_path.stem!r} needs GPUs and none was found; "
-            f"use `accelerate_config: cpu` to train on this machine"
-        )
+    launch = load_launch_config(recipe.train.accelerate_config, recipe_dir(recipe))
+    config_path, launch_config = launch.path, launch.raw
     # Catch user mistakes here, before accelerate starts workers (whose failures it reports as tracebacks),
     # and build builtin models and datasets once rather than racing to build them in every process.
     if not fresh:
         check_output_dir(recipe, resume)
-    processes = num_processes or recipe.train.num_processes
-    if recipe.train.method == "grpo":
-        check_grpo_batch(recipe.train.args, processes or int(launch_config.get("num_processes", 1)))
     if not recipe.model.from_recipe:
         resolve(recipe.model.name_or_path)
+    # `make plan`'s checks, on the GPUs found here: refuse what would crash or silently not train
+    plan = build_plan(recipe, hardware_for(None, None), num_processes, evaluation=False)
+    for warning in plan.warnings:
+        print(f"warning: {warning}")
+    if plan.refusals:
+        raise UserError("\n".join(plan.refusals) + "\n(`make plan recipe=...` shows the whole plan)")
+    processes = plan.processes
+    if recipe.train.method == "grpo":
+        check_grpo_batch(recipe.train.args, processes or launch.num_processes)
     load_for_method(recipe.train.method, recipe.train.dataset, recipe_dir(recipe))
     world = processes or int(launch_config.get("num_processes", 1))
     if (
@@ -153,6 +140,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.fresh and args.resume:
         raise UserError("--fresh and --resume contradict each other: pick one")
     command = launch_command(args.recipe, args.resume, args.num_processes, fresh=args.fresh)
+    # once, here: every training process inherits the mode instead of each waiting on the server
+    if load_recipe(args.recipe).wandb.enabled and choose_mode() == "offline":
+        print(f"W&B: logging offline ({os.environ.get(REASON_VAR)})")
     ensure_base_model_trained(args.recipe)
     if args.fresh:
         remove_previous_run(args.recipe)

@@ -34,8 +34,9 @@ def _load_raw(spec: DatasetSpec, recipe_dir: Path):
             dataset = load_dataset(location, name=spec.name, revision=spec.revision, split=spec.split)
     except (FileNotFoundError, ValueError, ConnectionError) as err:
         raise UserError(f"train.dataset: could not load {spec.path!r} split {spec.split!r}: {err}") from None
-    if spec.max_samples:
-        dataset = dataset.select(range(min(spec.max_samples, len(dataset))))
+    if spec.max_samples and spec.max_samples < len(dataset):
+        # a seeded random subset: the first rows of a hub dataset are often one source or one difficulty
+        dataset = dataset.shuffle(seed=spec.seed).select(range(spec.max_samples))
     return dataset
 
 
@@ -72,3 +73,32 @@ def load_prompt_dataset(spec: DatasetSpec, recipe_dir: Path):
 
 def load_for_method(method: str, spec: DatasetSpec, recipe_dir: Path):
     return load_prompt_dataset(spec, recipe_dir) if method == "grpo" else load_train_dataset(spec, recipe_dir)
+
+
+def drop_or_keep_long(dataset, tokenizer, max_length: int | None, policy: str):
+    """Count SFT rows whose rendered conversation is longer than `max_length` tokens and drop them
+    (`too_long: drop`, the default) or leave them to TRL, which cuts them at max_length (`truncate`):
+    a cut R1 trace loses its final answer and its end-of-sequence token. Says how many either way."""
+    if not max_length:
+        return dataset
+
+    def lengths(batch: dict) -> dict:
+        out = []
+        for messages in batch["messages"]:
+            ids = tokenizer.apply_chat_template(messages, tokenize=True)
+            if isinstance(ids, dict) or hasattr(ids, "keys"):
+                ids = ids["input_ids"]
+            out.append(len(ids))
+        return {"_tokens": out}
+
+    measured = dataset.map(lengths, batched=True, desc="measuring conversation lengths")
+    long_rows = sum(1 for n in measured["_tokens"] if n > max_length)
+    if not long_rows:
+        return dataset
+    share = f"{long_rows:,} of {len(dataset):,} rows ({long_rows / len(dataset):.1%}) are longer than max_length {max_length:,}"
+    if policy == "truncate":
+        print(f"notice: {share}: cut at max_length (train.dataset.too_long: truncate), losing their endings")
+        return dataset
+    print(f"notice: {share}: dropped (train.dataset.too_long: drop; `truncate` keeps them cut)")
+    kept = measured.filter(lambda row: row["_tokens"] <= max_length, desc="dropping long rows")
+    return kept.remove_columns("_tokens")

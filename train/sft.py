@@ -6,7 +6,7 @@ import time
 
 from recipes.schema import Recipe
 from train import common
-from train.data import load_train_dataset
+from train.data import drop_or_keep_long, load_train_dataset
 
 
 def run_sft(recipe: Recipe, resume: bool = False) -> dict | None:
@@ -18,6 +18,7 @@ def run_sft(recipe: Recipe, resume: bool = False) -> dict | None:
     tokenizer = common.load_tokenizer(recipe)
     dataset = load_train_dataset(recipe.train.dataset, common.recipe_dir(recipe))
     config = common.build_trl_config(recipe, SFTConfig, run_name=recipe.name)
+    dataset = drop_or_keep_long(dataset, tokenizer, config.max_length, recipe.train.dataset.too_long)
     trainer = SFTTrainer(
         model=common.load_model(recipe),
         args=config,

@@ -8,11 +8,16 @@ import stat
 from pathlib import Path
 
 from recipes import load_recipe
+from recipes.architectures import architecture_config
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT
+from train.common import recipe_dir
+from train.launch_config import load_launch_config
 
 TEMPLATES = {"train": "train.sbatch", "grpo": "grpo-server.sbatch", "eval": "eval.sbatch"}
 HERE = Path(__file__).parent
+# A common per-GPU share on GPU nodes (8 GPUs, 64+ cores); set cpus= for your cluster.
+DEFAULT_CPUS_PER_GPU = 8
 
 
 def render(
@@ -22,32 +27,48 @@ def render(
     gpus_per_node: int = 8,
     time: str = "24:00:00",
     partition: str | None = None,
-    cpus_per_task: int = 64,
+    cpus_per_task: int | None = None,
     vllm_tp: int = 1,
     resume: bool = True,
     repo: Path = REPO_ROOT,
+    vllm_port: int = 8000,
 ) -> str:
     recipe = load_recipe(recipe_path, check_paths=False)
     if kind in ("train", "grpo") and recipe.train is None:
         raise UserError(f"{recipe_path}: no train section to run")
+    server_mode = recipe.train is not None and recipe.train.args.get("vllm_mode") == "server"
+    needs_server = server_mode and recipe.train.args.get("use_vllm", False)
+    if kind == "train" and needs_server:
+        raise UserError(
+            f"{recipe_path}: the recipe generates with a vLLM server (`vllm_mode: server`): use kind=grpo, "
+            "which starts the server and then trains against it"
+        )
+    train_gpus_first = gpus_per_node
     if kind == "grpo":
-        if recipe.train.method != "grpo" or recipe.train.args.get("vllm_mode") != "server":
+        if recipe.train.method != "grpo" or not needs_server:
             raise UserError(
-                f"{recipe_path}: kind=grpo needs method grpo with `vllm_mode: server` in train.args"
+                f"{recipe_path}: kind=grpo needs method grpo with `use_vllm: true` and `vllm_mode: server` in train.args"
             )
-        if nodes < 2:
-            raise UserError("kind=grpo needs nodes >= 2: one serves generations, the rest train")
-        if gpus_per_node % vllm_tp:
-            raise UserError(f"vllm_tp={vllm_tp} must divide gpus_per_node={gpus_per_node}")
+        heads = _attention_heads(recipe)
+        if heads and heads % vllm_tp:
+            raise UserError(
+                f"vllm_tp={vllm_tp} must divide the model's {heads} attention heads "
+                f"(try {', '.join(str(d) for d in range(1, heads + 1) if heads % d == 0 and d <= gpus_per_node)})"
+            )
+        if vllm_tp > gpus_per_node or (nodes == 1 and vllm_tp >= gpus_per_node):
+            raise UserError(
+                f"vllm_tp={vllm_tp} leaves no GPU to train on with {gpus_per_node} GPU(s) per node and {nodes} node(s)"
+            )
+        train_gpus_first = gpus_per_node - vllm_tp if nodes == 1 else gpus_per_node
     accelerate_config = ""
     if recipe.train is not None:
-        name = recipe.train.accelerate_config
-        accelerate_config = str(repo / "accelerate_configs" / f"{name}.yaml") if "/" not in name else name
+        accelerate_config = str(load_launch_config(recipe.train.accelerate_config, recipe_dir(recipe)).path)
     values = {
         "NAME": recipe.name,
         "NODES": str(nodes),
         "GPUS_PER_NODE": str(gpus_per_node),
-        "CPUS_PER_TASK": str(cpus_per_task),
+        "TRAIN_GPUS_FIRST": str(train_gpus_first),
+        "CPUS_PER_TASK": str(cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus_per_node),
         "TIME": time,
         "LOG_DIR": str(repo / "outputs" / "slurm"),
         "PARTITION_LINE": f"#SBATCH --partition={partition}" if partition else "# (no partition set)",
@@ -59,11 +80,21 @@ def render(
         "RESUME": "--resume" if resume else "",
         "BASE_MODEL": recipe.model.name_or_path or "",
         "VLLM_TP": str(vllm_tp),
+        "VLLM_PORT": str(vllm_port),
         "COMPARE_FLAGS": "",
     }
     text = (HERE / TEMPLATES[kind]).read_text()
     rendered = re.sub(r"@@([A-Z_]+)@@", lambda m: values[m.group(1)], text)
     return rendered
+
+
+def _attention_heads(recipe) -> int | None:
+    try:
+        return int(
+            architecture_config(recipe.model.name_or_path, recipe.model.revision)["num_attention_heads"]
+        )
+    except (UserError, KeyError, TypeError, ValueError):
+        return None  # an architecture reasonlift cannot see offline: vLLM checks it when the server starts
 
 
 @exit_on_user_error
@@ -76,6 +107,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time", default="24:00:00")
     parser.add_argument("--partition")
     parser.add_argument("--vllm-tp", type=int, default=1)
+    parser.add_argument(
+        "--cpus-per-task", type=int, default=None, help=f"default: {DEFAULT_CPUS_PER_GPU} per GPU"
+    )
     parser.add_argument("--output", help="default: outputs/slurm/<recipe>-<kind>.sbatch")
     args = parser.parse_args(argv)
     text = render(
@@ -85,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         args.gpus_per_node,
         args.time,
         args.partition,
+        cpus_per_task=args.cpus_per_task,
         vllm_tp=args.vllm_tp,
     )
     recipe = load_recipe(args.recipe, check_paths=False)

@@ -1,4 +1,4 @@
-"""A model's architecture without its weights, for `make bench weights=random`.
+"""A model's architecture without its weights, for `make bench weights=random` and `make plan`.
 
 Random weights cost the same compute as trained ones, so throughput, memory and MFU measured on them hold
 for the real model, with no download. The architecture comes from the model's own config.json when it is
@@ -82,3 +82,14 @@ def architecture_dir(name: str, revision: str | None = None, base: Path | None =
     if not target.exists() or target.read_text() != text:
         target.write_text(text)
     return folder
+
+
+def count_parameters(config) -> int:
+    """Exact parameter count of a transformers config's model (biases, norms, tied embeddings included),
+    from an instance on the meta device: no memory, no initialisation."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    return sum(p.numel() for p in model.parameters())

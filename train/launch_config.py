@@ -1,0 +1,71 @@
+"""The accelerate launch config a recipe names: found in one place, read into the facts reasonlift acts on.
+
+`make train`, `make plan` and `make slurm` all resolve `train.accelerate_config` here, so a name
+(`zero2`) or a path (`my.yaml`, relative to the recipe's folder or the current one) means the same file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from recipes.errors import UserError
+from recipes.paths import REPO_ROOT, resolve_path
+
+ACCELERATE_CONFIGS = REPO_ROOT / "accelerate_configs"
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    path: Path
+    distributed_type: str  # NO, MULTI_GPU, MULTI_CPU, DEEPSPEED, FSDP
+    num_processes: int
+    mixed_precision: str  # no, bf16, fp16
+    use_cpu: bool
+    zero_stage: int | None
+    raw: dict
+
+    @property
+    def strategy(self) -> str:
+        """ddp | zero2 | zero3 | fsdp | cpu: how parameters, gradients and optimizer states are held."""
+        if self.use_cpu:
+            return "cpu"
+        if self.distributed_type == "DEEPSPEED":
+            return f"zero{self.zero_stage or 0}"
+        if self.distributed_type == "FSDP":
+            return "fsdp"
+        return "ddp"
+
+
+def accelerate_config_path(name: str, recipe_dir: Path) -> Path:
+    """A bare name is a file in accelerate_configs/; anything with a slash or a .yaml suffix is a path."""
+    if "/" in name or name.endswith((".yaml", ".yml")):
+        path = resolve_path(name, recipe_dir)
+    else:
+        path = ACCELERATE_CONFIGS / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in ACCELERATE_CONFIGS.glob("*.yaml")))
+        raise UserError(
+            f"train.accelerate_config: no config {name!r} (known: {known}, or a path to a YAML file)"
+        )
+    return path
+
+
+def load_launch_config(name: str, recipe_dir: Path) -> LaunchConfig:
+    path = accelerate_config_path(name, recipe_dir)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise UserError(f"train.accelerate_config: {path} is not valid YAML ({err})") from None
+    deepspeed = raw.get("deepspeed_config") or {}
+    return LaunchConfig(
+        path=path,
+        distributed_type=str(raw.get("distributed_type", "NO")),
+        num_processes=int(raw.get("num_processes", 1)),
+        mixed_precision=str(raw.get("mixed_precision", "no")),
+        use_cpu=bool(raw.get("use_cpu", False)),
+        zero_stage=int(deepspeed["zero_stage"]) if "zero_stage" in deepspeed else None,
+        raw=raw,
+    )

