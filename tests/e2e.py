@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
 from tests.conftest import REPO
 
 
-def run_command(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wandb_unreachable() -> dict[str, str | None]:
+    """A cluster compute node after `wandb login`: credentials set, no W&B server reachable, no WANDB_MODE."""
+    return {
+        "WANDB_MODE": None,
+        "WANDB_API_KEY": "0123456789abcdef0123456789abcdef01234567",
+        "WANDB_BASE_URL": f"http://127.0.0.1:{closed_port()}",
+    }
+
+
+def run_command(
+    *args: str, timeout: int = 900, env: dict[str, str | None] | None = None
+) -> subprocess.CompletedProcess:
+    """Run `python ARGS` in the repository; `env` adds variables (a None value removes one)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    env = {k: v for k, v in env.items() if v is not None}
     result = subprocess.run(
         [sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
     )

@@ -152,3 +152,20 @@ def test_unknown_task_on_the_command_line_is_one_line(command):
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "tasks=aime25" in result.stderr and "unknown task 'aime25'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("method", "key", "value", "expected"),
+    [
+        ("grpo", "vllm_mode", "colocated", "did you mean 'colocate'"),
+        ("grpo", "loss_type", "dapoo", "did you mean 'dapo'"),
+        ("sft", "truncation_mode", "keep_middle", "'keep_start'"),
+        ("sft", "lr_scheduler_type", "cosin", "'cosine_with_min_lr'"),
+    ],
+)
+def test_choice_valued_trl_arguments_are_checked_before_anything_loads(method, key, value, expected):
+    from recipes.trl_args import TrlArgError, check_trl_args
+
+    with pytest.raises(TrlArgError, match=expected):
+        check_trl_args(method, {key: value})
+    check_trl_args("grpo", {"vllm_mode": "colocate", "loss_type": "dapo", "lr_scheduler_type": "cosine"})

@@ -82,7 +82,15 @@ def test_make_slurm_on_a_machine_without_gpus_keeps_the_installed_gpu_profile(tm
     (venv / ".installed-gpu").touch()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     result = subprocess.run(
-        ["make", "-s", "slurm", f"VENV={venv}", f"recipe={REAL / 'sft-openr1-math.yaml'}", "kind=train", "nodes=2"],
+        [
+            "make",
+            "-s",
+            "slurm",
+            f"VENV={venv}",
+            f"recipe={REAL / 'sft-openr1-math.yaml'}",
+            "kind=train",
+            "nodes=2",
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,

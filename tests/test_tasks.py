@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from eval.prompts import MATH_INSTRUCTION
 from eval.settings import resolve_tasks
 from eval.task_catalog import TASKS
@@ -96,3 +98,14 @@ print("ok")
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
+
+
+def test_an_uncached_hub_model_offline_names_the_download_command(monkeypatch):
+    from eval.model_ref import resolve_model
+    from recipes.errors import UserError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UserError) as err:
+        resolve_model("reasonlift-test/not-a-model")
+    assert "huggingface-cli download reasonlift-test/not-a-model" in str(err.value)
+    assert "{repo_id}" not in str(err.value)

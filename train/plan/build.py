@@ -171,7 +171,7 @@ def _plan_training(
 def _server_gpus(args: dict, hw: Hardware) -> int:
     """GPUs a one-node GRPO run leaves to `trl vllm-serve` (server mode), out of the ones it sees."""
     if args.get("use_vllm") and args.get("vllm_mode") == "server" and hw.nodes == 1:
-        return 1 if hw.gpus > 1 else 0
+        return 1
     return 0
 
 

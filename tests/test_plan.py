@@ -1,0 +1,205 @@
+"""`make plan` over every shipped recipe and hardware profile: verdicts, key numbers, and one-line refusals."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from recipes import load_recipe
+from recipes.errors import UserError
+from recipes.gpus import GIB, PROFILES
+from tests.conftest import REPO
+from train.plan.__main__ import render
+from train.plan.build import Hardware, build_plan, hardware_for
+
+REAL = REPO / "recipes" / "deepseek-r1-distill-qwen-1.5b"
+RECIPES = sorted(REAL.glob("*.yaml"))
+
+
+def hw(kind: str = "h100", gpus: int = 1, nodes: int = 1, driver: str | None = None) -> Hardware:
+    profile = PROFILES[kind]
+    return Hardware(gpus, nodes, profile.name, profile.memory_bytes, True, driver)
+
+
+def plan_for(path, hardware, **kw):
+    return build_plan(load_recipe(path, check_paths=False), hardware, **kw)
+
+
+# (recipe, gpu, gpus) -> "ok" | "warn" | refusal text expected
+VERDICTS = {
+    ("sft-openr1-math", "h100", 8): "ok",
+    ("sft-openr1-math", "h100", 1): "set gradient_accumulation_steps: 64",
+    ("sft-openr1-math", "a100", 8): "ok",
+    ("sft-openr1-math", "l40s", 1): "set gradient_accumulation_steps: 64",
+    ("sft-openr1-math", "l4", 1): "is over the 22.0 GiB",
+    ("grpo-math", "h100", 1): "KV cache holds",
+    ("grpo-math", "h100", 8): "KV cache holds",
+    ("grpo-math", "h200", 1): "ok",
+    ("grpo-math", "l40s", 1): "is over the 44.4 GiB",
+    ("grpo-math", "l4", 1): "is over the 22.0 GiB",
+    ("grpo-math-lora", "h100", 1): "ok",
+    ("grpo-math-lora", "l40s", 1): "KV cache holds",
+    ("grpo-math-lora", "l4", 1): "is over the 22.0 GiB",
+    ("grpo-math-server", "h100", 8): "ok",
+    ("grpo-math-server", "h100", 1): "7 training processes plus",
+    ("grpo-math-server", "h100", 4): "7 training processes plus",
+}
+
+
+@pytest.mark.parametrize(("name", "gpu", "gpus"), list(VERDICTS))
+def test_every_shipped_recipe_on_every_profile_gets_its_verdict(name, gpu, gpus):
+    plan = plan_for(REAL / f"{name}.yaml", hw(gpu, gpus))
+    expected = VERDICTS[(name, gpu, gpus)]
+    text = render(plan)
+    if expected == "ok":
+        assert not plan.refusals and not plan.warnings, text
+        assert text.endswith("verdict: OK")
+    elif any(expected in r for r in plan.refusals):
+        assert "verdict" not in text
+    else:
+        assert not plan.refusals, text
+        assert any(expected in w for w in plan.warnings), text
+
+
+def test_every_recipe_in_the_repository_has_a_plan_on_each_profile():
+    for path in [*RECIPES, *(REPO / "recipes" / "smoke").glob("*.yaml")]:
+        for kind in ("h100", "a100", "l40s", "l4"):
+            for gpus in (1, 8):
+                render(plan_for(path, hw(kind, gpus)))  # never raises
+
+
+def test_key_numbers_of_the_sft_recipe_on_a_node_and_on_one_gpu():
+    node = plan_for(REAL / "sft-openr1-math.yaml", hw("h100", 8))
+    launch = dict(node.launch)
+    assert node.processes == 8
+    assert launch["per optimizer step"] == "128 sequences, up to 2,097,152 tokens"
+    assert launch["dataset rows"] == "20,000"
+    assert launch["optimizer steps"] == "157 per epoch, 157 in all"
+    assert dict(node.precision)["fp32 master weights"] == "yes"
+    memory = dict(node.memory)
+    # ZeRO-2 over 8: bf16 module whole, fp32 master 4P/8 and Adam 8P/8
+    assert memory["weights"] == 2 * 1_777_088_000
+    assert memory["optimizer states"] == 8 * 1_777_088_000 // 8
+    one = plan_for(REAL / "sft-openr1-math.yaml", hw("h100", 1))
+    assert one.processes == 1  # the config's 8 processes follow the one GPU found
+    assert dict(one.launch)["per optimizer step"].startswith("16 sequences")
+    assert one.peak_bytes > node.peak_bytes  # nothing to shard over
+
+
+def test_grpo_one_gpu_recipe_keeps_fp32_master_weights_and_fits_80gb():
+    plan = plan_for(REAL / "grpo-math.yaml", hw("h100", 1))
+    precision = dict(plan.precision)
+    assert precision["fp32 master weights"] == "yes"
+    assert "float32" in precision["held as"] and "bf16 autocast" in precision["held as"]
+    assert plan.peak_bytes < PROFILES["h100"].memory_bytes
+    assert "vLLM (colocated)" in dict(plan.memory)
+
+
+def test_pure_bf16_adamw_without_master_weights_is_refused(tmp_path):
+    data = yaml.safe_load((REAL / "grpo-math.yaml").read_text())
+    data["model"]["dtype"] = "bfloat16"
+    path = tmp_path / "bf16.yaml"
+    path.write_text(yaml.safe_dump(data))
+    plan = plan_for(path, hw("h100", 1))
+    assert dict(plan.precision)["fp32 master weights"] == "NO"
+    assert any("no fp32 master copy" in r and "1e-06" in r for r in plan.refusals)
+    # the same weights under ZeRO-2 (one process) get fp32 masters
+    data["train"]["accelerate_config"] = "zero2"
+    path.write_text(yaml.safe_dump(data))
+    assert not any("master" in r for r in plan_for(path, hw("h100", 1)).refusals)
+
+
+def test_more_processes_than_gpus_is_refused():
+    plan = plan_for(REAL / "sft-openr1-math.yaml", hw("h100", 2), num_processes=4)
+    assert plan.refusals == [
+        "4 training processes need 4 GPUs; 2 declared: lower train.num_processes (or nproc=)"
+    ]
+
+
+def test_tensor_parallel_that_does_not_divide_the_heads_and_too_many_engines_are_refused(tmp_path):
+    data = yaml.safe_load((REAL / "sft-openr1-math.yaml").read_text())
+    data["eval"]["vllm"].update(tensor_parallel_size=8)
+    path = tmp_path / "tp.yaml"
+    path.write_text(yaml.safe_dump(data))
+    refusals = plan_for(path, hw("h100", 8)).refusals
+    assert any("does not divide the model's 12 attention heads" in r for r in refusals)
+    data["eval"]["vllm"].update(tensor_parallel_size=2, data_parallel_size=8)
+    path.write_text(yaml.safe_dump(data))
+    assert any("= 16 GPUs; a node has 8" in r for r in plan_for(path, hw("h100", 8)).refusals)
+
+
+def test_an_evaluation_cache_too_small_for_one_sequence_is_refused(tmp_path):
+    data = yaml.safe_load((REAL / "sft-openr1-math.yaml").read_text())
+    data["eval"]["vllm"]["gpu_memory_utilization"] = 0.15
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert any("vLLM refuses to start" in r for r in plan_for(path, hw("l4", 1)).refusals)
+
+
+def test_an_old_driver_is_refused_when_a_gpu_is_present():
+    plan = plan_for(REAL / "grpo-math-lora.yaml", hw("h100", 1, driver="550.54.15"))
+    assert any("driver 550.54.15 is too old" in r and ">= 580" in r for r in plan.refusals)
+    assert not plan_for(REAL / "grpo-math-lora.yaml", hw("h100", 1, driver="580.65.06")).refusals
+
+
+def test_bad_hardware_flags_are_one_line():
+    with pytest.raises(UserError, match="unknown GPU"):
+        hardware_for(1, "h1000")
+    with pytest.raises(UserError, match="positive number"):
+        hardware_for(0, "h100")
+
+
+def test_declared_hardware_and_the_cli_exit_status():
+    assert hardware_for(8, "a100").memory_bytes == pytest.approx(79.1 * GIB)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "train.plan",
+            str(REAL / "sft-openr1-math.yaml"),
+            "--gpus",
+            "8",
+            "--gpu",
+            "h100",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "fp32 master weights" in ok.stdout and "verdict: OK" in ok.stdout and "Traceback" not in ok.stderr
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "train.plan",
+            str(REAL / "grpo-math-server.yaml"),
+            "--gpus",
+            "1",
+            "--gpu",
+            "h100",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2
+    assert [line for line in refused.stdout.splitlines() if line.startswith("refused:")] == [
+        "refused: 7 training processes plus 1 for the vLLM server need 8 GPUs; 1 declared: lower "
+        "train.num_processes (or nproc=)"
+    ]
+
+
+def test_make_train_refuses_a_gpu_config_on_a_machine_without_gpus(tmp_path):
+    from train.cli import launch_command
+
+    data = yaml.safe_load((REPO / "recipes" / "smoke" / "sft.yaml").read_text())
+    data["train"]["accelerate_config"] = "zero2"
+    data["train"]["output_dir"] = str(tmp_path / "out")
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(UserError, match="needs GPUs and none was found"):
+        launch_command(str(path), resume=False)

@@ -1,0 +1,49 @@
+"""SFT data: `max_samples` is a seeded random subset, and rows longer than max_length are counted and dropped
+(or knowingly cut)."""
+
+from __future__ import annotations
+
+import json
+
+from recipes.schema import DatasetSpec
+from train.data import drop_or_keep_long, load_train_dataset
+
+
+def write_rows(path, count):
+    rows = [
+        {"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": "a " * (i % 7)}]}
+        for i in range(count)
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return path
+
+
+def test_max_samples_is_a_seeded_random_subset(tmp_path):
+    data = write_rows(tmp_path / "d.jsonl", 200)
+    first = load_train_dataset(DatasetSpec(path=str(data), max_samples=20), tmp_path)
+    again = load_train_dataset(DatasetSpec(path=str(data), max_samples=20), tmp_path)
+    other = load_train_dataset(DatasetSpec(path=str(data), max_samples=20, seed=1), tmp_path)
+    questions = [r["messages"][0]["content"] for r in first]
+    assert len(questions) == 20 and questions != [f"q{i}" for i in range(20)]
+    assert questions == [r["messages"][0]["content"] for r in again]
+    assert questions != [r["messages"][0]["content"] for r in other]
+
+
+def test_rows_longer_than_max_length_are_counted_and_dropped_or_kept(tmp_path, capsys):
+    from transformers import AutoTokenizer
+
+    from recipes.builtins import resolve
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve("builtin:tiny-qwen2"))
+    data = write_rows(tmp_path / "d.jsonl", 70)
+    dataset = load_train_dataset(DatasetSpec(path=str(data)), tmp_path)
+    lengths = [len(tokenizer.apply_chat_template(r["messages"], tokenize=True)["input_ids"]) for r in dataset]
+    limit = sorted(lengths)[len(lengths) // 2]
+    too_long = sum(n > limit for n in lengths)
+    assert 0 < too_long < len(lengths)
+    kept = drop_or_keep_long(dataset, tokenizer, limit, "drop")
+    assert len(kept) == len(dataset) - too_long and kept.column_names == ["messages"]
+    assert f"{too_long} of 70 rows" in capsys.readouterr().out
+    assert len(drop_or_keep_long(dataset, tokenizer, limit, "truncate")) == 70
+    assert "cut at max_length" in capsys.readouterr().out
+    assert drop_or_keep_long(dataset, tokenizer, max(lengths), "drop") is dataset
