@@ -22,7 +22,7 @@ help:
 	@echo "make demo                      fine-tune a tiny model on CPU and compare it with its baseline"
 	@echo "make test                      run the tests (all of them when CI=true)"
 	@echo "make plan recipe=R [gpus=N] [gpu=h100|a100|l40s|l4|...] [nodes=N]   the run, its memory per GPU, a verdict"
-	@echo "make train recipe=R [resume=1] [nproc=N]   train with a recipe (SFT or GRPO) through accelerate"
+	@echo "make train recipe=R [resume=1] [nproc=N] [force=1]   train with a recipe (SFT or GRPO) through accelerate"
 	@echo "make compare recipe=R          evaluate baseline and tuned model; print the before/after table"
 	@echo "  [baseline=M] [tuned=M] [checkpoints=all] [mismatch=allow] [wandb=0]"
 	@echo "make eval model=M tasks=aime24,math_500 [recipe=R]   evaluate one model"
@@ -68,7 +68,8 @@ test-all: install
 	$(PY) -m pytest -q
 
 train: install
-	$(PY) -m train.cli $(RECIPE) $(if $(resume),--resume) $(if $(fresh),--fresh) $(if $(nproc),--num-processes $(nproc))
+	$(PY) -m train.cli $(RECIPE) $(if $(resume),--resume) $(if $(fresh),--fresh) $(if $(nproc),--num-processes $(nproc)) \
+		$(if $(force),--force)
 
 compare: install
 	$(PY) -m eval.cli compare $(RECIPE) $(if $(baseline),--baseline $(baseline)) $(if $(tuned),--tuned $(tuned)) \

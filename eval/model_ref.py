@@ -51,7 +51,7 @@ def _download(repo_id: str, revision: str | None) -> Path:
     except LocalEntryNotFoundError:
         raise UserError(
             f"model {repo_id!r}: not in the local Hugging Face cache and the hub cannot be reached; "
-            f"download it on a connected machine (`huggingface-cli download {repo_id}`) or point at a local folder"
+            f"download it on a connected machine (`hf download {repo_id}`) or point at a local folder"
         ) from None
     except HfHubHTTPError as err:
         raise UserError(f"model {repo_id!r}: could not be fetched from the hub ({err})") from None

@@ -216,7 +216,7 @@ def _dataset_error_message(runs: list[TaskRun], err: Exception) -> str:
         r = gated[0]
         return (
             f"{r.name}: {r.info.hf_repo} is a gated dataset: accept its terms on the Hugging Face hub page, "
-            "then `huggingface-cli login` (or set HF_TOKEN), or set eval.data_dir to a local copy"
+            "then `hf auth login` (or set HF_TOKEN), or set eval.data_dir to a local copy"
         )
     hub = [r.info.hf_repo for r in runs if r.data_location == r.info.hf_repo]
     hint = (

@@ -6,7 +6,6 @@ reported as a warning.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from eval.compare import TaskComparison
@@ -14,7 +13,7 @@ from eval.results import TaskResult
 from eval.runner import ModelEvaluation
 from recipes.paths import REPO_ROOT
 from recipes.schema import Recipe
-from recipes.wandb_env import REASON_VAR, configure, sync_hint
+from recipes.wandb_env import configure, start_run, sync_hint
 
 
 def summary_values(comparisons: list[TaskComparison]) -> dict[str, float]:
@@ -125,16 +124,7 @@ def log_compare_run(
             config=config,
             reinit="finish_previous",
         )
-        try:
-            run = wandb.init(**init_args)
-        except wandb.errors.Error as err:
-            if mode != "online":
-                raise
-            # the server answered the probe but not the run: keep the run offline rather than lose it
-            print(f"notice: W&B did not start online ({type(err).__name__}); logging offline instead")
-            os.environ[REASON_VAR] = "the server stopped answering"
-            mode = "offline"
-            run = wandb.init(**init_args, mode="offline")
+        run, mode = start_run(**init_args)
         run.summary.update(summary_values(comparisons))
         run.summary.update(reasoning_summary_values(reasoning or []))
         logged = {"compare_table": wandb.Table(columns=table_header, data=table_rows)}

@@ -65,7 +65,7 @@ def architecture_config(name: str, revision: str | None = None, base: Path | Non
         known = ", ".join(PUBLISHED_CONFIGS)
         raise UserError(
             f"model {name!r}: its config.json is neither on disk nor among the published configs reasonlift "
-            f"knows ({known}); download the config once (`huggingface-cli download {name} config.json`) "
+            f"knows ({known}); download the config once (`hf download {name} config.json`) "
             "or point model.name_or_path at a local folder"
         )
     return config
@@ -93,3 +93,13 @@ def count_parameters(config) -> int:
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config)
     return sum(p.numel() for p in model.parameters())
+
+
+def tensor_parallel_sizes(config: dict, limit: int = 64) -> list[int]:
+    """Tensor-parallel sizes vLLM accepts for a model: they divide the attention heads, and the KV heads
+    divide them or they divide the KV heads (vLLM's QKVParallelLinear replicates KV heads otherwise)."""
+    heads = int(config["num_attention_heads"])
+    kv = int(config.get("num_key_value_heads") or heads)
+    return [
+        tp for tp in range(1, min(heads, limit) + 1) if heads % tp == 0 and (kv % tp == 0 or tp % kv == 0)
+    ]

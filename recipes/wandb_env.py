@@ -59,8 +59,9 @@ def server_reachable(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
         try:
             with urllib.request.urlopen(urllib.request.Request(f"{url}/healthz"), timeout=timeout_s):
                 answer.append(True)
-        except urllib.error.HTTPError:
-            answer.append(True)
+        except urllib.error.HTTPError as err:
+            # any status from the server means it is up, but a proxy refusing the way out means it is not
+            answer.append(err.code not in (403, 407))
         except Exception:  # refused, timed out, no route, TLS failure, bad URL: not reachable
             answer.append(False)
 
@@ -114,6 +115,23 @@ def configure(
     if job_type:
         os.environ["WANDB_JOB_TYPE"] = job_type
     return mode
+
+
+def start_run(**init_args):
+    """`wandb.init` in the mode chosen above; a server that answered the probe but fails the run (bad key,
+    stalled) costs at most WANDB_INIT_TIMEOUT, and the run is then kept offline instead of lost.
+    Returns (run, mode)."""
+    import wandb
+
+    mode = os.environ.get("WANDB_MODE", "offline")
+    try:
+        return wandb.init(**init_args), mode
+    except wandb.errors.Error as err:
+        if mode != "online":
+            raise
+        print(f"notice: W&B did not start online ({type(err).__name__}); logging offline instead")
+        os.environ[REASON_VAR] = "the server did not accept the run"
+        return wandb.init(**init_args, mode="offline"), "offline"
 
 
 def offline_runs(wandb_dir: Path) -> list[Path]:

@@ -42,7 +42,7 @@ def test_a_local_model_brings_its_own_config(tmp_path):
 
 def test_unknown_models_say_how_to_get_a_config(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(UserError, match=r"neither on disk nor among the published configs.*huggingface-cli"):
+    with pytest.raises(UserError, match=r"neither on disk nor among the published configs.*hf download"):
         architecture_config("someone/unheard-of-model")
     with pytest.raises(UserError, match="does not exist"):
         architecture_config(str(tmp_path / "missing"))

@@ -47,8 +47,9 @@ def test_a_recipe_that_needs_a_server_is_not_rendered_as_plain_training():
 
 
 def test_server_tensor_parallel_must_divide_the_heads_and_data_parallel_is_not_used():
-    with pytest.raises(UserError, match="must divide the model's 12 attention heads"):
-        render(str(REAL / "grpo-math-server.yaml"), "grpo", nodes=2, vllm_tp=8)
+    for tp in (8, 3):  # 8 does not divide the 12 heads; 3 does, but not the 2 KV heads
+        with pytest.raises(UserError, match=f"cannot split this model's attention heads {tp} ways"):
+            render(str(REAL / "grpo-math-server.yaml"), "grpo", nodes=2, vllm_tp=tp)
     text = render(str(REAL / "grpo-math-server.yaml"), "grpo", nodes=1, vllm_tp=2)
     assert "--tensor_parallel_size 2" in text and "data_parallel" not in text
     # one node: the server takes GPUs 0-1, training the other 6

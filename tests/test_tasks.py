@@ -107,5 +107,5 @@ def test_an_uncached_hub_model_offline_names_the_download_command(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(UserError) as err:
         resolve_model("reasonlift-test/not-a-model")
-    assert "huggingface-cli download reasonlift-test/not-a-model" in str(err.value)
+    assert "hf download reasonlift-test/not-a-model" in str(err.value)
     assert "{repo_id}" not in str(err.value)

@@ -21,7 +21,11 @@ from train.plan.build import build_plan, hardware_for
 
 
 def launch_command(
-    recipe_path: str, resume: bool, num_processes: int | None = None, fresh: bool = False
+    recipe_path: str,
+    resume: bool,
+    num_processes: int | None = None,
+    fresh: bool = False,
+    force: bool = False,
 ) -> list[str]:
     recipe = load_recipe(recipe_path)
     if recipe.train is None:
@@ -35,7 +39,7 @@ def launch_command(
     if not recipe.model.from_recipe:
         resolve(recipe.model.name_or_path)
     # `make plan`'s checks, on the GPUs found here: refuse what would crash or silently not train
-    plan = build_plan(recipe, hardware_for(None, None), num_processes, evaluation=False)
+    plan = build_plan(recipe, hardware_for(None, None), num_processes, evaluation=False, force=force)
     for warning in plan.warnings:
         print(f"warning: {warning}")
     if plan.refusals:
@@ -45,11 +49,7 @@ def launch_command(
         check_grpo_batch(recipe.train.args, processes or launch.num_processes)
     load_for_method(recipe.train.method, recipe.train.dataset, recipe_dir(recipe))
     world = processes or int(launch_config.get("num_processes", 1))
-    if (
-        launch_config.get("distributed_type") == "MULTI_CPU"
-        and world > 1
-        and not launch_config.get("mpirun_config")
-    ):
+    if launch.use_cpu and world > 1 and not launch_config.get("mpirun_config"):
         # accelerate launches multi-CPU jobs through mpirun; without MPI, torch's own launcher starts the
         # processes and accelerate inside each one picks the gloo backend from the environment.
         port = str(launch_config.get("main_process_port", 29500))
@@ -125,6 +125,13 @@ def remove_previous_run(recipe_path: str) -> None:
         shutil.rmtree(folder)
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="reasonlift-train", description=__doc__)
@@ -135,11 +142,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--fresh", action="store_true", help="delete the output folder first and train from scratch"
     )
-    parser.add_argument("--num-processes", type=int, default=None, help="override the number of processes")
+    parser.add_argument(
+        "--num-processes", type=positive_int, default=None, help="override the number of processes"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="train even when the memory estimate is over the GPU's memory"
+    )
     args = parser.parse_args(argv)
     if args.fresh and args.resume:
         raise UserError("--fresh and --resume contradict each other: pick one")
-    command = launch_command(args.recipe, args.resume, args.num_processes, fresh=args.fresh)
+    command = launch_command(args.recipe, args.resume, args.num_processes, fresh=args.fresh, force=args.force)
     # once, here: every training process inherits the mode instead of each waiting on the server
     if load_recipe(args.recipe).wandb.enabled and choose_mode() == "offline":
         print(f"W&B: logging offline ({os.environ.get(REASON_VAR)})")

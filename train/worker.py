@@ -7,7 +7,7 @@ import argparse
 from recipes import load_recipe
 from recipes.errors import exit_on_user_error
 from recipes.paths import REPO_ROOT
-from recipes.wandb_env import configure, offline_runs, sync_hint
+from recipes.wandb_env import configure, offline_runs, start_run, sync_hint
 from train import common
 
 
@@ -29,6 +29,17 @@ def main(argv: list[str] | None = None) -> None:
             wandb_dir=wandb_dir,
             job_type="train",
         )
+        if common.is_main_process():
+            # start the run here (TRL's callback reuses it), so a server that fails it cannot stop training
+            mode = start_run(
+                project=recipe.wandb.project,
+                entity=recipe.wandb.entity,
+                group=recipe.name,
+                job_type="train",
+                name=recipe.name,
+                tags=recipe.wandb.tags,
+                dir=str(wandb_dir),
+            )[1]
     if recipe.train.method == "grpo":
         from train.grpo import run_grpo
 

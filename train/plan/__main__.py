@@ -11,6 +11,7 @@ import sys
 from recipes import load_recipe
 from recipes.errors import exit_on_user_error
 from recipes.gpus import GIB, PROFILES
+from train.cli import positive_int
 from train.plan.build import Plan, build_plan, hardware_for
 
 
@@ -56,12 +57,16 @@ def render(plan: Plan) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m train.plan", description=__doc__)
     parser.add_argument("recipe")
-    parser.add_argument("--gpus", type=int, default=None, help="GPUs per node (default: the ones found)")
+    parser.add_argument(
+        "--gpus", type=positive_int, default=None, help="GPUs per node (default: the ones found)"
+    )
     parser.add_argument(
         "--gpu", default=None, help=f"GPU kind: {', '.join(PROFILES)} (default: the one found)"
     )
-    parser.add_argument("--nodes", type=int, default=1)
-    parser.add_argument("--num-processes", type=int, default=None, help="override the training processes")
+    parser.add_argument("--nodes", type=positive_int, default=1)
+    parser.add_argument(
+        "--num-processes", type=positive_int, default=None, help="override the training processes"
+    )
     args = parser.parse_args(argv)
     recipe = load_recipe(args.recipe, check_paths=False)
     plan = build_plan(recipe, hardware_for(args.gpus, args.gpu, args.nodes), args.num_processes)

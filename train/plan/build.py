@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recipes.architectures import architecture_config
+from recipes.architectures import architecture_config, tensor_parallel_sizes
 from recipes.errors import UserError
 from recipes.gpus import GIB, MIN_DRIVER_MAJOR, PROFILES, driver_too_old, local_gpus, profile_for
 from recipes.schema import Recipe
@@ -47,6 +48,7 @@ class Hardware:
     memory_bytes: float
     declared: bool
     driver: str | None = None
+    narrowed: bool = False  # CUDA_VISIBLE_DEVICES picks some of the machine's GPUs
 
     @property
     def gpus(self) -> int:
@@ -65,6 +67,7 @@ class Plan:
     refusals: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     processes: int | None = None
+    force: bool = False
 
     @property
     def peak_bytes(self) -> int:
@@ -75,8 +78,9 @@ def hardware_for(gpus: int | None, gpu: str | None, nodes: int = 1) -> Hardware 
     """Declared GPUs (gpus=N gpu=KIND) win over the ones found; None where there are none of either."""
     if gpu is not None and gpu.lower() not in PROFILES:
         raise UserError(f"gpu={gpu!r}: unknown GPU; expected one of {', '.join(PROFILES)}")
-    if gpus is not None and gpus < 1:
-        raise UserError(f"gpus={gpus}: expected a positive number of GPUs per node")
+    for flag, value in (("gpus", gpus), ("nodes", nodes)):
+        if value is not None and value < 1:
+            raise UserError(f"{flag}={value}: expected a positive number")
     found = local_gpus()
     if gpu is None and gpus is None and found is None:
         return None
@@ -91,7 +95,10 @@ def hardware_for(gpus: int | None, gpu: str | None, nodes: int = 1) -> Hardware 
         name, memory = f"{profile.name} (assumed: no gpu= given)", profile.memory_bytes
     count = gpus if gpus is not None else (found.count if found else 1)
     declared = gpu is not None or gpus is not None
-    return Hardware(count, nodes, name, memory, declared, found.driver if found else None)
+    # the driver is a fact of this machine: it is checked for the GPUs found, not for declared ones
+    driver = found.driver if found and not declared else None
+    narrowed = bool(found) and not declared and os.environ.get("CUDA_VISIBLE_DEVICES") is not None
+    return Hardware(count, nodes, name, memory, declared, driver, narrowed)
 
 
 def build_plan(
@@ -100,8 +107,11 @@ def build_plan(
     num_processes: int | None = None,
     train: bool = True,
     evaluation: bool = True,
+    force: bool = False,
 ) -> Plan:
-    plan = Plan(recipe, hardware)
+    """The plan for `recipe` on `hardware`. `evaluation=False` (make train) plans training only and treats an
+    architecture it cannot see as a warning; `force` turns the memory estimate's refusal into a warning."""
+    plan = Plan(recipe, hardware, force=force)
     if hardware is not None and hardware.driver and driver_too_old(hardware.driver):
         plan.refusals.append(
             f"NVIDIA driver {hardware.driver} is too old for torch 2.13's CUDA 13 build (needs >= "
@@ -110,16 +120,17 @@ def build_plan(
     try:
         config = architecture_config(recipe.model.name_or_path, recipe.model.revision, recipe_dir(recipe))
     except UserError as err:
-        if not recipe.model.from_recipe:
+        if evaluation and not recipe.model.from_recipe:
             raise
-        # the base model is another recipe's output, trained first: its architecture is not on disk yet
+        # make train on a model whose config is not on disk yet (it downloads the model), or a base model
+        # that another recipe trains first: the launch checks still run, the memory estimate cannot
         config = None
-        plan.warnings.append(f"memory not estimated: the base model is not trained yet ({err})")
+        plan.warnings.append(f"memory not estimated: {err}")
     arch = architecture(config) if config else None
     if train and recipe.train is not None:
         _plan_training(plan, arch, config, num_processes)
     if evaluation and arch is not None:
-        _plan_evaluation(plan, arch)
+        _plan_evaluation(plan, arch, config)
     return plan
 
 
@@ -150,14 +161,22 @@ def _plan_training(
     else:
         processes = requested or hw.gpus
         server_gpus = _server_gpus(args, hw)
-        if requested and requested + server_gpus > hw.gpus:
+        if server_gpus and hw.nodes > 1:
+            # the first node serves, the others train on every GPU (as `make slurm kind=grpo` does)
+            processes = (hw.nodes - 1) * hw.gpus_per_node
+            if requested and requested != processes:
+                plan.warnings.append(
+                    f"train.num_processes {requested} is not used on {hw.nodes} nodes: the first node serves "
+                    f"generations and the other {hw.nodes - 1} train with {processes} processes"
+                )
+        elif requested and requested + server_gpus > hw.gpus:
             where = f" plus {server_gpus} for the vLLM server" if server_gpus else ""
             plan.refusals.append(
                 f"{requested} training processes{where} need {requested + server_gpus} GPUs; "
                 f"{hw.gpus} {'declared' if hw.declared else 'found'}: lower train.num_processes (or nproc=)"
             )
             return
-        if not requested and server_gpus:
+        elif not requested and server_gpus:
             processes = hw.gpus - server_gpus
     plan.processes = processes
     _launch_section(plan, spec.method, args, launch, processes, intended)
@@ -169,8 +188,9 @@ def _plan_training(
 
 
 def _server_gpus(args: dict, hw: Hardware) -> int:
-    """GPUs a one-node GRPO run leaves to `trl vllm-serve` (server mode), out of the ones it sees."""
-    if args.get("use_vllm") and args.get("vllm_mode") == "server" and hw.nodes == 1:
+    """GPUs a GRPO run leaves to `trl vllm-serve` (server mode), out of the ones it sees. None when
+    CUDA_VISIBLE_DEVICES already leaves the server's GPU out (the recipes' own instructions do)."""
+    if args.get("use_vllm") and args.get("vllm_mode") == "server" and not hw.narrowed:
         return 1
     return 0
 
@@ -283,7 +303,7 @@ def _precision_and_memory(
         )
 
     # -- memory per GPU
-    state = training_state(arch, trainable, strategy, weight_bytes, mixed, shards)
+    state = training_state(arch, trainable, strategy, weight_bytes, mixed, shards, processes)
     micro = int(args["per_device_train_batch_size"])
     tokens = micro * _sequence_tokens(spec.method, args)
     compute_bytes = 2 if (mixed or weight_bytes == 2) else 4
@@ -291,7 +311,7 @@ def _precision_and_memory(
     activations = activation_bytes(arch, tokens, compute_bytes, checkpointing)
     if checkpointing and compute_bytes == 2 and weight_bytes == 4 and strategy not in ("zero2", "zero3"):
         activations += arch.layers * arch.hidden * tokens * 2  # the residual stream stays fp32 under autocast
-    head = lm_head_bytes(arch, tokens, compute_bytes)
+    head = lm_head_bytes(arch, tokens, compute_bytes, head_trainable=not lora)
     reference = 0
     if spec.method == "grpo" and float(args.get("beta") or 0) > 0 and not lora:
         ref_bytes = 2 if strategy in ("zero2", "zero3", "fsdp") else weight_bytes
@@ -313,26 +333,39 @@ def _precision_and_memory(
     vllm = _colocated_vllm(plan, arch, args, hw.memory_bytes, processes)
     if vllm is not None:
         share, asleep = vllm
-        persistent = sum(v for name, v in terms if not name.startswith(("activations", "LM head")))
-        generating = persistent + share
+        transient = ("activations", "LM head")
+        # between optimizer steps the trainer frees gradients (zero_grad(set_to_none)) and autocast its
+        # bf16 copies; ZeRO keeps its gradient partitions
+        freed = ("gradients", "buffers") if strategy not in ("zero2", "zero3") else ()
+        persistent = sum(v for name, v in terms if not name.startswith(transient))
+        generating = persistent - sum(v for name, v in terms if name.startswith(freed)) + share
         training = persistent + activations + head + (VLLM_ASLEEP if asleep else share)
-        terms.append(("vLLM (colocated)", VLLM_ASLEEP if asleep and training >= generating else share))
-        if asleep and training < generating:
-            # generation is the peak phase: the activations are not live then
-            terms = [(n, 0 if n.startswith(("activations", "LM head")) else v) for n, v in terms]
-            plan.memory_notes.append("peak while vLLM generates (activations not live then)")
-        elif asleep:
+        if asleep and generating > training:
+            terms = [(n, 0 if n.startswith(transient + freed) else v) for n, v in terms]
+            terms.append(("vLLM (colocated, generating)", share))
             plan.memory_notes.append(
-                "peak in the training step, vLLM asleep (sleep mode frees its weights and KV cache)"
+                f"peak while vLLM generates; the training step peaks at {training / GIB:.1f} GiB with vLLM asleep"
             )
+        else:
+            terms.append(
+                ("vLLM (colocated)" + (", asleep" if asleep else ""), VLLM_ASLEEP if asleep else share)
+            )
+            if asleep:
+                plan.memory_notes.append(
+                    f"peak in the training step, vLLM asleep; generation peaks at {generating / GIB:.1f} GiB"
+                )
     plan.memory = [(name, int(value)) for name, value in terms if value]
     total = plan.peak_bytes
     if total > hw.memory_bytes:
-        plan.refusals.append(
+        message = (
             f"estimated peak {total / GIB:.1f} GiB per GPU is over the {hw.memory_bytes / GIB:.1f} GiB of a {hw.name}: "
             "lower per_device_train_batch_size (raise gradient_accumulation_steps), shorten sequences, "
             "or shard more (zero2/zero3)"
         )
+        if plan.force:
+            plan.warnings.append(message + " (force=1: going ahead)")
+        else:
+            plan.refusals.append(message + "; force=1 goes ahead anyway")
     elif total > WARN_FRACTION * hw.memory_bytes:
         plan.warnings.append(
             f"estimated peak {total / GIB:.1f} GiB is over {WARN_FRACTION:.0%} of the {hw.memory_bytes / GIB:.1f} GiB "
@@ -358,17 +391,24 @@ def _colocated_vllm(
     share = int(float(args["vllm_gpu_memory_utilization"]) * memory)
     kv_tokens = max(0, (share - 2 * arch.params - VLLM_OVERHEAD) // arch.kv_bytes_per_token)
     asleep = bool(args.get("vllm_enable_sleep_mode"))
+    sequence = ASSUMED_PROMPT_TOKENS + int(args["max_completion_length"])
+    # TRL hands vLLM vllm_max_model_length, or nothing: vLLM then takes the model's whole context and
+    # refuses to start unless one sequence that long fits in its KV cache
+    engine_len = int(args.get("vllm_max_model_length") or arch.max_positions)
     plan.launch.append(
         (
             "generation",
             f"vLLM colocated: {share / GIB:.1f} GiB per GPU, KV cache for ~{kv_tokens:,} tokens; a generation batch "
-            f"({generation_batch} completions x up to {ASSUMED_PROMPT_TOKENS + int(args['max_completion_length']):,} tokens) needs {need:,}",
+            f"({generation_batch} completions x up to {sequence:,} tokens) needs {need:,}",
         )
     )
-    if kv_tokens < ASSUMED_PROMPT_TOKENS + int(args["max_completion_length"]):
+    if kv_tokens < engine_len:
+        fix = "raise vllm_gpu_memory_utilization"
+        if not args.get("vllm_max_model_length"):
+            fix += f", or set vllm_max_model_length: {sequence}"
         plan.refusals.append(
-            f"vLLM's {share / GIB:.1f} GiB share leaves no room for one full-length completion: raise "
-            "vllm_gpu_memory_utilization"
+            f"vLLM's {share / GIB:.1f} GiB share holds ~{kv_tokens:,} tokens, less than one sequence of its "
+            f"max model length {engine_len:,}: vLLM refuses to start; {fix}"
         )
     elif kv_tokens < need:
         plan.warnings.append(
@@ -378,14 +418,14 @@ def _colocated_vllm(
     return share, asleep
 
 
-def _plan_evaluation(plan: Plan, arch: Architecture) -> None:
+def _plan_evaluation(plan: Plan, arch: Architecture, config: dict) -> None:
     ev = plan.recipe.eval
     tp, dp = ev.vllm.tensor_parallel_size, ev.vllm.data_parallel_size
-    if arch.heads % tp:
-        divisors = [d for d in range(1, arch.heads + 1) if arch.heads % d == 0]
+    allowed = tensor_parallel_sizes(config)
+    if tp not in allowed:
         plan.refusals.append(
-            f"eval.vllm.tensor_parallel_size {tp} does not divide the model's {arch.heads} attention heads "
-            f"(use one of {', '.join(map(str, divisors))})"
+            f"eval.vllm.tensor_parallel_size {tp}: vLLM cannot split the model's {arch.heads} attention heads "
+            f"({arch.kv_heads} KV heads) {tp} ways (use one of {', '.join(map(str, allowed))})"
         )
     hw = plan.hardware
     if hw is None:
@@ -397,8 +437,7 @@ def _plan_evaluation(plan: Plan, arch: Architecture) -> None:
         plan.refusals.append(
             f"evaluation needs tensor_parallel_size {tp} x data_parallel_size {dp} = {tp * dp} GPUs; a node has {hw.gpus_per_node}"
         )
-    longest_prompt = ASSUMED_PROMPT_TOKENS
-    max_model_len = ev.vllm.max_model_len or (longest_prompt + ev.generation.max_new_tokens)
+    max_model_len = ev.vllm.max_model_len or arch.max_positions  # what the engine is given, or vLLM's default
     share = ev.vllm.gpu_memory_utilization * hw.memory_bytes
     kv_tokens = int(max(0, share - 2 * arch.params / tp - VLLM_OVERHEAD) // (arch.kv_bytes_per_token / tp))
     plan.evaluation.append(

@@ -45,6 +45,7 @@ class Architecture:
     head_dim: int
     vocab: int
     layer_params: int  # one decoder layer
+    max_positions: int  # the context length vLLM uses when told none
 
     @property
     def kv_width(self) -> int:
@@ -70,6 +71,7 @@ def architecture(config: dict) -> Architecture:
         head_dim=int(config.get("head_dim") or hidden // heads),
         vocab=int(config["vocab_size"]),
         layer_params=layer_params,
+        max_positions=int(config.get("max_position_embeddings") or 32768),
     )
 
 
@@ -136,11 +138,13 @@ def activation_bytes(arch: Architecture, tokens: int, dtype_bytes: int, checkpoi
     return int(elements * tokens * dtype_bytes)
 
 
-def lm_head_bytes(arch: Architecture, tokens: int, compute_bytes: int) -> int:
+def lm_head_bytes(arch: Architecture, tokens: int, compute_bytes: int, head_trainable: bool = True) -> int:
     """TRL's fused LM head: one [4096 x 32768] tile in the compute dtype, the scored positions' hidden
-    states, and in the backward pass the fp32 gradients of the hidden states and of the head's weight."""
+    states, and in the backward pass the fp32 gradients of the hidden states and (when it trains) of the
+    head's weight."""
     tile = min(tokens, HEAD_TOKEN_TILE) * min(arch.vocab, HEAD_VOCAB_TILE) * compute_bytes
-    return int(tile + tokens * arch.hidden * (compute_bytes + 4) + arch.vocab * arch.hidden * 4)
+    weight_grad = arch.vocab * arch.hidden * 4 if head_trainable else 0
+    return int(tile + tokens * arch.hidden * (compute_bytes + 4) + weight_grad)
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,13 @@ class StateBytes:
 
 
 def training_state(
-    arch: Architecture, trainable: int, strategy: str, weight_bytes: int, mixed_bf16: bool, shards: int
+    arch: Architecture,
+    trainable: int,
+    strategy: str,
+    weight_bytes: int,
+    mixed_bf16: bool,
+    shards: int,
+    processes: int = 1,
 ) -> StateBytes:
     """Per-GPU bytes of weights, gradients, optimizer states, fp32 master and buffers.
 
@@ -181,7 +191,7 @@ def training_state(
     trainable_bytes = 4 if lora else weight_bytes
     weights = trainable_bytes * t + weight_bytes * frozen
     grads = trainable_bytes * t
-    buffers = grads if n > 1 else 0  # DDP's gradient buckets hold a second copy (gradient_as_bucket_view off)
+    buffers = grads if processes > 1 else 0  # DDP's buckets hold a second copy (gradient_as_bucket_view off)
     if mixed_bf16 and trainable_bytes == 4:
         buffers += 2 * t  # autocast keeps bf16 copies of the weights for the backward pass
     return StateBytes(int(weights), int(grads), int(2 * trainable_bytes * t), 0, int(buffers))

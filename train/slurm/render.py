@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from recipes import load_recipe
-from recipes.architectures import architecture_config
+from recipes.architectures import architecture_config, tensor_parallel_sizes
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT
 from train.common import recipe_dir
@@ -49,17 +49,19 @@ def render(
             raise UserError(
                 f"{recipe_path}: kind=grpo needs method grpo with `use_vllm: true` and `vllm_mode: server` in train.args"
             )
-        heads = _attention_heads(recipe)
-        if heads and heads % vllm_tp:
+        allowed = _tensor_parallel_sizes(recipe)
+        if allowed and vllm_tp not in allowed:
             raise UserError(
-                f"vllm_tp={vllm_tp} must divide the model's {heads} attention heads "
-                f"(try {', '.join(str(d) for d in range(1, heads + 1) if heads % d == 0 and d <= gpus_per_node)})"
+                f"vllm_tp={vllm_tp}: vLLM cannot split this model's attention heads {vllm_tp} ways "
+                f"(try {', '.join(str(d) for d in allowed if d <= gpus_per_node)})"
             )
         if vllm_tp > gpus_per_node or (nodes == 1 and vllm_tp >= gpus_per_node):
             raise UserError(
                 f"vllm_tp={vllm_tp} leaves no GPU to train on with {gpus_per_node} GPU(s) per node and {nodes} node(s)"
             )
-        train_gpus_first = gpus_per_node - vllm_tp if nodes == 1 else gpus_per_node
+        train_gpus_first = (
+            gpus_per_node - vllm_tp
+        )  # the one-node branch of the script (also under sbatch --nodes=1)
     accelerate_config = ""
     if recipe.train is not None:
         accelerate_config = str(load_launch_config(recipe.train.accelerate_config, recipe_dir(recipe)).path)
@@ -88,13 +90,11 @@ def render(
     return rendered
 
 
-def _attention_heads(recipe) -> int | None:
+def _tensor_parallel_sizes(recipe) -> list[int]:
     try:
-        return int(
-            architecture_config(recipe.model.name_or_path, recipe.model.revision)["num_attention_heads"]
-        )
+        return tensor_parallel_sizes(architecture_config(recipe.model.name_or_path, recipe.model.revision))
     except (UserError, KeyError, TypeError, ValueError):
-        return None  # an architecture reasonlift cannot see offline: vLLM checks it when the server starts
+        return []  # an architecture reasonlift cannot see offline: vLLM checks it when the server starts
 
 
 @exit_on_user_error
@@ -123,6 +123,12 @@ def main(argv: list[str] | None = None) -> None:
         vllm_tp=args.vllm_tp,
     )
     recipe = load_recipe(args.recipe, check_paths=False)
+    wanted = recipe.train.num_processes if recipe.train else None
+    if args.kind == "train" and wanted and wanted != args.nodes * args.gpus_per_node:
+        print(
+            f"warning: the recipe sets train.num_processes {wanted}; the script starts one process per GPU "
+            f"({args.nodes} x {args.gpus_per_node}): set gpus= to match, or expect a different global batch"
+        )
     out = Path(args.output or REPO_ROOT / "outputs" / "slurm" / f"{recipe.name}-{args.kind}.sbatch")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
