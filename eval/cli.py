@@ -141,7 +141,8 @@ def _rescore(args: argparse.Namespace) -> None:
     if args.file:
         from eval.rescore import rescore_jsonl
 
-        rescore_jsonl(Path(args.file))
+        if rescore_jsonl(Path(args.file)).skipped:
+            raise SystemExit(1)
         return
     if not args.recipe:
         raise UserError("rescore needs recipe=R (re-grade a compare's saved generations) or file=F.jsonl")

@@ -4,6 +4,10 @@ lighteval 0.13.0 builds its task registry by importing every built-in task modul
 downloads a file at import time, so an offline machine cannot even start an evaluation. This layer
 loads only reasonlift's own task module. It is pinned to the version it was written against: a
 different lighteval fails loudly here instead of misbehaving somewhere deeper.
+
+lighteval 0.13.0 also pins latex2sympy2_extended==1.0.6 and checks the pin whenever its own math metrics
+are built, some at import time. reasonlift grades with math-verify 0.9, which needs latex2sympy2_extended
+1.11, and never calls lighteval's math grading: `accept_grader_latex2sympy` lets lighteval import beside it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,24 @@ from importlib import metadata
 from types import ModuleType
 
 SUPPORTED_LIGHTEVAL = "0.13."
+GRADER_LATEX2SYMPY = "latex2sympy2_extended>=1.0.6"
+
+
+def accept_grader_latex2sympy() -> None:
+    """Relax lighteval's latex2sympy2_extended pin in its own requirement table, before any lighteval module
+    that checks it is imported (eval/__init__.py calls this)."""
+    try:
+        from lighteval.utils.imports import required_dependencies
+    except ImportError:  # lighteval is not installed: nothing to relax
+        return
+    from packaging.requirements import Requirement
+
+    deps, by_extra = required_dependencies()
+    name = "latex2sympy2_extended"
+    if name in deps:
+        deps[name] = Requirement(GRADER_LATEX2SYMPY)
+        for requirements in by_extra.values():
+            requirements[:] = [deps[name] if r.name == name else r for r in requirements]
 
 
 def check_lighteval_version() -> str:

@@ -186,6 +186,8 @@ class TransformersEngine:
                     do_sample=sampling.temperature > 0,
                     temperature=sampling.temperature if sampling.temperature > 0 else None,
                     top_p=sampling.top_p if sampling.temperature > 0 else None,
+                    # vLLM samples from the whole vocabulary; transformers would default to top-k 50
+                    top_k=0 if sampling.temperature > 0 else None,
                     max_new_tokens=sampling.max_new_tokens,
                     num_return_sequences=sampling.n,
                     eos_token_id=eos,

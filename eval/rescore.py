@@ -1,37 +1,86 @@
-"""`make rescore file=F.jsonl`: grade `{task, response, gold}` lines with the evaluation's answer checker."""
+"""`make rescore file=F.jsonl`: grade `{task, response, gold}` lines with the evaluation's answer checker.
+
+A malformed row (not UTF-8, not JSON, a missing key, an unknown task, a multiple-choice gold that is not one
+of the letters) is reported with its line number and skipped; every other row is graded and written. The
+exit status is 1 when rows were skipped, so a script notices.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from eval.prompts import LETTERS
 from eval.scoring import grade
 from eval.task_catalog import TASKS
 from recipes.errors import UserError
 
+SHOWN_SKIPS = 20
 
-def rescore_jsonl(path: Path) -> dict[str, float]:
+
+@dataclass
+class RescoreResult:
+    accuracy: dict[str, float]
+    graded: int
+    skipped: list[str] = field(default_factory=list)  # "line N: why"
+    output: Path | None = None
+
+
+def clean_text(text: str) -> str:
+    """Lone surrogates (a JSON "\\ud800") cannot be written as UTF-8: replace them, keep everything else."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def _row(raw: bytes) -> tuple[str, str, str, dict]:
+    """(task, response, gold, row) from one line, or ValueError saying what is wrong with it."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"not UTF-8 (byte {err.start})") from None
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not JSON ({err.msg})") from None
+    if not isinstance(row, dict) or not {"task", "response", "gold"} <= row.keys():
+        raise ValueError("expected a JSON object with task, response and gold")
+    task = row["task"]
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+    response, gold = row["response"], row["gold"]
+    if not isinstance(response, str) or not isinstance(gold, str | int | float):
+        raise ValueError("response must be a string and gold a string or a number")
+    gold = clean_text(str(gold)).strip()
+    if TASKS[task].answer_kind == "letter" and gold not in LETTERS:
+        raise ValueError(f"{task} gold {gold!r} is not one of {', '.join(LETTERS)}")
+    return task, clean_text(response), gold, row
+
+
+def rescore_jsonl(path: Path) -> RescoreResult:
     if not path.is_file():
         raise UserError(f"{path}: file not found")
-    graded, totals = [], defaultdict(list)
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
+    graded, totals, skipped = [], defaultdict(list), []
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        if not raw.strip():
             continue
         try:
-            row = json.loads(line)
-            task, response, gold = row["task"], row["response"], str(row["gold"])
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise UserError(f"{path}:{number}: expected a JSON object with task, response and gold") from None
-        if task not in TASKS:
-            raise UserError(f"{path}:{number}: unknown task {task!r}; expected one of {', '.join(TASKS)}")
+            task, response, gold, row = _row(raw)
+        except ValueError as err:
+            skipped.append(f"line {number}: {err}")
+            continue
         result = grade(response, gold, TASKS[task].answer_kind)
-        graded.append({**row, "extracted": result.extracted, "correct": result.correct})
+        cleaned = {k: clean_text(v) if isinstance(v, str) else v for k, v in row.items()}
+        graded.append({**cleaned, "extracted": result.extracted, "correct": result.correct})
         totals[task].append(result.correct)
     out = path.with_suffix(".rescored.jsonl")
-    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in graded))
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in graded), encoding="utf-8")
     accuracy = {task: sum(v) / len(v) for task, v in totals.items()}
     for task, value in accuracy.items():
         print(f"{task}: {100 * value:.1f}% of {len(totals[task])} responses correct")
-    print(f"wrote {out}")
-    return accuracy
+    for line in skipped[:SHOWN_SKIPS]:
+        print(f"skipped {path}: {line}")
+    if len(skipped) > SHOWN_SKIPS:
+        print(f"skipped {len(skipped) - SHOWN_SKIPS} more malformed rows")
+    print(f"wrote {out} ({len(graded)} graded" + (f", {len(skipped)} skipped)" if skipped else ")"))
+    return RescoreResult(accuracy, len(graded), skipped, out)

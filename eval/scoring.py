@@ -1,14 +1,22 @@
-"""Grading one response against its gold answer: math-verify through lighteval's extractive match.
+"""The one answer checker: evaluation, `make rescore`, the reasoning analysis and the GRPO rewards all grade here.
 
-R1-Distill's generation prompt pre-fills `<think>\\n`, so a response contains a closing `</think>` but
-no opening tag, which lighteval's own reasoning-tag stripping misses. When the model closed its thinking,
-only the text after the last `</think>` is graded; a response that never closed it (a model that does
-not think, or one that ran out of tokens) is graded whole. Every parse and comparison is bounded by a
-timeout inside lighteval's extractive match, so a pathological answer cannot hang an evaluation.
+Math answers are graded with math-verify 0.9 (parse, then verify), the maintained fix for errors that the
+copy of math-verify inside lighteval 0.13 still makes: text answers compared case-sensitively, percentages
+with and without the sign, `\\pm` answers (dropped to their positive value, or never equal to the set of both),
+clock times that both parse to complex infinity and compare equal. On top of it, reasonlift:
+- reads golds with an escaped dollar sign (`\\$12.50`, as in MATH-500), which were never extracted;
+- grades only the text after the last `</think>`: R1-Distill's prompt pre-fills `<think>\\n`, so a response
+  holds a closing tag and no opening one (a response that never closed its thinking is graded whole);
+- refuses pathological answers (thousands of nested brackets, towers of powers) before any parse, so each one
+  costs microseconds instead of the 5-second timeout; they are compared as plain text only;
+- reads GPQA letters itself: the last `\\boxed{X}`, else the last "Answer: X" line, so `\\boxed{C}` followed
+  by a sentence starting with "A" is C.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -16,6 +24,11 @@ from eval.task_catalog import AnswerKind
 
 THINK_CLOSE = "</think>"
 TIMEOUT_SECONDS = 5
+MIN_MATH_VERIFY = (0, 9)
+# Beyond these an answer is not a competition answer but a parser trap.
+MAX_NESTING = 40
+MAX_POWER_TOWER = 2
+MAX_ANSWER_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -32,61 +45,151 @@ def answer_region(response: str) -> str:
 
 
 def as_latex_gold(gold: str) -> str:
-    """MATH-500 and AIME golds are bare LaTeX (`(1,3]`, `\\frac{1}{2}`); math-verify extracts them when delimited."""
+    """MATH-500 and AIME golds are bare LaTeX (`(1,3]`, `\\frac{1}{2}`, `\\$12.50`); math-verify extracts them
+    when delimited. An escaped dollar is a currency sign, not a math delimiter."""
     gold = gold.strip()
-    if "$" in gold or "\\boxed" in gold:
+    unescaped = gold.replace("\\$", "")
+    if "$" in unescaped or "\\boxed" in gold:
         return gold
     return f"${gold}$"
 
 
-@cache
-def _checker(kind: AnswerKind):
-    from lighteval.metrics.dynamic_metrics import MultilingualExtractiveMatchMetric
-    from lighteval.metrics.utils.extractive_match_utils import (
-        ExprExtractionConfig,
-        IndicesExtractionConfig,
-        LatexExtractionConfig,
-    )
-    from lighteval.utils.language import Language
+def pathological(text: str) -> bool:
+    """Nesting thousands deep or towers of powers: what sends sympy into its timeout and beyond."""
+    if len(text) > MAX_ANSWER_CHARS:
+        return True
+    depth = deepest = 0
+    power_depths: list[int] = []  # brace depth of each exponent still open
+    tower = 0
+    previous = ""
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if char == "{" and previous == "^":
+                power_depths.append(depth)
+                tower = max(tower, len(power_depths))
+        elif char in ")]}":
+            if power_depths and power_depths[-1] == depth:
+                power_depths.pop()
+            depth = max(0, depth - 1)
+        if not char.isspace():
+            previous = char
+    return deepest > MAX_NESTING or tower > MAX_POWER_TOWER
 
-    if kind == "letter":
-        target = [
-            IndicesExtractionConfig(prefix_for_extraction="NativeLetters", try_extract_without_anchor=True)
-        ]
-        return MultilingualExtractiveMatchMetric(
-            language=Language.ENGLISH,
-            gold_extraction_target=target,
-            pred_extraction_target=target,
-            precision=6,
-            timeout_seconds=TIMEOUT_SECONDS,
+
+@cache
+def _math_verify():
+    from importlib.metadata import version
+
+    import math_verify
+
+    installed = tuple(int(p) for p in version("math-verify").split(".")[:2])
+    if installed < MIN_MATH_VERIFY:
+        from recipes.errors import UserError
+
+        raise UserError(
+            f"math-verify {version('math-verify')} is installed; reasonlift grades with >= 0.9 "
+            "(run `make install`, which installs it beside lighteval's older pin)"
         )
-    # The settings lighteval and open-r1 use for MATH-500 and AIME, so figures are comparable.
-    return MultilingualExtractiveMatchMetric(
-        language=Language.ENGLISH,
-        fallback_mode="first_match",
-        precision=5,
-        gold_extraction_target=(LatexExtractionConfig(), ExprExtractionConfig()),
-        pred_extraction_target=(ExprExtractionConfig(), LatexExtractionConfig(boxed_match_priority=0)),
-        aggregation_function=max,
-        timeout_seconds=TIMEOUT_SECONDS,
+    # a timed-out parse is a wrong answer, not a log line with the whole answer in it
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    return math_verify
+
+
+@cache
+def _extraction():
+    mv = _math_verify()
+    gold = (mv.LatexExtractionConfig(), mv.ExprExtractionConfig())
+    # a boxed answer first, as lighteval and open-r1 configure it for MATH-500 and AIME
+    pred = (mv.LatexExtractionConfig(boxed_match_priority=0), mv.ExprExtractionConfig())
+    return list(gold), list(pred)
+
+
+@lru_cache(maxsize=20_000)
+def parse_gold(gold: str) -> tuple:
+    """The gold parsed once: (expression, text), or () when math-verify cannot read it."""
+    gold_config, _ = _extraction()
+    parsed = _math_verify().parse(
+        as_latex_gold(gold), extraction_config=gold_config, parsing_timeout=TIMEOUT_SECONDS
     )
+    return tuple(parsed) if len(parsed) >= 2 else ()
+
+
+def gold_parses(gold: str) -> bool:
+    return bool(parse_gold(str(gold)))
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\s+|\\[,;!: ]|\$", "", text).lower()
+
+
+def _grade_math(response: str, gold: str) -> Grade:
+    region = answer_region(response)
+    parsed_gold = parse_gold(gold)
+    if pathological(region):
+        boxed = _last_boxed(region)
+        return Grade(correct=boxed is not None and _plain(boxed) == _plain(gold), extracted=None)
+    if not parsed_gold:
+        return Grade(correct=False, extracted=None)
+    mv = _math_verify()
+    _, pred_config = _extraction()
+    try:
+        predicted = mv.parse(region, extraction_config=pred_config, parsing_timeout=TIMEOUT_SECONDS)
+        correct = bool(predicted) and bool(
+            mv.verify(list(parsed_gold), predicted, timeout_seconds=TIMEOUT_SECONDS)
+        )
+    except Exception:  # a checker failure on one odd answer must not sink a whole evaluation
+        return Grade(correct=False, extracted=None)
+    extracted = predicted[-1] if predicted and isinstance(predicted[-1], str) else None
+    return Grade(correct=correct, extracted=extracted)
+
+
+_BOXED = re.compile(r"\\boxed\s*\{")
+_ANSWER_LINE = re.compile(
+    r"(?i:answer|option|choice)(?:\s+is|\s*:)[\s*_(\[$:]*(?:\\text(?:bf)?\{\s*)?\(?([A-Z])\b"
+)
+
+
+def _last_boxed(text: str) -> str | None:
+    """The content of the last `\\boxed{...}`, braces balanced."""
+    starts = [m.end() for m in _BOXED.finditer(text)]
+    if not starts:
+        return None
+    start, depth = starts[-1], 1
+    for index in range(start, len(text)):
+        if text[index] == "{":
+            depth += 1
+        elif text[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start:index]
+    return None
+
+
+def extract_letter(response: str, letters: tuple[str, ...]) -> str | None:
+    """The option a GPQA response chose: its last `\\boxed{X}`, else its last "Answer: X", else a response
+    that is nothing but the letter."""
+    region = answer_region(response)
+    boxed = _last_boxed(region)
+    if boxed is not None:
+        found = re.findall(r"[A-Z]", re.sub(r"\\text\s*|\\mathrm\s*|\\textbf\s*", "", boxed))
+        if len(found) == 1 and found[0] in letters:
+            return found[0]
+    answers = [m.group(1) for m in _ANSWER_LINE.finditer(region)]
+    answers = [a for a in answers if a in letters]
+    if answers:
+        return answers[-1]
+    lines = [line for line in region.strip().splitlines() if line.strip()]
+    bare = re.fullmatch(r"\s*[*$]*\(?([A-Z])\)?[.)]?[*$]*\s*", lines[-1]) if lines else None
+    return bare.group(1) if bare and bare.group(1) in letters else None
 
 
 @lru_cache(maxsize=200_000)
 def grade(response: str, gold: str, kind: AnswerKind, choices: tuple[str, ...] = ()) -> Grade:
     """Grade `response` against `gold` (a math answer, or a letter for multiple choice)."""
-    from lighteval.models.model_output import ModelResponse
-    from lighteval.tasks.requests import Doc
-
     if kind == "letter":
         letters = choices or ("A", "B", "C", "D")
-        doc = Doc(query="", choices=list(letters), gold_index=letters.index(gold))
-    else:
-        doc = Doc(query="", choices=[as_latex_gold(gold)], gold_index=0)
-    region = answer_region(response)
-    try:
-        score = _checker(kind).compute(doc, ModelResponse(text=[region]))
-    except Exception:  # a checker failure on one odd answer must not sink a whole evaluation
-        return Grade(correct=False, extracted=None)
-    extracted = (doc.specific or {}).get("extracted_predictions") or []
-    return Grade(correct=bool(score >= 1.0), extracted=extracted[0] if extracted else None)
+        chosen = extract_letter(response, letters)
+        return Grade(correct=chosen is not None and chosen == gold.strip(), extracted=chosen)
+    return _grade_math(response, gold)

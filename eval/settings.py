@@ -11,7 +11,9 @@ from eval.task_catalog import TASKS, TaskInfo
 from recipes.schema import EvalSpec
 
 EVAL_DATA_ENV = "REASONLIFT_EVAL_DATA"
-TASK_VERSION = 1  # bump when a prompt or the scoring changes: results from before are then never mixed in
+# Bump when a prompt or the scoring changes: cached results are then re-graded from the saved generations
+# (which are keyed on weights, prompt and sampling, not on this), never mixed in. 2: math-verify 0.9 grader.
+TASK_VERSION = 2
 
 
 @dataclass(frozen=True)

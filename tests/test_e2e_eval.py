@@ -135,7 +135,7 @@ def test_transformers_backend_on_fixture_benchmarks_and_resume(tmp_path, isolate
         name: len((out / f"{name}.jsonl").read_text().splitlines())
         for name in ("aime24", "math_500", "gpqa_diamond")
     }
-    assert counts == {"aime24": 3 * 2, "math_500": 4 * 2, "gpqa_diamond": 3 * 2}
+    assert counts == {"aime24": 3 * 2, "math_500": 5 * 2, "gpqa_diamond": 3 * 2}
     sample = json.loads((out / "gpqa_diamond.jsonl").read_text().splitlines()[0])
     assert sample["gold"] in "ABCD" and sample["tokens"] <= 12 + 1
 
@@ -145,18 +145,18 @@ def test_transformers_backend_on_fixture_benchmarks_and_resume(tmp_path, isolate
     (store_file,) = (isolated_cache / "generations").rglob("*.jsonl")  # one file: same weights, same settings
     lines = store_file.read_text().splitlines()
     math_lines = [i for i, line in enumerate(lines) if json.loads(line)["problem_id"].startswith("test/")]
-    assert len(lines) == 10 and len(math_lines) == 4
+    assert len(lines) == 11 and len(math_lines) == 5
     kept = [line for i, line in enumerate(lines) if i not in math_lines[2:]]
     store_file.write_text("\n".join(kept) + "\n" + lines[math_lines[2]][:30])  # plus a torn last line
     second = check(run_command("-m", "eval.cli", "eval", "builtin:tiny-qwen2", "--recipe", str(recipe)))
-    assert "math_500: resuming: 2 of 4 problems cached" in second
+    assert "math_500: resuming: 2 of 5 problems cached" in second
     assert "aime24: all 3 problems already generated (cached)" in second
-    # the torn line was skipped, the finished prompts kept, and only the two missing ones generated again
+    # the torn line was skipped, the finished prompts kept, and only the three missing ones generated again
     complete = []
     for line in store_file.read_text().splitlines():
         with contextlib.suppress(json.JSONDecodeError):
             complete.append(json.loads(line)["key"])
-    assert len(complete) == len(set(complete)) == 10
+    assert len(complete) == len(set(complete)) == 11
 
     # `make analyze` reads the saved generations; it never starts an engine
     analysis_file = tmp_path / "analysis.json"

@@ -66,16 +66,6 @@ def test_rescore_a_jsonl_of_responses(tmp_path):
         {"task": "gpqa:diamond", "response": "Answer: D", "gold": "D"},
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert rescore_jsonl(path) == {"math_500": 0.5, "gpqa:diamond": 1.0}
+    assert rescore_jsonl(path).accuracy == {"math_500": 0.5, "gpqa:diamond": 1.0}
     graded = [json.loads(line) for line in path.with_suffix(".rescored.jsonl").read_text().splitlines()]
     assert [g["correct"] for g in graded] == [True, False, True]
-
-
-def test_rescore_rejects_a_bad_line(tmp_path):
-    from eval.rescore import rescore_jsonl
-    from recipes.errors import UserError
-
-    path = tmp_path / "bad.jsonl"
-    path.write_text('{"task": "math_500"}\n')
-    with pytest.raises(UserError, match=r"bad\.jsonl:1: expected a JSON object"):
-        rescore_jsonl(path)

@@ -90,7 +90,7 @@ builtins = [m for m in sys.modules if m.startswith("lighteval.tasks.tasks.")]
 assert not builtins, builtins
 assert sorted(tasks) == ["reasonlift:aime24|0", "reasonlift:math_500|0"], sorted(tasks)
 docs = tasks["reasonlift:math_500|0"].get_docs()
-assert len(docs) == 4 and docs[0].num_samples == 4, (len(docs), docs[0].num_samples)
+assert len(docs) == 5 and docs[0].num_samples == 4, (len(docs), docs[0].num_samples)
 assert "load_all_task_configs" in Registry.__dict__
 print("ok")
 """

@@ -12,10 +12,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
-from eval.scoring import THINK_CLOSE, answer_region, as_latex_gold
+from eval.scoring import THINK_CLOSE, gold_parses, grade
 
 THINK_OPEN = "<think>"
 BOXED = re.compile(r"\\boxed\s*\{")
@@ -30,31 +29,12 @@ def completion_text(completion: Any) -> str:
     return str(completion)
 
 
-@cache
-def _gold_parsed(gold: str):
-    from math_verify import LatexExtractionConfig, parse
-    from math_verify.parser import ExprExtractionConfig
-
-    return parse(as_latex_gold(gold), extraction_config=[LatexExtractionConfig(), ExprExtractionConfig()])
-
-
-def answer_is_correct(text: str, gold: str, timeout_seconds: int = 5) -> bool | None:
-    """True/False from math-verify on the answer region; None when the gold itself cannot be parsed."""
-    from math_verify import LatexExtractionConfig, parse, verify
-    from math_verify.parser import ExprExtractionConfig
-
-    parsed_gold = _gold_parsed(str(gold))
-    if len(parsed_gold) < 2:  # math-verify returns [expression, text]; text alone means it could not parse
+def answer_is_correct(text: str, gold: str) -> bool | None:
+    """The evaluation's own verdict (eval.scoring.grade, same extraction and comparison); None when the gold
+    itself cannot be parsed, so that a bad label never punishes a good answer."""
+    if not gold_parses(str(gold)):
         return None
-    try:
-        predicted = parse(
-            answer_region(text),
-            extraction_config=[LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()],
-            parsing_timeout=timeout_seconds,
-        )
-        return bool(predicted) and bool(verify(parsed_gold, predicted, timeout_seconds=timeout_seconds))
-    except Exception:  # a pathological answer is wrong, not a crash
-        return False
+    return grade(text, str(gold), "math").correct
 
 
 def accuracy(completions: list, answer: list[str], **_: Any) -> list[float | None]:
