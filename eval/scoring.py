@@ -55,9 +55,8 @@ def as_latex_gold(gold: str) -> str:
 
 
 def pathological(text: str) -> bool:
-    """Nesting thousands deep or towers of powers: what sends sympy into its timeout and beyond."""
-    if len(text) > MAX_ANSWER_CHARS:
-        return True
+    """Nesting thousands deep or towers of powers: what sends sympy into its timeout and beyond. Long prose
+    is not pathological (a response that never closed its thinking is graded whole); a long answer is."""
     depth = deepest = 0
     power_depths: list[int] = []  # brace depth of each exponent still open
     tower = 0
@@ -127,8 +126,8 @@ def _plain(text: str) -> str:
 def _grade_math(response: str, gold: str) -> Grade:
     region = answer_region(response)
     parsed_gold = parse_gold(gold)
-    if pathological(region):
-        boxed = _last_boxed(region)
+    boxed = _last_boxed(region)
+    if pathological(region) or (boxed is not None and len(boxed) > MAX_ANSWER_CHARS):
         return Grade(correct=boxed is not None and _plain(boxed) == _plain(gold), extracted=None)
     if not parsed_gold:
         return Grade(correct=False, extracted=None)
