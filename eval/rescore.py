@@ -8,6 +8,7 @@ exit status is 1 when rows were skipped, so a script notices.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,13 +31,24 @@ class RescoreResult:
 
 def clean_text(text: str) -> str:
     """Lone surrogates (a JSON "\\ud800") cannot be written as UTF-8: replace them, keep everything else."""
-    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return re.sub("[\ud800-\udfff]", "\ufffd", text)
+
+
+def clean(value):
+    """`clean_text` through nested lists and objects."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean(v) for k, v in value.items()}
+    return value
 
 
 def _row(raw: bytes) -> tuple[str, str, str, dict]:
     """(task, response, gold, row) from one line, or ValueError saying what is wrong with it."""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark on the first line is not part of the row
     except UnicodeDecodeError as err:
         raise ValueError(f"not UTF-8 (byte {err.start})") from None
     try:
@@ -46,10 +58,10 @@ def _row(raw: bytes) -> tuple[str, str, str, dict]:
     if not isinstance(row, dict) or not {"task", "response", "gold"} <= row.keys():
         raise ValueError("expected a JSON object with task, response and gold")
     task = row["task"]
-    if task not in TASKS:
+    if not isinstance(task, str) or task not in TASKS:
         raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
     response, gold = row["response"], row["gold"]
-    if not isinstance(response, str) or not isinstance(gold, str | int | float):
+    if not isinstance(response, str) or isinstance(gold, bool) or not isinstance(gold, str | int | float):
         raise ValueError("response must be a string and gold a string or a number")
     gold = clean_text(str(gold)).strip()
     if TASKS[task].answer_kind == "letter" and gold not in LETTERS:
@@ -70,11 +82,14 @@ def rescore_jsonl(path: Path) -> RescoreResult:
             skipped.append(f"line {number}: {err}")
             continue
         result = grade(response, gold, TASKS[task].answer_kind)
-        cleaned = {k: clean_text(v) if isinstance(v, str) else v for k, v in row.items()}
-        graded.append({**cleaned, "extracted": result.extracted, "correct": result.correct})
+        graded.append({**clean(row), "extracted": result.extracted, "correct": result.correct})
         totals[task].append(result.correct)
     out = path.with_suffix(".rescored.jsonl")
-    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in graded), encoding="utf-8")
+    partial = out.with_suffix(
+        ".partial"
+    )  # written whole, then renamed: an earlier result is never left empty
+    partial.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in graded), encoding="utf-8")
+    partial.replace(out)
     accuracy = {task: sum(v) / len(v) for task, v in totals.items()}
     for task, value in accuracy.items():
         print(f"{task}: {100 * value:.1f}% of {len(totals[task])} responses correct")

@@ -25,9 +25,10 @@ from eval.task_catalog import AnswerKind
 THINK_CLOSE = "</think>"
 TIMEOUT_SECONDS = 5
 MIN_MATH_VERIFY = (0, 9)
+MIN_LATEX2SYMPY = (1, 11)
 # Beyond these an answer is not a competition answer but a parser trap.
 MAX_NESTING = 40
-MAX_POWER_TOWER = 2
+MAX_POWER_TOWER = 4  # symbolic towers (e^{-e^{-x^{2}}}) are fine; numeric ones are folded below
 MAX_ANSWER_CHARS = 20_000
 
 
@@ -54,14 +55,23 @@ def as_latex_gold(gold: str) -> str:
     return f"${gold}$"
 
 
-def pathological(text: str) -> bool:
-    """Nesting thousands deep or towers of powers: what sends sympy into its timeout and beyond. Long prose
-    is not pathological (a response that never closed its thinking is graded whole); a long answer is."""
-    depth = deepest = 0
+_NUMERIC_POWER = re.compile(r"(\d+(?:\.\d+)?)\s*\^\s*(?:\{\s*(\d+(?:\.\d+)?)\s*\}|(\d))")
+_FACTORIAL = re.compile(r"\(?\s*(\d+)\s*\)?\s*!")
+_BINOMIAL = re.compile(r"\\[dt]?binom\s*\{\s*(\d+)\s*\}")
+MAX_DIGITS = 10_000  # an exact number longer than this is not an answer a person checks
+MAX_FACTORIAL = 3_000
+
+
+def pathological(answer: str) -> bool:
+    """What sends sympy into its timeout and beyond: nesting thousands deep, towers of powers, numbers with
+    millions of digits (10^{10^{10}}, (10^6)!, a binomial of 10^12). Numeric powers are folded from the top
+    of the tower down, so 2^{2^{2^{2}}} (65,536) is an answer and 2^{2^{40}} is not."""
+    if len(answer) > MAX_ANSWER_CHARS:
+        return True
+    depth = deepest = tower = 0
     power_depths: list[int] = []  # brace depth of each exponent still open
-    tower = 0
     previous = ""
-    for char in text:
+    for char in answer:
         if char in "([{":
             depth += 1
             deepest = max(deepest, depth)
@@ -74,7 +84,31 @@ def pathological(text: str) -> bool:
             depth = max(0, depth - 1)
         if not char.isspace():
             previous = char
-    return deepest > MAX_NESTING or tower > MAX_POWER_TOWER
+    if deepest > MAX_NESTING or tower > MAX_POWER_TOWER:
+        return True
+    return _huge_number(answer)
+
+
+def _huge_number(answer: str) -> bool:
+    import math
+
+    text = answer
+    for _ in range(20):  # fold the innermost numeric power, repeatedly
+        matches = list(_NUMERIC_POWER.finditer(text))
+        if not matches:
+            break
+        match = matches[-1]  # the innermost of a tower written a^{b^{c}}
+        base, exponent = float(match.group(1)), float(match.group(2) or match.group(3))
+        digits = exponent * math.log10(base) if base > 1 else 0
+        if digits > MAX_DIGITS:
+            return True
+        value = str(round(base**exponent)) if digits < 300 else "1" + "0" * int(digits)
+        text = text[: match.start()] + value + text[match.end() :]
+    if any(int(n) > MAX_FACTORIAL for n in _FACTORIAL.findall(text)):
+        return True
+    if any(len(n) > 6 for n in _BINOMIAL.findall(text)):
+        return True
+    return any(len(n) > MAX_DIGITS for n in re.findall(r"\d+", text))
 
 
 @cache
@@ -127,14 +161,18 @@ def _grade_math(response: str, gold: str) -> Grade:
     region = answer_region(response)
     parsed_gold = parse_gold(gold)
     boxed = _last_boxed(region)
-    if pathological(region) or (boxed is not None and len(boxed) > MAX_ANSWER_CHARS):
+    # the final answer: the last \boxed{} (math-verify would merge boxes that stand close together), else
+    # the end of the response; long prose before it is never the problem
+    candidate = f"\\boxed{{{boxed}}}" if boxed is not None else region[-2000:]
+    if pathological(candidate):
         return Grade(correct=boxed is not None and _plain(boxed) == _plain(gold), extracted=None)
     if not parsed_gold:
         return Grade(correct=False, extracted=None)
     mv = _math_verify()
     _, pred_config = _extraction()
     try:
-        predicted = mv.parse(region, extraction_config=pred_config, parsing_timeout=TIMEOUT_SECONDS)
+        source = candidate if boxed is not None else region
+        predicted = mv.parse(source, extraction_config=pred_config, parsing_timeout=TIMEOUT_SECONDS)
         correct = bool(predicted) and bool(
             mv.verify(list(parsed_gold), predicted, timeout_seconds=TIMEOUT_SECONDS)
         )
@@ -145,8 +183,12 @@ def _grade_math(response: str, gold: str) -> Grade:
 
 
 _BOXED = re.compile(r"\\boxed\s*\{")
+# "Answer: C", "the answer is (C).", "answer is option C", "**Answer:** c"; the letter must end its phrase
+# ("The answer is A bit tricky" names no option).
 _ANSWER_LINE = re.compile(
-    r"(?i:answer|option|choice)(?:\s+is|\s*:)[\s*_(\[$:]*(?:\\text(?:bf)?\{\s*)?\(?([A-Z])\b"
+    r"(?i:answer|option|choice)(?:\s+is)?(?:\s+(?i:option|choice))?\s*:?[\s*_$:(\[]*(?:\\text(?:bf)?\{\s*)?"
+    r"\(?([A-Za-z])\)?(?=[*_$)\]}]*(?:\s*$|\s*\n|[.,;:](?:\s|$)))|(?i:option|choice)\s+\(?([A-Z])\)?\s+is\s+(?i:correct|right)",
+    re.MULTILINE,
 )
 
 
@@ -172,10 +214,11 @@ def extract_letter(response: str, letters: tuple[str, ...]) -> str | None:
     region = answer_region(response)
     boxed = _last_boxed(region)
     if boxed is not None:
-        found = re.findall(r"[A-Z]", re.sub(r"\\text\s*|\\mathrm\s*|\\textbf\s*", "", boxed))
-        if len(found) == 1 and found[0] in letters:
-            return found[0]
-    answers = [m.group(1) for m in _ANSWER_LINE.finditer(region)]
+        inner = re.sub(r"\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", boxed).strip()
+        chosen = re.match(r"\(?([A-Z])\)?(?:$|[).:\s])", inner)
+        if chosen and chosen.group(1) in letters:
+            return chosen.group(1)
+    answers = [(m.group(1) or m.group(2)).upper() for m in _ANSWER_LINE.finditer(region)]
     answers = [a for a in answers if a in letters]
     if answers:
         return answers[-1]
@@ -184,7 +227,7 @@ def extract_letter(response: str, letters: tuple[str, ...]) -> str | None:
     return bare.group(1) if bare and bare.group(1) in letters else None
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=1024)  # compare grades each sample twice; responses are long, so keep few
 def grade(response: str, gold: str, kind: AnswerKind, choices: tuple[str, ...] = ()) -> Grade:
     """Grade `response` against `gold` (a math answer, or a letter for multiple choice)."""
     if kind == "letter":

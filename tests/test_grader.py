@@ -148,3 +148,68 @@ def test_the_transformers_engine_samples_like_vllm_without_a_top_k_cut():
     settings = SamplingSettings(n=300, temperature=1.0, top_p=1.0, max_new_tokens=1, seed=0)
     [(_, samples)] = list(engine.generate([ids], [0], settings))
     assert len({s.text for s in samples}) > 50
+
+
+def test_a_long_response_that_never_closed_its_thinking_is_graded_on_its_final_answer():
+    response = (
+        "Let me think step by step. " * 1500
+        + "We also tried 2^{2^{2^{2^{2}}}} and gave up. So \\boxed{\\frac12}"
+    )
+    assert len(response) > 30_000 and "</think>" not in response
+    assert grade(response, "\\frac{1}{2}", "math").correct
+
+
+@pytest.mark.parametrize(
+    ("answer", "gold", "expected"),
+    [
+        ("2^{2^{2^{2}}}", "65536", True),  # a numeric tower that is a number
+        ("e^{-e^{-x^{2}}}", "e^{-e^{-x^2}}", True),  # a symbolic tower
+        ("10^{10^{10}}", "5", False),
+        ("9^{9^{9}}", "5", False),
+        ("(10^{6})!", "5", False),
+        ("\\binom{10^{12}}{10^{6}}", "5", False),
+        ("2^{2^{40}}", "5", False),
+    ],
+)
+def test_numbers_too_large_to_write_are_refused_fast_and_real_towers_are_not(answer, gold, expected):
+    started = time.perf_counter()
+    assert grade(f"\\boxed{{{answer}}}", gold, "math").correct is expected
+    assert time.perf_counter() - started < 2
+
+
+def test_the_last_box_is_the_answer_even_when_boxes_stand_close():
+    assert grade("\\boxed{3} wait, no: \\boxed{5}", "5", "math").correct
+
+
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        ("\\boxed{C) 4.2 eV}", "C"),
+        ("ANSWER: b", "B"),
+        ("I think the answer is option (C), since it fits", "C"),
+        ("After analysis, option B is correct.", "B"),
+        ("The answer is A bit tricky; the correct one is unclear.", None),
+        ("The answer is (C).\n\nWhy not A? Answer: A would need more energy.", "C"),
+    ],
+)
+def test_more_ways_to_write_a_letter(response, expected):
+    assert grade(response, expected or "A", "letter").extracted == expected
+
+
+def test_rescore_survives_odd_values_and_never_leaves_an_empty_result(tmp_path):
+    from eval.rescore import rescore_jsonl
+
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(
+        b"\xef\xbb\xbf"  # a byte-order mark
+        + json.dumps({"task": "math_500", "response": "\\boxed{2}", "gold": "2"}).encode()
+        + b'\n{"task": "math_500", "response": "\\\\boxed{1}", "gold": "1", "meta": {"note": "\\ud800"}}'
+        + b'\n{"task": ["math_500"], "response": "x", "gold": "1"}\n'
+    )
+    result = rescore_jsonl(path)
+    assert result.graded == 2 and result.skipped == [
+        "line 3: unknown task ['math_500']; expected one of "
+        + ", ".join(__import__("eval.task_catalog", fromlist=["TASKS"]).TASKS)
+    ]
+    rows = path.with_suffix(".rescored.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 2 and json.loads(rows[1])["meta"]["note"] == "\ufffd"
