@@ -71,6 +71,7 @@ demo: install
 # CI=true runs everything, including the slow end-to-end tests; locally `make test` stays quick.
 test: install
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(if $(filter true,$(CI)),,-m "not slow") -q
 
 test-all: install
@@ -132,6 +133,7 @@ tiny-model: install
 
 lint: install
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m ruff format --check .
 
 format: install

@@ -1,4 +1,6 @@
-"""Evaluation stage: lighteval tasks, model backends, scoring, statistics, compare and reporting."""
+"""Evaluation stage: lighteval tasks, model backends, stores, statistics, compare and reporting.
+
+The answer checker, prompts and task catalog it uses live in recipes/protocol/, shared with training."""
 
 from eval.compat import accept_grader_latex2sympy
 

@@ -35,12 +35,13 @@ from eval.hardware import (
 from eval.model_ref import resolve_model
 from eval.results import atomic_write_text
 from eval.runner import load_eval_tokenizer
-from eval.scoring import grade
 from eval.settings import resolve_tasks
 from recipes.architectures import architecture_dir
+from recipes.gpus import gpu_available
+from recipes.protocol.grader import grade
 from recipes.provenance import provenance
+from recipes.runs import recipe_dir
 from recipes.schema import Recipe
-from train.common import gpu_available, recipe_dir
 
 DEFAULT_MAX_NUM_SEQS = 256  # vLLM's default cap on sequences decoded together
 STAGES = ("scoring", "generation", "sft", "grpo")

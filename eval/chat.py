@@ -6,7 +6,7 @@ from eval.engines import TransformersEngine, VllmEngine, choose_backend, prompt_
 from eval.generation_store import SamplingSettings
 from eval.model_ref import resolve_model
 from eval.runner import load_eval_tokenizer
-from eval.scoring import answer_region
+from recipes.protocol.grader import answer_region
 from recipes.schema import EvalSpec
 
 

@@ -9,8 +9,8 @@ import numpy as np
 
 from eval.runner import ModelEvaluation, evaluate_model
 from eval.stats import mean_and_se
+from recipes.runs import SUMMARY_FILE, last_checkpoint
 from recipes.schema import Recipe
-from train.common import SUMMARY_FILE, last_checkpoint
 
 
 def _step(folder: Path) -> int:

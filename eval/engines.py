@@ -8,7 +8,6 @@ prompt), so a resumed run samples exactly what an uninterrupted one would have.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Protocol
 from eval.fingerprint import text_fingerprint
 from eval.generation_store import Sample, SamplingSettings
 from recipes.errors import UserError
+from recipes.gpus import vllm_available
 from recipes.schema import VllmSpec
 
 
@@ -32,10 +32,6 @@ class Engine(Protocol):
     ) -> list[list[Sample]]: ...
 
     def close(self) -> None: ...
-
-
-def vllm_available() -> bool:
-    return importlib.util.find_spec("vllm") is not None
 
 
 def choose_backend(requested: str) -> str:

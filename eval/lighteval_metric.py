@@ -9,8 +9,8 @@ from lighteval.models.model_output import ModelResponse
 from lighteval.tasks.requests import Doc, SamplingMethod
 
 from eval.sampling_metrics import ks_for, problem_metrics
-from eval.scoring import grade
-from eval.task_catalog import AnswerKind
+from recipes.protocol.grader import grade
+from recipes.protocol.task_catalog import AnswerKind
 
 
 class SampledAnswerMetric(SamplingMetric, SampleLevelComputation):

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from eval.scoring import THINK_CLOSE, grade
-from eval.task_catalog import AnswerKind
+from recipes.protocol.grader import THINK_CLOSE, grade
+from recipes.protocol.task_catalog import AnswerKind
 
 DEFAULT_SWITCH_MARKERS = (
     "alternatively",

@@ -22,7 +22,7 @@ from eval.reasoning import (
     summarise,
 )
 from eval.results import TaskResult
-from eval.task_catalog import TASKS
+from recipes.protocol.task_catalog import TASKS
 from recipes.schema import AnalysisSpec
 
 METRICS = [

@@ -13,10 +13,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eval.prompts import LETTERS
-from eval.scoring import grade
-from eval.task_catalog import TASKS
 from recipes.errors import UserError
+from recipes.protocol.grader import grade
+from recipes.protocol.prompts import LETTERS
+from recipes.protocol.task_catalog import TASKS
 
 SHOWN_SKIPS = 20
 

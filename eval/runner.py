@@ -19,12 +19,12 @@ from eval.results import (
     result_cache_path,
     save_result,
 )
-from eval.scoring import grade
 from eval.settings import TaskRun, resolve_tasks
 from recipes.errors import UserError
 from recipes.paths import cache_dir
+from recipes.protocol.chat_template import apply_recipe_template
+from recipes.protocol.grader import grade
 from recipes.schema import EvalSpec
-from train.chat_template import apply_recipe_template
 
 logger = logging.getLogger(__name__)
 

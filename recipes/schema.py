@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from eval.task_catalog import TASKS
+from recipes.protocol.task_catalog import TASKS
 from recipes.trl_args import check_trl_args
 
 
@@ -91,7 +91,7 @@ class TrainSpec(StrictModel):
     @classmethod
     def _check_rewards(cls, value: dict[str, RewardSpec] | None) -> dict[str, RewardSpec] | None:
         if value is not None:
-            from train.reward_specs import check_reward_params
+            from recipes.protocol.rewards import check_reward_params
 
             for name, spec in value.items():
                 check_reward_params(name, spec.model_extra or {})

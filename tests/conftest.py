@@ -22,8 +22,8 @@ def _cache_env(tmp_path_factory):
 @pytest.fixture
 def isolated_cache(tmp_path, monkeypatch):
     """A private results/generations cache, with the shared tiny model and toy data linked in."""
-    from train.tiny_model import tiny_model_path
-    from train.toy_data import toy_dataset_path
+    from recipes.builtins.tiny_model import tiny_model_path
+    from recipes.builtins.toy_data import toy_dataset_path
 
     shared_model, shared_data = tiny_model_path(), toy_dataset_path()
     cache = tmp_path / "cache"

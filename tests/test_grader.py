@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from eval.scoring import grade
+from recipes.protocol.grader import grade
+from recipes.protocol.task_catalog import TASKS
 from tests.conftest import REPO
 
 MATH_CASES = [
@@ -58,6 +59,12 @@ def test_each_class_of_math_error_is_fixed(gold, response, expected):
         ("Answer: \\boxed{\\text{B}}", "B"),
         ("the answer is a bit subtle; I pick\n\n(C)", "C"),
         ("I cannot decide.", None),
+        ("\\boxed{C) 4.2 eV}", "C"),
+        ("ANSWER: b", "B"),
+        ("I think the answer is option (C), since it fits", "C"),
+        ("After analysis, option B is correct.", "B"),
+        ("The answer is A bit tricky; the correct one is unclear.", None),
+        ("The answer is (C).\n\nWhy not A? Answer: A would need more energy.", "C"),
     ],
 )
 def test_gpqa_letters(response, expected):
@@ -65,7 +72,7 @@ def test_gpqa_letters(response, expected):
 
 
 def test_the_grpo_reward_and_the_evaluation_agree_on_every_response():
-    from train.rewards import accuracy
+    from recipes.protocol.rewards import accuracy
 
     pairs = [(response, gold) for gold, response, _ in MATH_CASES]
     rewards = accuracy([r for r, _ in pairs], [g for _, g in pairs])
@@ -181,21 +188,6 @@ def test_the_last_box_is_the_answer_even_when_boxes_stand_close():
     assert grade("\\boxed{3} wait, no: \\boxed{5}", "5", "math").correct
 
 
-@pytest.mark.parametrize(
-    ("response", "expected"),
-    [
-        ("\\boxed{C) 4.2 eV}", "C"),
-        ("ANSWER: b", "B"),
-        ("I think the answer is option (C), since it fits", "C"),
-        ("After analysis, option B is correct.", "B"),
-        ("The answer is A bit tricky; the correct one is unclear.", None),
-        ("The answer is (C).\n\nWhy not A? Answer: A would need more energy.", "C"),
-    ],
-)
-def test_more_ways_to_write_a_letter(response, expected):
-    assert grade(response, expected or "A", "letter").extracted == expected
-
-
 def test_rescore_survives_odd_values_and_never_leaves_an_empty_result(tmp_path):
     from eval.rescore import rescore_jsonl
 
@@ -208,8 +200,7 @@ def test_rescore_survives_odd_values_and_never_leaves_an_empty_result(tmp_path):
     )
     result = rescore_jsonl(path)
     assert result.graded == 2 and result.skipped == [
-        "line 3: unknown task ['math_500']; expected one of "
-        + ", ".join(__import__("eval.task_catalog", fromlist=["TASKS"]).TASKS)
+        "line 3: unknown task ['math_500']; expected one of " + ", ".join(TASKS)
     ]
     rows = path.with_suffix(".rescored.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 2 and json.loads(rows[1])["meta"]["note"] == "\ufffd"

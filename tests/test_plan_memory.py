@@ -30,7 +30,7 @@ TOLERANCE = 0.15
 
 
 def tiny_config() -> dict:
-    from train.tiny_model import tiny_model_path
+    from recipes.builtins.tiny_model import tiny_model_path
 
     return json.loads((tiny_model_path() / "config.json").read_text())
 

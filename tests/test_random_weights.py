@@ -59,7 +59,7 @@ def test_synthetic_sequences_spread_over_the_length_limit():
 
 def test_transformers_engine_with_random_weights_decodes_to_the_limit(tmp_path):
     from eval.engines import TransformersEngine
-    from train.tiny_model import tiny_model_path
+    from recipes.builtins.tiny_model import tiny_model_path
 
     arch = tmp_path / "arch"
     arch.mkdir()

@@ -35,8 +35,8 @@ def tiny_version(name: str, tmp_path):
 def trainer_for(recipe):
     from trl import GRPOConfig, GRPOTrainer
 
+    from recipes.protocol.rewards import build_rewards
     from train.data import load_prompt_dataset
-    from train.rewards import build_rewards
 
     funcs, weights = build_rewards(
         {n: {"weight": s.weight, **(s.model_extra or {})} for n, s in recipe.train.rewards.items()}

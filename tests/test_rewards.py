@@ -2,10 +2,10 @@ import math
 
 import pytest
 
-from train.reward_specs import check_reward_params
-from train.rewards import (
+from recipes.protocol.rewards import (
     accuracy,
     build_rewards,
+    check_reward_params,
     completion_text,
     make_cosine_accuracy,
     make_repetition_penalty,

@@ -1,6 +1,6 @@
 import pytest
 
-from eval.scoring import answer_region, grade
+from recipes.protocol.grader import answer_region, grade
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,10 @@ import sys
 
 import pytest
 
-from eval.prompts import MATH_INSTRUCTION
 from eval.settings import resolve_tasks
-from eval.task_catalog import TASKS
 from eval.tasks import gpqa_doc, gpqa_option_order, math_doc, tasks_module
+from recipes.protocol.prompts import MATH_INSTRUCTION
+from recipes.protocol.task_catalog import TASKS
 from recipes.schema import EvalSpec
 from tests.conftest import REPO
 

@@ -2,8 +2,8 @@ import json
 
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from train.chat_template import ASSISTANT, BOS, USER
-from train.tiny_model import tiny_model_path
+from recipes.builtins.tiny_model import tiny_model_path
+from recipes.protocol.chat_template import ASSISTANT, BOS, USER
 
 
 def test_tiny_model_round_trip():
@@ -43,7 +43,7 @@ def test_chat_template_prefills_think_like_r1_distill():
 
 
 def test_toy_split_has_no_overlap_and_facts_are_covered():
-    from train.toy_data import eval_rows, train_rows
+    from recipes.builtins.toy_data import eval_rows, train_rows
 
     train = {r["problem"] for r in train_rows()}
     held_out = eval_rows()

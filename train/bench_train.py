@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recipes.protocol.rewards import build_rewards
 from recipes.schema import Recipe
 from train import common
 from train.data import load_prompt_dataset, load_train_dataset
-from train.rewards import build_rewards
 
 # the tokenizer that pads and renders prompts when the model's own is not on disk (random weights): its ids
 # are a subset of any vocabulary, and the token counts that matter are set by the workload, not by text
@@ -201,7 +201,7 @@ def bench_grpo_step(recipe: Recipe, steps: int, workload: TrainWorkload | None =
     """Time a few GRPO steps (one generation batch each), split into generation, scoring and optimisation."""
     from trl import GRPOConfig, GRPOTrainer
 
-    from eval.engines import vllm_available
+    from recipes.gpus import vllm_available
 
     assert recipe.train is not None
     workload = workload or TrainWorkload()

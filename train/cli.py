@@ -13,8 +13,9 @@ from recipes import load_recipe
 from recipes.builtins import resolve
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT
+from recipes.runs import recipe_dir
 from recipes.wandb_env import REASON_VAR, choose_mode
-from train.common import check_output_dir, recipe_dir
+from train.common import check_output_dir
 from train.data import load_for_method
 from train.launch_config import load_launch_config
 from train.plan.build import build_plan, hardware_for

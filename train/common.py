@@ -11,27 +11,11 @@ from typing import Any
 
 from recipes.builtins import resolve
 from recipes.errors import UserError
+from recipes.gpus import gpu_available
+from recipes.protocol.chat_template import apply_recipe_template
 from recipes.provenance import provenance
+from recipes.runs import RECIPE_COPY, SUMMARY_FILE, last_checkpoint, output_dir, recipe_dir
 from recipes.schema import Recipe
-from train.chat_template import apply_recipe_template
-
-SUMMARY_FILE = "train_summary.json"
-RECIPE_COPY = "recipe.yaml"
-
-
-def recipe_dir(recipe: Recipe) -> Path:
-    return Path(recipe.source).parent if recipe.source else Path.cwd()
-
-
-def output_dir(recipe: Recipe) -> Path:
-    assert recipe.train is not None
-    return Path(recipe.train.output_dir).expanduser().resolve()
-
-
-def gpu_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def load_tokenizer(recipe: Recipe):
@@ -109,11 +93,6 @@ def lora_config(recipe: Recipe):
         target_modules=spec.target_modules,
         task_type="CAUSAL_LM",
     )
-
-
-def last_checkpoint(folder: Path) -> Path | None:
-    checkpoints = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-    return max(checkpoints, key=lambda p: int(p.name.split("-")[-1])) if checkpoints else None
 
 
 def check_output_dir(recipe: Recipe, resume: bool) -> None:

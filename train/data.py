@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eval.prompts import math_prompt
 from recipes.builtins import resolve
 from recipes.errors import UserError
+from recipes.protocol.prompts import math_prompt
 from recipes.schema import DatasetSpec
 
 LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
+from recipes.protocol.rewards import build_rewards
 from recipes.schema import Recipe
 from train import common
 from train.data import load_prompt_dataset
-from train.rewards import build_rewards
 
 
 def run_grpo(recipe: Recipe, resume: bool = False) -> dict | None:

@@ -16,8 +16,8 @@ from pathlib import Path
 from recipes.architectures import architecture_config, tensor_parallel_sizes
 from recipes.errors import UserError
 from recipes.gpus import GIB, MIN_DRIVER_MAJOR, PROFILES, driver_too_old, local_gpus, profile_for
+from recipes.runs import recipe_dir
 from recipes.schema import Recipe
-from train.common import recipe_dir
 from train.launch_config import LaunchConfig, load_launch_config
 from train.plan.memory import (
     Architecture,
@@ -453,7 +453,7 @@ def _plan_evaluation(plan: Plan, arch: Architecture, config: dict) -> None:
             "vLLM refuses to start; raise eval.vllm.gpu_memory_utilization or lower max_model_len"
         )
         return
-    from eval.task_catalog import TASKS
+    from recipes.protocol.task_catalog import TASKS
 
     for name, task in ev.tasks.items():
         n = task.n or TASKS[name].default_n

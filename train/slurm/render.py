@@ -11,7 +11,7 @@ from recipes import load_recipe
 from recipes.architectures import architecture_config, tensor_parallel_sizes
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT
-from train.common import recipe_dir
+from recipes.runs import recipe_dir
 from train.launch_config import load_launch_config
 
 TEMPLATES = {"train": "train.sbatch", "grpo": "grpo-server.sbatch", "eval": "eval.sbatch"}

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from eval.task_catalog import AnswerKind
+from recipes.protocol.task_catalog import AnswerKind
 
 THINK_CLOSE = "</think>"
 TIMEOUT_SECONDS = 5

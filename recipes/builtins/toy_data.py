@@ -15,8 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from eval.prompts import math_prompt
 from recipes.paths import cache_dir
+from recipes.protocol.prompts import math_prompt
 
 TOY_DATASET_NAME = "toy-addition"
 TOY_DATASET_VERSION = 2

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from recipes.paths import cache_dir
-from train.chat_template import (
+from recipes.protocol.chat_template import (
     ASSISTANT,
     BOS,
     EOS,
@@ -34,7 +34,7 @@ THINK_TOKENS = [THINK_OPEN, THINK_CLOSE]
 
 
 def _tokenizer_corpus() -> list[str]:
-    from train.toy_data import corpus_for_tokenizer
+    from recipes.builtins.toy_data import corpus_for_tokenizer
 
     generic = [
         "Please reason step by step, and put your final answer within \\boxed{}.",

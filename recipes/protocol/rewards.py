@@ -9,12 +9,14 @@ completion starts *inside* the thinking block: a well-formed one has no opening 
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 import re
 from collections.abc import Callable
 from typing import Any
 
-from eval.scoring import THINK_CLOSE, gold_parses, grade
+from recipes.protocol.grader import THINK_CLOSE, gold_parses, grade
 
 THINK_OPEN = "<think>"
 BOXED = re.compile(r"\\boxed\s*\{")
@@ -30,7 +32,7 @@ def completion_text(completion: Any) -> str:
 
 
 def answer_is_correct(text: str, gold: str) -> bool | None:
-    """The evaluation's own verdict (eval.scoring.grade, same extraction and comparison); None when the gold
+    """The evaluation's own verdict (recipes.protocol.grader.grade, same extraction and comparison); None when the gold
     itself cannot be parsed, so that a bad label never punishes a good answer."""
     if not gold_parses(str(gold)):
         return None
@@ -180,3 +182,24 @@ def build_rewards(spec: dict[str, dict[str, Any]]) -> tuple[list[RewardFn], list
         functions.append(function)
         weights.append(weight)
     return functions, weights
+
+
+def check_reward_params(name: str, params: dict[str, Any]) -> None:
+    """A recipe's reward parameters against the reward factory's signature (called by recipe validation)."""
+    if name not in REWARDS:
+        close = difflib.get_close_matches(name, REWARDS, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"unknown reward {name!r}; {hint}expected one of: {', '.join(REWARDS)}")
+    signature = inspect.signature(REWARDS[name])
+    allowed = set(signature.parameters)
+    for key in params:
+        if key not in allowed:
+            expected = ", ".join(sorted(allowed)) or "only weight"
+            raise ValueError(f"reward {name!r} has no parameter {key!r} (it takes: {expected})")
+    missing = [
+        p.name
+        for p in signature.parameters.values()
+        if p.default is inspect.Parameter.empty and p.name not in params
+    ]
+    if missing:
+        raise ValueError(f"reward {name!r} needs {', '.join(missing)}")

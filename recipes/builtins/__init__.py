@@ -9,13 +9,13 @@ from recipes.paths import builtin_name, is_builtin, looks_local, resolve_path
 
 
 def _tiny_model() -> Path:
-    from train.tiny_model import tiny_model_path
+    from recipes.builtins.tiny_model import tiny_model_path
 
     return tiny_model_path()
 
 
 def _toy_addition() -> Path:
-    from train.toy_data import toy_dataset_path
+    from recipes.builtins.toy_data import toy_dataset_path
 
     return toy_dataset_path() / "train"
 
