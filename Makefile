@@ -129,7 +129,7 @@ check-recipe: venv
 	$(PY) -m recipes check $(RECIPE)
 
 tiny-model: install
-	$(PY) -m train.tiny_model
+	$(PY) -m recipes.builtins.tiny_model
 
 lint: install
 	$(PY) -m ruff check .

@@ -2,6 +2,6 @@
 
 The answer checker, prompts and task catalog it uses live in recipes/protocol/, shared with training."""
 
-from eval.compat import accept_grader_latex2sympy
+from eval.harness.compat import accept_grader_latex2sympy
 
 accept_grader_latex2sympy()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from eval.engines import TransformersEngine, VllmEngine, choose_backend, prompt_seed
-from eval.generation_store import SamplingSettings
-from eval.model_ref import resolve_model
-from eval.runner import load_eval_tokenizer
-from recipes.protocol.grader import answer_region
+from eval.engines.base import choose_backend, make_engine, prompt_seed
+from eval.models import load_tokenizer, prompt_ids, render_prompt, resolve_model
+from eval.stores.generations import SamplingSettings
+from recipes.protocol.markup import answer_region
 from recipes.schema import EvalSpec
 
 
@@ -14,10 +13,8 @@ def chat(
     model: str, prompt: str, spec: EvalSpec, chat_template: str = "model", max_new_tokens: int | None = None
 ) -> str:
     ref = resolve_model(model)
-    tokenizer = load_eval_tokenizer(ref.path, chat_template)
-    rendered = tokenizer.apply_chat_template(
-        [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
-    )
+    tokenizer = load_tokenizer(ref.path, chat_template)
+    rendered = render_prompt(tokenizer, prompt)
     sampling = SamplingSettings(
         n=1,
         temperature=spec.generation.temperature,
@@ -25,15 +22,10 @@ def chat(
         max_new_tokens=max_new_tokens or spec.generation.max_new_tokens,
         seed=spec.generation.seed,
     )
-    backend = choose_backend(spec.backend)
-    engine = (
-        VllmEngine(ref.path, spec.vllm, sampling.max_new_tokens, seed=sampling.seed)
-        if backend == "vllm"
-        else TransformersEngine(ref.path, dtype=spec.vllm.dtype)
-    )
+    engine = make_engine(choose_backend(spec.backend), ref.path, spec, data_parallel=False)
     try:
-        ids = tokenizer(rendered, add_special_tokens=False).input_ids
-        ((_, (sample,)),) = list(engine.generate([ids], [prompt_seed(sampling.seed, rendered)], sampling))
+        seed = prompt_seed(sampling.seed, rendered)
+        ((_, (sample,)),) = list(engine.generate([prompt_ids(tokenizer, rendered)], [seed], sampling))
     finally:
         engine.close()
     print(f"--- prompt (as the model sees it) ---\n{rendered}")

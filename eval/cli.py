@@ -25,7 +25,7 @@ def _quiet_libraries() -> None:
 
 
 def _compare(args: argparse.Namespace) -> None:
-    from eval.compare_flow import run_compare
+    from eval.compare.command import run_compare
     from recipes import load_recipe
 
     recipe = load_recipe(args.recipe)
@@ -63,8 +63,8 @@ def _eval(args: argparse.Namespace) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from eval.results import write_details
-    from eval.runner import evaluate_model
+    from eval.evaluate import evaluate_model
+    from eval.reporting.files import write_details
 
     spec, template = _eval_settings(args.recipe, args.tasks)
     evaluation = evaluate_model(args.model, spec, template, label=args.model)
@@ -82,21 +82,23 @@ def _eval(args: argparse.Namespace) -> None:
 def _analyze(args: argparse.Namespace) -> None:
     import json
 
-    from eval.reasoning_report import analyse_task, print_single_model, token_counter
-    from eval.runner import evaluate_model
+    from eval.evaluate import evaluate_model
+    from eval.models import token_counter
+    from eval.reasoning.analysis import analyse_task, single_model_rows
+    from eval.reporting.reasoning import print_single_model
 
     spec, template = _eval_settings(args.recipe, args.tasks)
     evaluation = evaluate_model(args.model, spec, template, label=args.model, generate=False)
     count = token_counter(evaluation.model.path)
-    analysed = [analyse_task(result, count, spec.analysis) for result in evaluation.results.values()]
-    rows = print_single_model(args.model, analysed)
+    rows = single_model_rows([analyse_task(r, count, spec.analysis) for r in evaluation.results.values()])
+    print_single_model(args.model, rows)
     if args.output:
         Path(args.output).write_text(json.dumps(rows, indent=2))
         print(f"wrote {args.output}")
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from eval.bench import STAGES, BenchSettings, run_bench
+    from eval.bench.run import STAGES, BenchSettings, run_bench
     from recipes import load_recipe
 
     stages = tuple(s.strip() for s in args.stages.split(",") if s.strip()) if args.stages else STAGES
@@ -146,7 +148,7 @@ def _rescore(args: argparse.Namespace) -> None:
         return
     if not args.recipe:
         raise UserError("rescore needs recipe=R (re-grade a compare's saved generations) or file=F.jsonl")
-    from eval.compare_flow import run_compare
+    from eval.compare.command import run_compare
     from recipes import load_recipe
 
     run_compare(load_recipe(args.recipe), regrade=True, use_wandb=False if args.no_wandb else None)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recipes.errors import UserError
+from recipes.files import atomic_write_text
 from recipes.protocol.grader import grade
 from recipes.protocol.prompts import LETTERS
 from recipes.protocol.task_catalog import TASKS
@@ -85,11 +86,7 @@ def rescore_jsonl(path: Path) -> RescoreResult:
         graded.append({**clean(row), "extracted": result.extracted, "correct": result.correct})
         totals[task].append(result.correct)
     out = path.with_suffix(".rescored.jsonl")
-    partial = out.with_suffix(
-        ".partial"
-    )  # written whole, then renamed: an earlier result is never left empty
-    partial.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in graded), encoding="utf-8")
-    partial.replace(out)
+    atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in graded))
     accuracy = {task: sum(v) / len(v) for task, v in totals.items()}
     for task, value in accuracy.items():
         print(f"{task}: {100 * value:.1f}% of {len(totals[task])} responses correct")

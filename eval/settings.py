@@ -6,7 +6,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from eval.generation_store import SamplingSettings
+from eval.stores.generations import SamplingSettings
 from recipes.protocol.task_catalog import TASKS, TaskInfo
 from recipes.schema import EvalSpec
 

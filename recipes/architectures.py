@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from recipes.builtins import resolve
+from recipes.builtins import local_path
 from recipes.errors import UserError
-from recipes.paths import cache_dir, is_builtin, looks_local
+from recipes.paths import cache_dir
 
 # config.json as published on the hub (the fields that define the computation, plus the token ids).
 PUBLISHED_CONFIGS: dict[str, dict] = {
@@ -44,8 +44,9 @@ PUBLISHED_CONFIGS: dict[str, dict] = {
 
 
 def _local_config(name: str, revision: str | None, base: Path | None) -> dict | None:
-    if is_builtin(name) or looks_local(name) or Path(name).exists():
-        path = Path(resolve(name, base)) / "config.json"
+    folder = local_path(name, base)
+    if folder is not None:
+        path = folder / "config.json"
         if not path.exists():
             raise UserError(f"model {name!r}: {path} does not exist, so its architecture is unknown")
         return json.loads(path.read_text())

@@ -22,6 +22,21 @@ def output_dir(recipe: Recipe) -> Path:
     return Path(recipe.train.output_dir).expanduser().resolve()
 
 
+def compare_dir(recipe: Recipe) -> Path:
+    """Where `make compare` writes: eval.output_dir, else the trained output's compare/, else outputs/<name>/compare."""
+    if recipe.eval.output_dir:
+        folder = Path(recipe.eval.output_dir).expanduser().resolve()
+    elif recipe.train is not None:
+        folder = output_dir(recipe) / "compare"
+    else:
+        folder = Path("outputs", recipe.name, "compare").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def last_checkpoint(folder: Path) -> Path | None:
-    checkpoints = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-    return max(checkpoints, key=lambda p: int(p.name.split("-")[-1])) if checkpoints else None
+    """The checkpoint-N folder with the highest N (transformers' own lookup, as the Trainer resumes)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    found = get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    return Path(found) if found else None

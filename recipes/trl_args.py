@@ -10,6 +10,9 @@ import typing
 from functools import cache
 from typing import Any
 
+from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic.errors import PydanticSchemaGenerationError
+
 # Keys the recipe sets itself; allowing them in `train.args` too would give two sources of truth.
 OWNED_BY_RECIPE = {
     "output_dir": "train.output_dir",
@@ -77,43 +80,38 @@ def _fields(method: str) -> dict[str, Any]:
     return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(cls) if f.init}
 
 
-def _matches(value: Any, hint: Any) -> bool:
-    if hint is Any or (value is None and _allows_none(hint)):
-        return True
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(hint)
-        enums = [a for a in options if isinstance(a, type) and issubclass(a, enum.Enum)]
-        if enums and isinstance(
-            value, str
-        ):  # transformers' `SchedulerType | str`: the string must name a member
-            return any(_matches(value, e) for e in enums)
-        return any(_matches(value, arg) for arg in options)
-    if origin is typing.Literal:
-        return value in typing.get_args(hint)
-    if origin in (list, tuple, set):
-        return isinstance(value, list | tuple)
-    if origin is dict:
-        return isinstance(value, dict)
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if hint is str:
-        return isinstance(value, str)
+def _narrowed(hint: Any) -> Any:
+    """The type a recipe value must have: an enum becomes its values and names (YAML gives strings), and
+    transformers' `SchedulerType | str` means a string that names a member, not any string."""
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return value in {m.value for m in hint} or value in hint.__members__
-    if hint is dict:
-        return isinstance(value, dict | str)
-    if hint is list:
-        return isinstance(value, list)
-    return True  # a type we do not model: TRL will check it when the config is built
+        return typing.Literal[(*(m.value for m in hint), *hint.__members__)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if any(isinstance(a, type) and issubclass(a, enum.Enum) for a in options):
+            options = tuple(a for a in options if a is not str)
+        return typing.Union[tuple(_narrowed(a) for a in options)]  # noqa: UP007 - built from a tuple
+    return hint
 
 
-def _allows_none(hint: Any) -> bool:
-    return hint is type(None) or type(None) in typing.get_args(hint)
+@cache
+def _adapter(hint: Any) -> TypeAdapter | None:
+    """A strict validator for a field's type (no "3" for 3, no 1 for True); None for a type pydantic cannot
+    describe, which TRL then checks itself when the config is built."""
+    try:
+        return TypeAdapter(_narrowed(hint), config=ConfigDict(strict=True, arbitrary_types_allowed=True))
+    except (PydanticSchemaGenerationError, TypeError):
+        return None
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    adapter = _adapter(hint)
+    if adapter is None:
+        return True
+    try:
+        adapter.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def _describe(hint: Any) -> str:

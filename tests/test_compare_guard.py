@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from eval.compare import compare_task, settings_mismatches
-from eval.results import ProblemRecord, SampleRecord, TaskResult, data_fingerprint
+from eval.compare.guard import settings_mismatches
+from eval.compare.pairing import compare_task
+from eval.stores.results import ProblemRecord, SampleRecord, TaskResult, data_fingerprint
 
 SETTINGS = {
     "task": "math_500",
@@ -80,7 +81,7 @@ def test_compare_task_rows_and_levels():
 
 
 def test_data_parallel_device_groups():
-    from eval.data_parallel import cpu_groups, device_groups
+    from eval.engines.data_parallel import cpu_groups, device_groups
     from recipes.errors import UserError
 
     assert device_groups(4, 2, 8) == ["0,1", "2,3", "4,5", "6,7"]

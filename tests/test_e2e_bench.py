@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from eval.hardware import decode_bound_tokens_per_s
+from eval.bench.hardware import decode_bound_tokens_per_s
 from tests.conftest import REPO
 from tests.e2e import check, run_command
 
@@ -83,7 +83,7 @@ def test_bench_generates_with_the_real_architecture_without_its_weights(tmp_path
 
 
 def test_decode_compute_bound_arithmetic():
-    from eval.hardware import decode_compute_bound_tokens_per_s
+    from eval.bench.hardware import decode_compute_bound_tokens_per_s
 
     # 1e9 parameters, 10 layers of width 1000 at 500 tokens of context, 1 TFLOP/s:
     # 2e9 + 4 x 10 x 1000 x 500 = 2.02e9 FLOPs per token

@@ -1,4 +1,4 @@
-from eval.generation_store import GenerationStore, Sample, SamplingSettings
+from eval.stores.generations import GenerationStore, Sample, SamplingSettings
 
 SETTINGS = SamplingSettings(n=2, temperature=0.6, top_p=0.95, max_new_tokens=8, seed=1)
 
@@ -33,7 +33,7 @@ def test_keys_separate_weights_and_settings(tmp_path):
 
 
 def test_weights_fingerprint_follows_content_not_path(tmp_path):
-    from eval.fingerprint import weights_fingerprint
+    from eval.stores.fingerprint import weights_fingerprint
 
     one, two = tmp_path / "one", tmp_path / "two"
     for folder in (one, two):

@@ -146,8 +146,8 @@ def test_the_transformers_engine_samples_like_vllm_without_a_top_k_cut():
     """Hugging Face's generate() defaults to top-k 50; vLLM samples from the whole vocabulary. 300 one-token
     samples from the untrained tiny model (a near-uniform distribution over ~500 tokens) show more than 50
     different first tokens only when no top-k cut is applied."""
-    from eval.engines import TransformersEngine
-    from eval.generation_store import SamplingSettings
+    from eval.engines.transformers_engine import TransformersEngine
+    from eval.stores.generations import SamplingSettings
     from recipes.builtins import resolve
 
     engine = TransformersEngine(resolve("builtin:tiny-qwen2"), dtype="float32")

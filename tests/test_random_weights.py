@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from eval.generation_store import SamplingSettings
-from eval.hardware import model_sizes
+from eval.bench.hardware import model_sizes
+from eval.stores.generations import SamplingSettings
 from recipes.architectures import PUBLISHED_CONFIGS, architecture_config, architecture_dir, count_parameters
 from recipes.errors import UserError
 from tests.e2e import run_command
@@ -58,7 +58,7 @@ def test_synthetic_sequences_spread_over_the_length_limit():
 
 
 def test_transformers_engine_with_random_weights_decodes_to_the_limit(tmp_path):
-    from eval.engines import TransformersEngine
+    from eval.engines.transformers_engine import TransformersEngine
     from recipes.builtins.tiny_model import tiny_model_path
 
     arch = tmp_path / "arch"

@@ -4,7 +4,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from eval.reasoning import (
+from eval.reasoning.metrics import (
     analyse_sample,
     count_switches,
     split_reasoning,
@@ -146,7 +146,7 @@ def judge_server():
 
 
 def test_judge_locates_the_step_and_failures_fall_back(judge_server, tmp_path):
-    from eval.judge import Judge
+    from eval.reasoning.judge import Judge
 
     judge = Judge(JudgeSpec(base_url=judge_server, model="judge", concurrency=2, timeout_s=10))
     steps = split_steps(split_reasoning(REACHED_TWICE)[0])

@@ -169,3 +169,37 @@ def test_choice_valued_trl_arguments_are_checked_before_anything_loads(method, k
     with pytest.raises(TrlArgError, match=expected):
         check_trl_args(method, {key: value})
     check_trl_args("grpo", {"vllm_mode": "colocate", "loss_type": "dapo", "lr_scheduler_type": "cosine"})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("bf16", 1, "'bf16' expects bool"),
+        ("max_length", 2048.0, "'max_length' expects int"),
+        ("lr_scheduler_type", "cosin", "got str 'cosin'"),
+    ],
+)
+def test_trl_argument_types_are_validated_strictly(key, value, expected):
+    from recipes.trl_args import TrlArgError, check_trl_args
+
+    with pytest.raises(TrlArgError, match=expected):
+        check_trl_args("sft", {key: value})
+
+
+@pytest.mark.parametrize("method", ["sft", "grpo"])
+def test_every_trl_default_passes_its_own_type_check(method):
+    """The checker is no stricter than TRL: each config field's own default is accepted."""
+    import dataclasses
+
+    from recipes.trl_args import OWNED_BY_RECIPE, check_trl_args, config_class
+
+    for f in dataclasses.fields(config_class(method)):
+        if not f.init or f.name in OWNED_BY_RECIPE:
+            continue
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            continue
+        check_trl_args(method, {f.name: default})

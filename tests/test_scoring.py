@@ -1,6 +1,7 @@
 import pytest
 
-from recipes.protocol.grader import answer_region, grade
+from recipes.protocol.grader import grade
+from recipes.protocol.markup import answer_region
 
 
 @pytest.mark.parametrize(

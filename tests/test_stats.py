@@ -5,8 +5,13 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from eval.sampling_metrics import ks_for, majority_correct, pass_at_k, problem_metrics
-from eval.stats import compare_paired, mean_and_se, paired_bootstrap_ci, paired_permutation_pvalue
+from eval.compare.statistics import (
+    compare_paired,
+    mean_and_se,
+    paired_bootstrap_ci,
+    paired_permutation_pvalue,
+)
+from eval.metrics import ks_for, majority_correct, pass_at_k, problem_metrics
 
 
 def brute_force_pass_at_k(n: int, c: int, k: int) -> float:

@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
+from eval.harness.tasks import gpqa_doc, gpqa_option_order, math_doc, tasks_module
 from eval.settings import resolve_tasks
-from eval.tasks import gpqa_doc, gpqa_option_order, math_doc, tasks_module
 from recipes.protocol.prompts import MATH_INSTRUCTION
 from recipes.protocol.task_catalog import TASKS
 from recipes.schema import EvalSpec
@@ -77,9 +77,9 @@ def test_compat_layer_loads_only_project_tasks():
     # in a fresh interpreter: no lighteval built-in task module may be imported (one downloads at import)
     code = f"""
 import sys
-from eval.compat import only_project_tasks
+from eval.harness.compat import only_project_tasks
 from eval.settings import resolve_tasks
-from eval.tasks import tasks_module
+from eval.harness.tasks import tasks_module
 from recipes.schema import EvalSpec
 from lighteval.tasks.registry import Registry
 runs = resolve_tasks(EvalSpec(tasks=["math_500", "aime24"], data_dir={str(FIXTURES)!r}))
@@ -101,7 +101,7 @@ print("ok")
 
 
 def test_an_uncached_hub_model_offline_names_the_download_command(monkeypatch):
-    from eval.model_ref import resolve_model
+    from eval.models import resolve_model
     from recipes.errors import UserError
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -13,7 +13,7 @@ from recipes import load_recipe
 from recipes.builtins import resolve
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT
-from recipes.runs import recipe_dir
+from recipes.runs import output_dir, recipe_dir
 from recipes.wandb_env import REASON_VAR, choose_mode
 from train.common import check_output_dir
 from train.data import load_for_method
@@ -120,7 +120,7 @@ def run_launch(command: list[str]) -> None:
 def remove_previous_run(recipe_path: str) -> None:
     recipe = load_recipe(recipe_path)
     assert recipe.train is not None
-    folder = Path(recipe.train.output_dir).resolve()
+    folder = output_dir(recipe)
     if folder.exists():
         print(f"--fresh: removing the previous run in {folder}")
         shutil.rmtree(folder)

@@ -35,3 +35,11 @@ def resolve(value: str, base: Path | None = None) -> str:
     if base is not None and looks_local(value):
         return str(resolve_path(value, base))
     return value
+
+
+def local_path(value: str, base: Path | None = None) -> Path | None:
+    """The one hub-or-local decision: the local folder or file a recipe value names (a builtin, a path, a
+    folder that exists), or None when it is a hub id to download."""
+    if is_builtin(value) or looks_local(value) or Path(value).exists():
+        return Path(resolve(value, base))
+    return None

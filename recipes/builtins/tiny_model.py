@@ -18,10 +18,9 @@ from recipes.protocol.chat_template import (
     EOS,
     PAD,
     R1_CHAT_TEMPLATE,
-    THINK_CLOSE,
-    THINK_OPEN,
     USER,
 )
+from recipes.protocol.markup import THINK_CLOSE, THINK_OPEN
 
 TINY_MODEL_NAME = "tiny-qwen2"
 # Bump when the architecture or tokenizer recipe changes so stale builds are not reused.

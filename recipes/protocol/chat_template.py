@@ -9,12 +9,12 @@ keeps assistant turns whole and marks them with `{% generation %}` so TRL can tr
 
 from __future__ import annotations
 
+from recipes.protocol.markup import THINK_OPEN
+
 BOS = "<｜begin▁of▁sentence｜>"
 EOS = "<｜end▁of▁sentence｜>"
 USER = "<｜User｜>"
 ASSISTANT = "<｜Assistant｜>"
-THINK_OPEN = "<think>"
-THINK_CLOSE = "</think>"
 PAD = "<｜▁pad▁｜>"
 
 R1_CHAT_TEMPLATE = (

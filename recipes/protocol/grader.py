@@ -20,9 +20,9 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from recipes.protocol.markup import answer_region, last_boxed
 from recipes.protocol.task_catalog import AnswerKind
 
-THINK_CLOSE = "</think>"
 TIMEOUT_SECONDS = 5
 MIN_MATH_VERIFY = (0, 9)
 MIN_LATEX2SYMPY = (1, 11)
@@ -36,13 +36,6 @@ MAX_ANSWER_CHARS = 20_000
 class Grade:
     correct: bool
     extracted: str | None  # the answer the checker read from the response, None if it found none
-
-
-def answer_region(response: str) -> str:
-    """The part of a response that holds the final answer."""
-    if THINK_CLOSE in response:
-        return response.rsplit(THINK_CLOSE, 1)[1]
-    return response
 
 
 def as_latex_gold(gold: str) -> str:
@@ -117,14 +110,15 @@ def _math_verify():
 
     import math_verify
 
-    installed = tuple(int(p) for p in version("math-verify").split(".")[:2])
-    if installed < MIN_MATH_VERIFY:
-        from recipes.errors import UserError
+    for package, minimum in (("math-verify", MIN_MATH_VERIFY), ("latex2sympy2_extended", MIN_LATEX2SYMPY)):
+        installed = tuple(int(p) for p in version(package).split(".")[:2])
+        if installed < minimum:
+            from recipes.errors import UserError
 
-        raise UserError(
-            f"math-verify {version('math-verify')} is installed; reasonlift grades with >= 0.9 "
-            "(run `make install`, which installs it beside lighteval's older pin)"
-        )
+            raise UserError(
+                f"{package} {version(package)} is installed; reasonlift grades with >= "
+                f"{'.'.join(map(str, minimum))} (run `make install`, which installs it beside lighteval's older pin)"
+            )
     # a timed-out parse is a wrong answer, not a log line with the whole answer in it
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
     return math_verify
@@ -160,7 +154,7 @@ def _plain(text: str) -> str:
 def _grade_math(response: str, gold: str) -> Grade:
     region = answer_region(response)
     parsed_gold = parse_gold(gold)
-    boxed = _last_boxed(region)
+    boxed = last_boxed(region)
     # the final answer: the last \boxed{} (math-verify would merge boxes that stand close together), else
     # the end of the response; long prose before it is never the problem
     candidate = f"\\boxed{{{boxed}}}" if boxed is not None else region[-2000:]
@@ -182,7 +176,6 @@ def _grade_math(response: str, gold: str) -> Grade:
     return Grade(correct=correct, extracted=extracted)
 
 
-_BOXED = re.compile(r"\\boxed\s*\{")
 # "Answer: C", "the answer is (C).", "answer is option C", "**Answer:** c"; the letter must end its phrase
 # ("The answer is A bit tricky" names no option).
 _ANSWER_LINE = re.compile(
@@ -192,27 +185,11 @@ _ANSWER_LINE = re.compile(
 )
 
 
-def _last_boxed(text: str) -> str | None:
-    """The content of the last `\\boxed{...}`, braces balanced."""
-    starts = [m.end() for m in _BOXED.finditer(text)]
-    if not starts:
-        return None
-    start, depth = starts[-1], 1
-    for index in range(start, len(text)):
-        if text[index] == "{":
-            depth += 1
-        elif text[index] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start:index]
-    return None
-
-
 def extract_letter(response: str, letters: tuple[str, ...]) -> str | None:
     """The option a GPQA response chose: its last `\\boxed{X}`, else its last "Answer: X", else a response
     that is nothing but the letter."""
     region = answer_region(response)
-    boxed = _last_boxed(region)
+    boxed = last_boxed(region)
     if boxed is not None:
         inner = re.sub(r"\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", boxed).strip()
         chosen = re.match(r"\(?([A-Z])\)?(?:$|[).:\s])", inner)
@@ -227,7 +204,6 @@ def extract_letter(response: str, letters: tuple[str, ...]) -> str | None:
     return bare.group(1) if bare and bare.group(1) in letters else None
 
 
-@lru_cache(maxsize=1024)  # compare grades each sample twice; responses are long, so keep few
 def grade(response: str, gold: str, kind: AnswerKind, choices: tuple[str, ...] = ()) -> Grade:
     """Grade `response` against `gold` (a math answer, or a letter for multiple choice)."""
     if kind == "letter":

@@ -12,14 +12,11 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
-from recipes.protocol.grader import THINK_CLOSE, gold_parses, grade
-
-THINK_OPEN = "<think>"
-BOXED = re.compile(r"\\boxed\s*\{")
+from recipes.protocol.grader import gold_parses, grade
+from recipes.protocol.markup import BOXED_OPEN, THINK_CLOSE, THINK_OPEN
 
 RewardFn = Callable[..., list[float | None]]
 
@@ -73,7 +70,7 @@ def tag_count(completions: list, **_: Any) -> list[float]:
             score += 0.5
         if THINK_OPEN not in text:
             score += 0.25
-        if THINK_CLOSE in text and BOXED.search(text.rsplit(THINK_CLOSE, 1)[1]):
+        if THINK_CLOSE in text and BOXED_OPEN.search(text.rsplit(THINK_CLOSE, 1)[1]):
             score += 0.25
         rewards.append(score)
     return rewards

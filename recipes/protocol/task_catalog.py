@@ -82,7 +82,3 @@ TASKS: dict[str, TaskInfo] = {
         local_dirname="toy_addition",
     ),
 }
-
-
-def task_info(name: str) -> TaskInfo:
-    return TASKS[name]

@@ -11,7 +11,6 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from recipes.architectures import architecture_config, tensor_parallel_sizes
 from recipes.errors import UserError
@@ -254,9 +253,9 @@ def _dataset_rows(recipe: Recipe) -> int | None:
     spec = recipe.train.dataset
     if spec.max_samples:
         return spec.max_samples
-    from recipes.paths import is_builtin, looks_local
+    from recipes.builtins import local_path
 
-    if is_builtin(spec.path) or looks_local(spec.path) or Path(spec.path).exists():
+    if local_path(spec.path, recipe_dir(recipe)) is not None:
         from train.data import load_for_method
 
         return len(load_for_method(recipe.train.method, spec, recipe_dir(recipe)))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from eval.fingerprint import text_fingerprint
+from eval.metrics import majority_answer
+from eval.stores.fingerprint import text_fingerprint
+from recipes.files import atomic_write_text
 from recipes.paths import cache_dir
 
 RESULTS_FORMAT = 1
@@ -36,6 +36,14 @@ class ProblemRecord:
     @property
     def pass1(self) -> float:
         return sum(s.correct for s in self.samples) / len(self.samples)
+
+    @property
+    def majority_answer(self) -> str | None:
+        return majority_answer([s.extracted for s in self.samples])
+
+    @property
+    def mean_tokens(self) -> float:
+        return sum(s.tokens for s in self.samples) / len(self.samples)
 
 
 @dataclass
@@ -73,16 +81,6 @@ def result_cache_path(model_fingerprint: str, task: str, settings: dict, partial
     return cache_dir() / "results" / model_fingerprint[:32] / f"{task.replace(':', '_')}-{key}.json"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def save_result(result: TaskResult, path: Path) -> None:
     atomic_write_text(path, json.dumps(result.to_json()))
 
@@ -95,30 +93,3 @@ def load_result(path: Path) -> TaskResult | None:
     if data.get("format") != RESULTS_FORMAT:
         return None
     return TaskResult.from_json(data)
-
-
-def write_details(result: TaskResult, path: Path) -> None:
-    """One JSON line per sample, for a person to open: the problem, the answer read, right or wrong."""
-    lines = []
-    for p in result.problems:
-        for i, s in enumerate(p.samples):
-            lines.append(
-                json.dumps(
-                    {
-                        "task": result.task,
-                        "problem_id": p.problem_id,
-                        "sample": i,
-                        "prompt": p.prompt,
-                        "gold": p.gold,
-                        "extracted": s.extracted,
-                        "correct": s.correct,
-                        "tokens": s.tokens,
-                        "finish_reason": s.finish_reason,
-                        "level": p.level,
-                        "subject": p.subject,
-                        "response": s.text,
-                    },
-                    ensure_ascii=False,
-                )
-            )
-    atomic_write_text(path, "\n".join(lines) + "\n")

@@ -1,4 +1,4 @@
-"""Before/after comparison: evaluate both sides with identical settings, then compare problem by problem."""
+"""Pair the two sides problem by problem and compare them: one row per task, and per MATH level."""
 
 from __future__ import annotations
 
@@ -6,20 +6,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from eval.results import ProblemRecord, TaskResult
-from eval.stats import PairedComparison, compare_paired
-
-SETTINGS_LABELS = {
-    "task_version": "task version (prompt and scoring)",
-    "dataset": "dataset",
-    "revision": "dataset revision",
-    "n": "samples per problem (n)",
-    "temperature": "temperature",
-    "top_p": "top_p",
-    "max_new_tokens": "max new tokens",
-    "seed": "sampling seed",
-    "chat_template": "chat template",
-}
+from eval.compare.guard import settings_mismatches
+from eval.compare.statistics import PairedComparison, compare_paired
+from eval.stores.results import ProblemRecord, TaskResult
 
 
 @dataclass
@@ -68,36 +57,9 @@ class CompareRow:
 @dataclass
 class TaskComparison:
     task: str
+    samples: int  # n, samples per problem (the same on both sides unless the guard was overridden)
     rows: list[CompareRow]
-    baseline_metrics: dict[str, float]
-    tuned_metrics: dict[str, float]
     mismatches: list[str] = field(default_factory=list)
-
-
-def settings_mismatches(baseline: TaskResult, tuned: TaskResult) -> list[str]:
-    """Every way the two sides were not evaluated alike, in words."""
-    problems = []
-    for key in sorted(set(baseline.settings) | set(tuned.settings)):
-        a, b = baseline.settings.get(key), tuned.settings.get(key)
-        if a != b and key != "task":
-            problems.append(
-                f"{baseline.task}: {SETTINGS_LABELS.get(key, key)} differs: baseline {a!r}, tuned {b!r}"
-            )
-    if baseline.data_fingerprint != tuned.data_fingerprint:
-        problems.append(f"{baseline.task}: the problems or gold answers differ between the two evaluations")
-    base_prompts = {p.problem_id: p.prompt_hash for p in baseline.problems}
-    differing = sum(
-        1
-        for p in tuned.problems
-        if p.problem_id in base_prompts and base_prompts[p.problem_id] != p.prompt_hash
-    )
-    if differing:
-        problems.append(f"{baseline.task}: {differing} of {len(tuned.problems)} rendered prompts differ")
-    if baseline.partial != tuned.partial:
-        problems.append(
-            f"{baseline.task}: one side was evaluated on a subset of problems (eval.max_problems)"
-        )
-    return problems
 
 
 def _paired(
@@ -133,8 +95,7 @@ def compare_task(baseline: TaskResult, tuned: TaskResult, seed: int = 0) -> Task
             rows.append(_row(baseline.task, f"level {level}", b, t, seed))
     return TaskComparison(
         task=baseline.task,
+        samples=baseline.settings["n"],
         rows=rows,
-        baseline_metrics=baseline.metrics,
-        tuned_metrics=tuned.metrics,
         mismatches=settings_mismatches(baseline, tuned),
     )

@@ -1,16 +1,17 @@
-"""Statistics for before/after comparisons on small benchmarks.
+"""Statistics for before/after comparisons on small benchmarks, through scipy.stats.
 
 The unit of resampling is the problem, not the sample: AIME has 30 problems, and 16 samples of each
 shrink the noise of each problem's pass@1 but not the luck of which 30 problems were set. Baseline
-and tuned model answer the same problems, so the comparison is paired.
+and tuned model answer the same problems, so the comparison is paired: both tests work on the
+per-problem differences tuned - baseline.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 BOOTSTRAP_RESAMPLES = 10_000
 PERMUTATION_RESAMPLES = 10_000
@@ -39,7 +40,7 @@ def mean_and_se(values: np.ndarray) -> tuple[float, float]:
     values = np.asarray(values, dtype=float)
     if len(values) < 2:
         return float(values.mean()) if len(values) else float("nan"), float("nan")
-    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
+    return float(values.mean()), float(stats.sem(values))
 
 
 def paired_bootstrap_ci(
@@ -51,12 +52,17 @@ def paired_bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile bootstrap interval for mean(tuned - baseline), resampling problems with replacement."""
     diffs = np.asarray(tuned, dtype=float) - np.asarray(baseline, dtype=float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(diffs), size=(resamples, len(diffs)))
-    means = diffs[idx].mean(axis=1)
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(means, [alpha, 1 - alpha])
-    return float(low), float(high)
+    if len(diffs) < 2:  # nothing to resample: the interval is the one difference
+        return float(diffs.mean()), float(diffs.mean())
+    result = stats.bootstrap(
+        (diffs,),
+        np.mean,
+        n_resamples=resamples,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def paired_permutation_pvalue(
@@ -65,23 +71,25 @@ def paired_permutation_pvalue(
     """Two-sided p-value of a paired permutation (sign-flip) test of mean(tuned - baseline) = 0.
 
     Under the null the two sides are exchangeable within each problem, so each difference's sign is a
-    coin flip. With few non-zero differences every sign pattern is enumerated (exact test); otherwise
-    random patterns are drawn and the estimate counts the observed pattern (never returns 0).
+    coin flip. Problems with no difference carry no information and are left out; with at most
+    EXACT_PERMUTATION_LIMIT differences left, every sign pattern is enumerated (an exact test), otherwise
+    random patterns are drawn (scipy counts the observed one, so the estimate is never 0).
     """
     diffs = np.asarray(tuned, dtype=float) - np.asarray(baseline, dtype=float)
     nonzero = diffs[diffs != 0]
     if len(nonzero) == 0:
         return 1.0
-    observed = abs(nonzero.sum())
-    tolerance = 1e-12 * max(1.0, observed)
-    if len(nonzero) <= EXACT_PERMUTATION_LIMIT:
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(nonzero))))
-        stats = np.abs(signs @ nonzero)
-        return float(np.mean(stats >= observed - tolerance))
-    rng = np.random.default_rng(seed)
-    signs = rng.choice((1.0, -1.0), size=(resamples, len(nonzero)))
-    stats = np.abs(signs @ nonzero)
-    return float((np.sum(stats >= observed - tolerance) + 1) / (resamples + 1))
+    exact = len(nonzero) <= EXACT_PERMUTATION_LIMIT
+    result = stats.permutation_test(
+        (nonzero,),
+        np.mean,
+        permutation_type="samples",
+        alternative="two-sided",
+        vectorized=True,
+        n_resamples=np.inf if exact else resamples,
+        rng=None if exact else np.random.default_rng(seed),
+    )
+    return float(result.pvalue)
 
 
 def compare_paired(baseline: np.ndarray, tuned: np.ndarray, seed: int = 0) -> PairedComparison:

@@ -1,14 +1,16 @@
-"""Turn what a user names (hub id, folder, builtin) into a local folder and a weights fingerprint."""
+"""A model as evaluation sees it: what the user named (hub id, folder, builtin) as a local folder with a
+weights fingerprint, and its tokenizer with the recipe's chat template -- the one place prompts are
+rendered and counted."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.fingerprint import weights_fingerprint
-from recipes.builtins import resolve
+from eval.stores.fingerprint import weights_fingerprint
+from recipes.builtins import local_path
 from recipes.errors import UserError
-from recipes.paths import is_builtin, looks_local
+from recipes.protocol.chat_template import apply_recipe_template
 
 
 @dataclass(frozen=True)
@@ -19,8 +21,8 @@ class ModelRef:
 
 
 def resolve_model(name: str, revision: str | None = None, base: Path | None = None) -> ModelRef:
-    if is_builtin(name) or looks_local(name) or Path(name).exists():
-        path = Path(resolve(name, base))
+    path = local_path(name, base)
+    if path is not None:
         if not path.exists():
             raise UserError(
                 f"model {name!r}: folder {path} does not exist (did training finish? see `make train`)"
@@ -55,3 +57,30 @@ def _download(repo_id: str, revision: str | None) -> Path:
         ) from None
     except HfHubHTTPError as err:
         raise UserError(f"model {repo_id!r}: could not be fetched from the hub ({err})") from None
+
+
+def load_tokenizer(path: str, chat_template: str = "model"):
+    """The model's tokenizer, with the R1 template installed when the recipe asks for it (`r1`)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    apply_recipe_template(tokenizer, chat_template)
+    return tokenizer
+
+
+def render_prompt(tokenizer, text: str) -> str:
+    """One user turn through the chat template, ending where the model starts to answer."""
+    return tokenizer.apply_chat_template(
+        [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
+    )
+
+
+def prompt_ids(tokenizer, rendered: str) -> list[int]:
+    """Token ids of a rendered prompt (the template already holds the special tokens)."""
+    return tokenizer(rendered, add_special_tokens=False).input_ids
+
+
+def token_counter(path: str):
+    """Counts tokens of free text with the model's tokenizer (the reasoning analysis's unit)."""
+    tokenizer = load_tokenizer(path)
+    return lambda text: len(prompt_ids(tokenizer, text))

@@ -4,7 +4,7 @@ how much it reflects afterwards, how often it switches approach.
 R1-Distill's prompt pre-fills `<think>`, so the reasoning is the response up to its last `</think>`
 (the whole response when the model never closes it). The reasoning is split into steps at blank lines;
 the first correct point is the end of the first step that contains the gold answer, found with the
-same answer checker as scoring (no judge model), or optionally by a judge (`eval.judge`).
+same answer checker as scoring (no judge model), or optionally by a judge (`eval.reasoning.judge`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from recipes.protocol.grader import THINK_CLOSE, grade
+from recipes.protocol.grader import grade
+from recipes.protocol.markup import boxed_contents, split_thinking
 from recipes.protocol.task_catalog import AnswerKind
 
 DEFAULT_SWITCH_MARKERS = (
@@ -28,7 +29,6 @@ DEFAULT_SWITCH_MARKERS = (
     "let me try a different",
 )
 
-BOXED = re.compile(r"\\boxed\s*\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}")
 EQUALS_RHS = re.compile(r"=\s*\$?([^=\n$]+?)\$?\s*(?=$|[,;]|\.(?:\s|$))", re.M)
 ANSWER_IS = re.compile(r"answer\s+is\s*:?\s*\$?([^\n$]+?)\$?\s*(?=$|[,;]|\.(?:\s|$))", re.I | re.M)
 
@@ -53,9 +53,8 @@ class SampleReasoning:
 
 def split_reasoning(response: str) -> tuple[str, bool]:
     """The reasoning part of a response, and whether the model closed its thinking."""
-    if THINK_CLOSE in response:
-        return response.rsplit(THINK_CLOSE, 1)[0], True
-    return response, False
+    reasoning, _, closed = split_thinking(response)
+    return reasoning, closed
 
 
 def split_steps(reasoning: str) -> list[str]:
@@ -71,7 +70,7 @@ def split_steps(reasoning: str) -> list[str]:
 
 def step_candidates(step: str) -> list[str]:
     """Answer candidates a step states: boxed expressions, right-hand sides of '=', 'the answer is X'."""
-    found = [m.group(1) for m in BOXED.finditer(step)]
+    found = boxed_contents(step)
     found += [m.group(1) for m in ANSWER_IS.finditer(step)]
     found += [m.group(1) for m in EQUALS_RHS.finditer(step)]
     return [c.strip() for c in found if c.strip()]

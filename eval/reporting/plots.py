@@ -10,10 +10,23 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from eval.compare import CompareRow, TaskComparison
+from eval.compare.pairing import CompareRow, TaskComparison
 
 BASELINE_COLOUR = "#9aa5b1"
 TUNED_COLOUR = "#2f6fdf"
+
+
+def tidy(ax, legend_size: int = 8, legend_loc: str = "best") -> None:
+    """The house style: a frameless legend, no top and right spines."""
+    ax.legend(loc=legend_loc, fontsize=legend_size, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
 
 
 def _bars(rows: list[CompareRow], title: str, path: Path) -> Path:
@@ -36,12 +49,8 @@ def _bars(rows: list[CompareRow], title: str, path: Path) -> Path:
     ax.set_ylabel("pass@1 (%)")
     ax.set_ylim(0, 110)
     ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    tidy(ax, legend_loc="upper left")
+    return save(fig, path)
 
 
 def write_plots(out_dir: Path, comparisons: list[TaskComparison]) -> dict[str, Path]:
@@ -71,9 +80,5 @@ def curve_plot(points: list[dict], path: Path) -> Path:
     ax.set_ylabel("pass@1 (%)")
     ax.set_ylim(0, 105)
     ax.set_title("pass@1 over training (step 0 = baseline)", fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    tidy(ax)
+    return save(fig, path)

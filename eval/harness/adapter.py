@@ -6,7 +6,6 @@ the weights; this class is handed to `Pipeline(model=...)` instead (lighteval's 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,20 +14,22 @@ from lighteval.models.model_output import ModelResponse
 from lighteval.tasks.requests import Doc
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from eval.compat import NoSampleCache
-from eval.engines import Engine, prompt_seed
-from eval.generation_store import GenerationStore, Sample
+from eval.engines.base import Engine, prompt_seed
+from eval.harness.compat import NoSampleCache
+from eval.models import prompt_ids, render_prompt
 from eval.settings import TaskRun
+from eval.stores.generations import GenerationStore, Sample
 from recipes.errors import UserError
-
-logger = logging.getLogger(__name__)
+from recipes.protocol.grader import Grade
 
 
 @dataclass
 class SampledResponse(ModelResponse):
-    """A ModelResponse that also carries each sample's token count and finish reason."""
+    """A ModelResponse that also carries each sample's token count and finish reason, and, once the task's
+    metric has run, each sample's grade (so the evaluation grades every sample exactly once)."""
 
     samples: list[Sample] = field(default_factory=list)
+    grades: list[Grade] = field(default_factory=list)
 
 
 class StoredGenerationModel(LightevalModel):
@@ -49,8 +50,6 @@ class StoredGenerationModel(LightevalModel):
         self._engine_factory = engine_factory
         self._engine: Engine | None = None
         self.generate = generate
-        self.generated_prompts = 0
-        self.reused_prompts = 0
         if not getattr(tokenizer, "chat_template", None):
             raise UserError(
                 f"{model_name}: the tokenizer has no chat template; set `model.chat_template: r1` in the recipe"
@@ -69,9 +68,7 @@ class StoredGenerationModel(LightevalModel):
         return getattr(self._tokenizer, "model_max_length", 32768)
 
     def render(self, doc: Doc) -> str:
-        return self._tokenizer.apply_chat_template(
-            [{"role": "user", "content": doc.query}], tokenize=False, add_generation_prompt=True
-        )
+        return render_prompt(self._tokenizer, doc.query)
 
     @staticmethod
     def _task_key(doc: Doc) -> str:
@@ -85,7 +82,6 @@ class StoredGenerationModel(LightevalModel):
         for task, indices in by_task.items():
             store = self.stores[task]
             pending = [i for i in indices if store.get(rendered[i]) is None]
-            self.reused_prompts += len(indices) - len(pending)
             if not pending:
                 print(f"{self.runs[task].name}: all {len(indices)} problems already generated (cached)")
                 continue
@@ -111,7 +107,7 @@ class StoredGenerationModel(LightevalModel):
         store = self.stores[task]
         if self._engine is None:
             self._engine = self._engine_factory()
-        ids = [self._tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
+        ids = [prompt_ids(self._tokenizer, p) for p in prompts]
         seeds = [prompt_seed(run.sampling.seed, p) for p in prompts]
         with Progress(
             TextColumn(f"[bold]{run.name}[/] generating ({run.sampling.n} samples/problem)"),
@@ -123,7 +119,6 @@ class StoredGenerationModel(LightevalModel):
             for index, samples in self._engine.generate(ids, seeds, run.sampling):
                 doc = docs[index]
                 store.put(prompts[index], samples, problem_id=(doc.specific or {}).get("problem_id", doc.id))
-                self.generated_prompts += 1
                 progress.advance(bar)
 
     def cleanup(self) -> None:

@@ -15,7 +15,7 @@ from types import ModuleType
 from lighteval.tasks.lighteval_task import LightevalTaskConfig
 from lighteval.tasks.requests import Doc
 
-from eval.lighteval_metric import sampled_answer_metric
+from eval.harness.metric import sampled_answer_metric
 from eval.settings import TASK_VERSION, TaskRun
 from recipes.protocol.prompts import LETTERS, gpqa_prompt, math_prompt
 

@@ -8,7 +8,8 @@ from lighteval.metrics.utils.metric_utils import SampleLevelMetricGrouping
 from lighteval.models.model_output import ModelResponse
 from lighteval.tasks.requests import Doc, SamplingMethod
 
-from eval.sampling_metrics import ks_for, problem_metrics
+from eval.harness.adapter import SampledResponse
+from eval.metrics import ks_for, problem_metrics
 from recipes.protocol.grader import grade
 from recipes.protocol.task_catalog import AnswerKind
 
@@ -28,6 +29,8 @@ class SampledAnswerMetric(SamplingMetric, SampleLevelComputation):
         gold = doc.get_golds()[0]
         choices = tuple(doc.choices) if self.kind == "letter" else ()
         grades = [grade(text, gold, self.kind, choices) for text in model_response.text[: self.n]]
+        if isinstance(model_response, SampledResponse):
+            model_response.grades = grades  # the details read these: no second grading
         return problem_metrics([g.extracted for g in grades], [g.correct for g in grades])
 
 

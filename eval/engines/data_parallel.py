@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
-from eval.generation_store import Sample, SamplingSettings
+from eval.stores.generations import Sample, SamplingSettings
 from recipes.errors import UserError
 from recipes.schema import VllmSpec
 
@@ -37,14 +37,12 @@ def cpu_groups(data_parallel: int, cores: int) -> list[str]:
     return [f"{(r * per) % cores}-{(r * per) % cores + per - 1}" for r in range(data_parallel)]
 
 
-def _worker(
-    rank: int, model_path: str, settings: dict, max_new_tokens: int, seed: int, env: dict, jobs, results
-) -> None:
+def _worker(rank: int, model_path: str, settings: dict, seed: int, env: dict, jobs, results) -> None:
     os.environ.update(env)
     try:
-        from eval.engines import VllmEngine
+        from eval.engines.vllm_engine import VllmEngine
 
-        engine = VllmEngine(model_path, VllmSpec(**settings), max_new_tokens, seed=seed)
+        engine = VllmEngine(model_path, VllmSpec(**settings), seed=seed)
         results.put(("ready", rank, None))
         while (job := jobs.get()) is not None:
             ids, seeds, sampling, indices = job
@@ -60,7 +58,6 @@ def _worker(
 class DataParallelVllmEngine:
     model_path: str
     settings: VllmSpec
-    max_new_tokens: int
     seed: int = 0
     name: str = "vllm"
     _procs: list = field(default_factory=list)
@@ -88,7 +85,6 @@ class DataParallelVllmEngine:
                     rank,
                     self.model_path,
                     settings,
-                    self.max_new_tokens,
                     self.seed + rank,
                     envs[rank],
                     self._jobs[rank],

@@ -13,7 +13,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from eval.fingerprint import text_fingerprint
+from eval.stores.fingerprint import text_fingerprint
 from recipes.paths import cache_dir
 
 

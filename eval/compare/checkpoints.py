@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.runner import ModelEvaluation, evaluate_model
-from eval.stats import mean_and_se
+from eval.compare.statistics import mean_and_se
+from eval.evaluate import ModelEvaluation, evaluate_model
 from recipes.runs import SUMMARY_FILE, last_checkpoint
 from recipes.schema import Recipe
 

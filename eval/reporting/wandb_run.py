@@ -8,33 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eval.compare import TaskComparison
-from eval.results import TaskResult
-from eval.runner import ModelEvaluation
+from eval.compare.pairing import TaskComparison
+from eval.evaluate import ModelEvaluation
+from eval.reporting.table import HEADERS, summary_values, table_rows
+from eval.stores.results import TaskResult
 from recipes.paths import REPO_ROOT
 from recipes.schema import Recipe
 from recipes.wandb_env import configure, start_run, sync_hint
-
-
-def summary_values(comparisons: list[TaskComparison]) -> dict[str, float]:
-    values = {}
-    for c in comparisons:
-        for r in c.rows:
-            key = r.task if r.subset is None else f"{r.task}/{r.subset.replace(' ', '_')}"
-            s = r.stats
-            values.update(
-                {
-                    f"{key}/baseline": s.baseline_mean,
-                    f"{key}/tuned": s.tuned_mean,
-                    f"{key}/delta": s.delta,
-                    f"{key}/ci_low": s.ci_low,
-                    f"{key}/ci_high": s.ci_high,
-                    f"{key}/p_value": s.p_value,
-                    f"{key}/baseline_tokens": r.baseline.mean_tokens,
-                    f"{key}/tuned_tokens": r.tuned.mean_tokens,
-                }
-            )
-    return values
 
 
 def reasoning_summary_values(rows: list[dict]) -> dict[str, float]:
@@ -49,36 +29,24 @@ def reasoning_summary_values(rows: list[dict]) -> dict[str, float]:
 
 
 def drilldown_rows(baseline: TaskResult, tuned: TaskResult) -> list[list]:
-    """One row per problem: what each side answered (most common answer) and how often it was right."""
+    """One row per problem: what each side answered (its majority answer) and how often it was right."""
     tuned_by_id = {p.problem_id: p for p in tuned.problems}
-    rows = []
-    for b in baseline.problems:
-        t = tuned_by_id.get(b.problem_id)
-        if t is None:
-            continue
-
-        def common(problem):
-            answers = [s.extracted for s in problem.samples if s.extracted is not None]
-            return max(set(answers), key=answers.count) if answers else None
-
-        def tokens(problem):
-            return sum(s.tokens for s in problem.samples) / len(problem.samples)
-
-        rows.append(
-            [
-                baseline.task,
-                b.problem_id,
-                b.gold,
-                common(b),
-                round(b.pass1, 4),
-                round(tokens(b), 1),
-                common(t),
-                round(t.pass1, 4),
-                round(tokens(t), 1),
-                round(t.pass1 - b.pass1, 4),
-            ]
-        )
-    return rows
+    return [
+        [
+            baseline.task,
+            b.problem_id,
+            b.gold,
+            b.majority_answer,
+            round(b.pass1, 4),
+            round(b.mean_tokens, 1),
+            t.majority_answer,
+            round(t.pass1, 4),
+            round(t.mean_tokens, 1),
+            round(t.pass1 - b.pass1, 4),
+        ]
+        for b in baseline.problems
+        if (t := tuned_by_id.get(b.problem_id)) is not None
+    ]
 
 
 DRILLDOWN_COLUMNS = [
@@ -99,8 +67,6 @@ def log_compare_run(
     recipe: Recipe,
     out_dir: Path,
     comparisons: list[TaskComparison],
-    table_header: list[str],
-    table_rows: list[list[str]],
     plots: dict[str, Path],
     baseline: ModelEvaluation,
     tuned: ModelEvaluation,
@@ -127,7 +93,7 @@ def log_compare_run(
         run, mode = start_run(**init_args)
         run.summary.update(summary_values(comparisons))
         run.summary.update(reasoning_summary_values(reasoning or []))
-        logged = {"compare_table": wandb.Table(columns=table_header, data=table_rows)}
+        logged = {"compare_table": wandb.Table(columns=HEADERS, data=table_rows(comparisons))}
         drill = [
             row
             for name in baseline.results

@@ -21,15 +21,22 @@ def ks_for(n: int) -> list[int]:
     return [*ks, n] if n not in ks else ks
 
 
-def majority_correct(extracted: list[str | None], correct: list[bool]) -> float:
-    """1.0 if the most common extracted answer is a correct one (ties: the answer seen first), else 0.0."""
-    answered = [(a, c) for a, c in zip(extracted, correct, strict=True) if a is not None]
+def majority_answer(extracted: list[str | None]) -> str | None:
+    """The most common extracted answer (ties: the answer seen first); None when no sample answered."""
+    answered = [a for a in extracted if a is not None]
     if not answered:
-        return 0.0
-    counts = Counter(a for a, _ in answered)
+        return None
+    counts = Counter(answered)
     top = max(counts.values())
-    winner = next(a for a, _ in answered if counts[a] == top)
-    return 1.0 if next(c for a, c in answered if a == winner) else 0.0
+    return next(a for a in answered if counts[a] == top)
+
+
+def majority_correct(extracted: list[str | None], correct: list[bool]) -> float:
+    """1.0 if the majority answer (see majority_answer) is a correct one, else 0.0."""
+    winner = majority_answer(extracted)
+    if winner is None:
+        return 0.0
+    return 1.0 if next(c for a, c in zip(extracted, correct, strict=True) if a == winner) else 0.0
 
 
 def problem_metrics(extracted: list[str | None], correct: list[bool]) -> dict[str, float]:

@@ -1,0 +1,61 @@
+"""The bench table: each stage's measurement beside its bound."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _setting(settings: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in settings.items())
+
+
+def print_bench(results: dict) -> None:
+    console = Console(width=200)
+    weights = "random weights" if results["settings"]["random_weights"] else "trained weights"
+    table = Table(
+        title=f"reasonlift bench · {results['model']} ({weights}) · {results['hardware']['name']}",
+        title_justify="left",
+    )
+    for column in ("stage", "setting", "measured", "bound", "ratio"):
+        table.add_column(column, justify="left" if column in ("stage", "setting") else "right")
+    for row in results.get("generation", []):
+        table.add_row(
+            f"eval generation · {row['task']}",
+            f"{row['engine']}, {row['variant']}; {row['problems']}x{row['samples']} samples, "
+            f"{row['mean_output_tokens']:,.0f} tokens each, {row['wall_s']:.1f} s",
+            f"{row['tokens_per_s']:,.0f} tok/s",
+            f"{row['bound_tokens_per_s']:,.0f} tok/s ({row['binding']})",
+            f"{100 * row['ratio']:.1f}%",
+        )
+    for row in results.get("sft", []):
+        if "error" in row:
+            table.add_row("SFT", _setting(row["settings"]), row["error"], "–", "–")
+            continue
+        table.add_row(
+            "SFT",
+            f"{_setting(row['settings'])}; max_length {row['max_length']}, peak memory {row['peak_memory_gb']:.2f} GB",
+            f"{row['tokens_per_s_per_device']:,.0f} tok/s/device",
+            f"{results['hardware']['peak_flops'] / 1e12:.2f} TFLOP/s",
+            f"MFU {100 * row['mfu']:.1f}%",
+        )
+    if "grpo" in results:
+        g = results["grpo"]
+        table.add_row(
+            "GRPO step",
+            f"{g['completions_per_step']} completions ≤ {g['max_completion_length']} tokens, {g['generation_engine']}: "
+            f"generation {g['generation_s']:.2f} s · scoring {g['scoring_s']:.3f} s · optimisation {g['optimisation_s']:.2f} s",
+            f"{g['step_s']:.2f} s/step",
+            "–",
+            "–",
+        )
+    if "scoring" in results:
+        s = results["scoring"]
+        table.add_row(
+            "scoring",
+            f"{s['answers']:,} answers ({s['pathological']} pathological)",
+            f"{s['seconds']:.2f} s, {s['answers_per_s']:,.0f} answers/s",
+            f"peak {s['peak_rss_mb']:,.0f} MB",
+            "–",
+        )
+    console.print(table)

@@ -1,0 +1,110 @@
+"""`make bench`: throughput of every stage, each set beside its bound on this hardware.
+
+- eval generation: output tokens/s per task with the recipe's engine and settings, against the tighter of
+  the memory-bandwidth bound (weights + KV cache read per decoding step at the measured context length)
+  and the compute bound (FLOPs per token over the peak); with prefix caching off and on.
+- SFT: tokens/s per device, peak memory, MFU against the matmul peak: a baseline, then each speed-up.
+- GRPO: one generation batch split into generation, scoring and optimisation.
+- scoring: answers checked per second.
+
+`weights=random` runs all of it on the recipe model's architecture with random weights and synthetic
+prompts and sequences (see recipes.architectures and train.bench_train): the real compute, nothing downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from eval.bench.generation import bench_generation
+from eval.bench.hardware import detect
+from eval.bench.report import print_bench
+from eval.bench.scoring import bench_scoring
+from recipes.architectures import architecture_dir
+from recipes.files import atomic_write_text
+from recipes.gpus import gpu_available
+from recipes.provenance import provenance
+from recipes.runs import recipe_dir
+from recipes.schema import Recipe
+
+STAGES = ("scoring", "generation", "sft", "grpo")
+# random weights never stop early, so their work is capped by default (the flags raise it)
+RANDOM_MAX_NEW_TOKENS = 1024
+RANDOM_MAX_PROBLEMS = 32
+RANDOM_PROMPT_TOKENS = 256  # of the order of a competition problem with its instructions
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    stages: tuple[str, ...] = STAGES
+    random_weights: bool = False
+    max_new_tokens: int | None = None  # eval generation and GRPO completions; None: the recipe's
+    max_problems: int | None = None  # per task; None: the recipe's eval.max_problems (all)
+    prompt_tokens: int = RANDOM_PROMPT_TOKENS  # random weights: length of the synthetic prompts
+    max_length: int | None = None  # SFT sequence limit; None: the recipe's
+    sft_steps: int = 30
+    grpo_steps: int = 4
+
+    def resolved(self) -> BenchSettings:
+        """Random weights decode to the limit every time: cap the work so the run takes minutes."""
+        if not self.random_weights:
+            return self
+        return replace(
+            self,
+            max_new_tokens=self.max_new_tokens or RANDOM_MAX_NEW_TOKENS,
+            max_problems=self.max_problems or RANDOM_MAX_PROBLEMS,
+        )
+
+
+def sft_variants() -> list[dict]:
+    """SFT settings to set side by side: the plain baseline, then each speed-up the recipes use, added in
+    turn. Liger's kernels only where they can run (a GPU with liger-kernel installed)."""
+    variants = [{"packing": False, "use_liger_kernel": False}]
+    if gpu_available() and importlib.util.find_spec("liger_kernel") is not None:
+        variants.append({"packing": False, "use_liger_kernel": True})
+    variants.append({**variants[-1], "packing": True})
+    return variants
+
+
+def run_bench(recipe: Recipe, out_dir: Path, settings: BenchSettings | None = None) -> dict:
+    from train.bench_train import TrainWorkload, bench_grpo_step, bench_sft
+
+    settings = (settings or BenchSettings()).resolved()
+    hardware = detect()
+    print(
+        f"hardware: {hardware.name}: peak {hardware.peak_flops / 1e12:.2f} TFLOP/s ({hardware.peak_flops_source}), "
+        f"bandwidth {hardware.bandwidth / 1e9:.1f} GB/s ({hardware.bandwidth_source})"
+    )
+    workload = TrainWorkload(max_length=settings.max_length, completion_tokens=settings.max_new_tokens)
+    if settings.random_weights:
+        architecture = architecture_dir(recipe.model.name_or_path, recipe.model.revision, recipe_dir(recipe))
+        workload = replace(workload, architecture=architecture, prompt_tokens=settings.prompt_tokens)
+        print(
+            f"random weights: {recipe.model.name_or_path}'s architecture ({architecture / 'config.json'}); "
+            f"synthetic prompts of {settings.prompt_tokens} tokens, every sequence decoded to "
+            f"{settings.max_new_tokens} tokens, at most {settings.max_problems} problems per task"
+        )
+    results: dict = {
+        "hardware": hardware.__dict__,
+        "recipe": recipe.name,
+        "model": recipe.model.name_or_path,
+        "settings": asdict(settings),
+        "provenance": provenance(),
+    }
+    if "scoring" in settings.stages:
+        results["scoring"] = bench_scoring()
+    if "generation" in settings.stages and recipe.eval.tasks:
+        results["generation"] = bench_generation(recipe, hardware, settings)
+    if recipe.train is not None and "sft" in settings.stages:
+        results["sft"] = [
+            bench_sft(recipe, settings.sft_steps, variant, hardware.peak_flops, workload)
+            for variant in sft_variants()
+        ]
+    if recipe.train is not None and "grpo" in settings.stages:
+        results["grpo"] = bench_grpo_step(recipe, settings.grpo_steps, workload)
+    print_bench(results)
+    atomic_write_text(out_dir / "bench.json", json.dumps(results, indent=2, default=str))
+    print(f"wrote {out_dir / 'bench.json'}")
+    return results

@@ -1,0 +1,189 @@
+"""`make compare`: evaluate both sides, pair them problem by problem, guard that they were evaluated alike,
+report (terminal, files, plots, W&B)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from eval.compare.checkpoints import checkpoint_curve
+from eval.compare.pairing import TaskComparison, compare_task
+from eval.evaluate import ModelEvaluation, evaluate_model
+from eval.models import token_counter
+from eval.reasoning.analysis import analyse_task, comparison_rows
+from eval.reporting.files import write_details, write_reports
+from eval.reporting.plots import curve_plot, write_plots
+from eval.reporting.reasoning import print_reasoning_table, reasoning_markdown, reasoning_plots
+from eval.reporting.table import markdown_table, print_curve, print_table
+from recipes.errors import UserError
+from recipes.provenance import provenance
+from recipes.runs import compare_dir, output_dir, recipe_dir
+from recipes.schema import Recipe
+
+STATISTICS = {
+    "unit": "problem",
+    "interval": "95% paired percentile bootstrap, 10,000 resamples, seed 0 (scipy.stats.bootstrap)",
+    "test": "paired permutation (sign-flip), exact up to 16 non-zero differences (scipy.stats.permutation_test)",
+}
+
+
+@dataclass
+class Sides:
+    """What is compared: the two models as the user named them, and their evaluations."""
+
+    baseline_name: str
+    tuned_name: str
+    baseline: ModelEvaluation
+    tuned: ModelEvaluation
+
+
+def run_compare(
+    recipe: Recipe,
+    baseline: str | None = None,
+    tuned: str | None = None,
+    allow_mismatch: bool = False,
+    use_wandb: bool | None = None,
+    checkpoints: bool = False,
+    regrade: bool = False,
+) -> dict:
+    sides = evaluate_sides(recipe, baseline, tuned, regrade)
+    comparisons = [
+        compare_task(sides.baseline.results[t], sides.tuned.results[t]) for t in sides.baseline.results
+    ]
+    mismatches = guard(comparisons, sides, allow_mismatch)
+    return report(recipe, sides, comparisons, mismatches, checkpoints, use_wandb)
+
+
+def evaluate_sides(recipe: Recipe, baseline: str | None, tuned: str | None, regrade: bool) -> Sides:
+    baseline_name = baseline or recipe.model.name_or_path
+    tuned_name = tuned or _trained_model(recipe)
+    common = dict(spec=recipe.eval, chat_template=recipe.model.chat_template, recipe_dir=recipe_dir(recipe))
+    print(f"== baseline: {baseline_name}")
+    base_eval = evaluate_model(
+        baseline_name,
+        revision=recipe.model.revision if baseline is None else None,
+        label="baseline",
+        regrade=regrade,
+        **common,
+    )
+    print(f"== tuned: {tuned_name}")
+    tuned_eval = evaluate_model(tuned_name, label="tuned", regrade=regrade, **common)
+    return Sides(baseline_name, tuned_name, base_eval, tuned_eval)
+
+
+def _trained_model(recipe: Recipe) -> str:
+    if recipe.train is None:
+        raise UserError(
+            f"{recipe.source}: no `train` section, so name the tuned model: `make compare ... tuned=PATH`"
+        )
+    if not output_dir(recipe).exists():
+        raise UserError(
+            f"the tuned model {recipe.train.output_dir} does not exist yet: run `make train recipe={recipe.source}` "
+            "first, or name another with tuned=PATH"
+        )
+    return recipe.train.output_dir
+
+
+def guard(comparisons: list[TaskComparison], sides: Sides, allow_mismatch: bool) -> list[str]:
+    """Every way the two sides were not evaluated alike; an error unless the user allowed it."""
+    mismatches = [m for c in comparisons for m in c.mismatches]
+    if mismatches and not allow_mismatch:
+        raise UserError(
+            "the two sides were not evaluated alike, so their difference would not mean much:\n  - "
+            + "\n  - ".join(mismatches)
+            + "\nre-run with the same settings, or add mismatch=allow to compare anyway (the table is then marked)"
+        )
+    if sides.baseline.model.fingerprint == sides.tuned.model.fingerprint:
+        print("notice: baseline and tuned have identical weights: every delta below is sampling noise")
+    return mismatches
+
+
+def report(
+    recipe: Recipe,
+    sides: Sides,
+    comparisons: list[TaskComparison],
+    mismatches: list[str],
+    checkpoints: bool,
+    use_wandb: bool | None,
+) -> dict:
+    out_dir = compare_dir(recipe)
+    title = f"{recipe.name}: {sides.baseline_name} → {sides.tuned_name}"
+    print_table(comparisons, title, bool(mismatches))
+    reasoning_rows, reasoning_pairs = _reasoning(recipe, sides)
+    print_reasoning_table(reasoning_rows)
+
+    payload = _payload(recipe, sides, comparisons, mismatches)
+    payload["reasoning"] = reasoning_rows
+    plots = {**write_plots(out_dir, comparisons), **reasoning_plots(out_dir, reasoning_pairs)}
+    if checkpoints:
+        curve = checkpoint_curve(
+            recipe, Path(sides.tuned.model.path), sides.baseline, sides.tuned, recipe_dir(recipe)
+        )
+        payload["checkpoint_curve"] = curve
+        plots["checkpoints"] = curve_plot(curve, out_dir / "checkpoints.png")
+        print_curve(curve)
+    for side, evaluation in (("baseline", sides.baseline), ("tuned", sides.tuned)):
+        for name, result in evaluation.results.items():
+            write_details(result, out_dir / "details" / side / f"{name.replace(':', '_')}.jsonl")
+    markdown = [markdown_table(comparisons, title, bool(mismatches)), reasoning_markdown(reasoning_rows)]
+    paths = write_reports(out_dir, comparisons, markdown, payload)
+    print(f"wrote {', '.join(str(p) for p in [*paths.values(), *plots.values()])} and details/ in {out_dir}")
+
+    if recipe.wandb.enabled if use_wandb is None else use_wandb:
+        from eval.reporting.wandb_run import log_compare_run
+
+        log_compare_run(
+            recipe,
+            out_dir,
+            comparisons,
+            plots,
+            sides.baseline,
+            sides.tuned,
+            config={
+                "baseline": sides.baseline_name,
+                "tuned": sides.tuned_name,
+                "settings": payload["settings"],
+            },
+            curve=payload.get("checkpoint_curve"),
+            reasoning=reasoning_rows,
+        )
+    return payload
+
+
+def _reasoning(recipe: Recipe, sides: Sides):
+    """The second section: how each side thinks, from the generations already graded."""
+    spec = recipe.eval.analysis
+    base_count, tuned_count = token_counter(sides.baseline.model.path), token_counter(sides.tuned.model.path)
+    pairs = [
+        (
+            analyse_task(sides.baseline.results[t], base_count, spec),
+            analyse_task(sides.tuned.results[t], tuned_count, spec),
+        )
+        for t in sides.baseline.results
+    ]
+    return [row for base, tuned in pairs for row in comparison_rows(base, tuned)], pairs
+
+
+def _side(evaluation: ModelEvaluation) -> dict:
+    return {
+        "model": evaluation.model.name,
+        "path": evaluation.model.path,
+        "fingerprint": evaluation.model.fingerprint,
+        "reused_cached_results": evaluation.reused,
+        "metrics": {name: r.metrics for name, r in evaluation.results.items()},
+    }
+
+
+def _payload(recipe: Recipe, sides: Sides, comparisons: list[TaskComparison], mismatches: list[str]) -> dict:
+    return {
+        "recipe": recipe.name,
+        "recipe_path": recipe.source,
+        "baseline": _side(sides.baseline),
+        "tuned": _side(sides.tuned),
+        "settings": {name: r.settings for name, r in sides.baseline.results.items()},
+        "mismatched_settings": mismatches,
+        "tasks": {c.task: [row.to_json() for row in c.rows] for c in comparisons},
+        "statistics": STATISTICS,
+        "provenance": provenance(),
+        "eval_spec": recipe.eval.model_dump(),
+    }

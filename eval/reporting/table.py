@@ -1,0 +1,194 @@
+"""The compare table: one row model, rendered to the terminal (rich), Markdown, CSV and W&B.
+
+Each column of the table is declared once below: its header and cell (terminal, Markdown, the W&B table)
+and the numbers behind it (CSV columns, W&B summary values), so the four outputs cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table
+
+from eval.compare.pairing import CompareRow, TaskComparison
+
+
+@dataclass(frozen=True)
+class Field:
+    """One number behind a column: its CSV name (also the W&B summary key), how to read it, its format."""
+
+    name: str
+    value: Callable[[CompareRow], float | int | bool]
+    fmt: str = ".6f"
+
+    def text(self, row: CompareRow) -> str:
+        value = self.value(row)
+        return str(value) if isinstance(value, bool | int) else format(value, self.fmt)
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    cell: Callable[[CompareRow, int], str]  # (row, samples per problem) -> text
+    fields: tuple[Field, ...] = ()
+    highlight: bool = False  # coloured in the terminal when the interval excludes zero
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _p(p: float) -> str:
+    return f"{p:.3f}" if p >= 0.001 else "<0.001"
+
+
+def _delta(row: CompareRow, _: int) -> str:
+    s = row.stats
+    mark = " *" if s.significant else ""
+    return f"{100 * s.delta:+.1f} [{100 * s.ci_low:+.1f}, {100 * s.ci_high:+.1f}]{mark}"
+
+
+def _sides(name: str, value: Callable, fmt: str, cell: Callable[[float, float], str], header: str) -> Column:
+    """A baseline → tuned column over the two sides' summaries."""
+    return Column(
+        header,
+        lambda r, _: cell(value(r.baseline), value(r.tuned)),
+        (
+            Field(f"baseline_{name}", lambda r: value(r.baseline), fmt),
+            Field(f"tuned_{name}", lambda r: value(r.tuned), fmt),
+        ),
+    )
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("task", lambda r, _: r.label),
+    Column(
+        "problems", lambda r, _: str(r.stats.n_problems), (Field("problems", lambda r: r.stats.n_problems),)
+    ),
+    Column("n", lambda _, n: str(n)),
+    Column(
+        "baseline pass@1",
+        lambda r, _: f"{_pct(r.stats.baseline_mean)} ± {_pct(r.stats.baseline_se)}",
+        (
+            Field("baseline", lambda r: r.stats.baseline_mean),
+            Field("baseline_se", lambda r: r.stats.baseline_se),
+        ),
+    ),
+    Column(
+        "tuned pass@1",
+        lambda r, _: f"{_pct(r.stats.tuned_mean)} ± {_pct(r.stats.tuned_se)}",
+        (Field("tuned", lambda r: r.stats.tuned_mean), Field("tuned_se", lambda r: r.stats.tuned_se)),
+    ),
+    Column(
+        "delta [95% CI]",
+        _delta,
+        (
+            Field("delta", lambda r: r.stats.delta),
+            Field("ci_low", lambda r: r.stats.ci_low),
+            Field("ci_high", lambda r: r.stats.ci_high),
+        ),
+        highlight=True,
+    ),
+    Column(
+        "p",
+        lambda r, _: _p(r.stats.p_value),
+        (Field("p_value", lambda r: r.stats.p_value), Field("significant", lambda r: r.stats.significant)),
+    ),
+    _sides("tokens", lambda s: s.mean_tokens, ".1f", lambda b, t: f"{b:.0f} → {t:.0f}", "tokens (b → t)"),
+    _sides(
+        "truncated",
+        lambda s: s.truncation_rate,
+        ".6f",
+        lambda b, t: f"{_pct(b)}% → {_pct(t)}%",
+        "truncated (b → t)",
+    ),
+    _sides(
+        "no_answer",
+        lambda s: s.no_answer_rate,
+        ".6f",
+        lambda b, t: f"{_pct(b)}% → {_pct(t)}%",
+        "no answer (b → t)",
+    ),
+)
+HEADERS = [c.header for c in COLUMNS]
+FIELDS = [f for c in COLUMNS for f in c.fields]
+FOOTNOTE = (
+    "pass@1 in %, mean over problems of the share of correct samples, ± standard error over problems. "
+    "delta = tuned − baseline in points; 95% paired bootstrap interval over problems (10,000 resamples); "
+    "p from a paired permutation test; * = the interval excludes zero."
+)
+
+
+def _rows(comparisons: list[TaskComparison]) -> list[tuple[CompareRow, int]]:
+    return [(row, c.samples) for c in comparisons for row in c.rows]
+
+
+def table_rows(comparisons: list[TaskComparison]) -> list[list[str]]:
+    """The table's cells, row by row (Markdown, the W&B table)."""
+    return [[c.cell(row, n) for c in COLUMNS] for row, n in _rows(comparisons)]
+
+
+def print_table(comparisons: list[TaskComparison], title: str, mismatched: bool) -> None:
+    table = Table(
+        title=title + ("  [red](MISMATCHED SETTINGS)[/]" if mismatched else ""), title_justify="left"
+    )
+    for header in HEADERS:
+        table.add_column(header, justify="left" if header == "task" else "right", no_wrap=True)
+    for row, n in _rows(comparisons):
+        cells = []
+        for column in COLUMNS:
+            text = column.cell(row, n)
+            if column.highlight and row.stats.significant:
+                text = f"[bold {'green' if row.stats.delta > 0 else 'red'}]{text}[/]"
+            cells.append(text)
+        table.add_row(*cells, style=None if row.subset is None else "dim")
+    console = Console(width=200)
+    console.print(table)
+    console.print(FOOTNOTE, style="dim")
+
+
+def markdown_table(comparisons: list[TaskComparison], title: str, mismatched: bool) -> str:
+    lines = [f"## {title}", ""]
+    if mismatched:
+        lines += ["**Warning: the two sides were evaluated with different settings (see compare.json).**", ""]
+    lines.append("| " + " | ".join(HEADERS) + " |")
+    lines.append("|" + "|".join("---" if h == "task" else "---:" for h in HEADERS) + "|")
+    lines += ["| " + " | ".join(cells) + " |" for cells in table_rows(comparisons)]
+    lines += ["", FOOTNOTE, ""]
+    return "\n".join(lines)
+
+
+def csv_table(comparisons: list[TaskComparison]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["task", "subset", "metric", *(f.name for f in FIELDS)])
+    for row, _ in _rows(comparisons):
+        writer.writerow([row.task, row.subset or "", row.metric, *(f.text(row) for f in FIELDS)])
+    return out.getvalue()
+
+
+def summary_values(comparisons: list[TaskComparison]) -> dict[str, float]:
+    """The table's numbers as W&B summary values: `<task>[/<subset>]/<field>`."""
+    values = {}
+    for row, _ in _rows(comparisons):
+        key = row.task if row.subset is None else f"{row.task}/{row.subset.replace(' ', '_')}"
+        values.update({f"{key}/{f.name}": f.value(row) for f in FIELDS})
+    return values
+
+
+def print_curve(curve: list[dict]) -> None:
+    """`checkpoints=all`: pass@1 ± standard error per task at each step."""
+    tasks = list(curve[0]["tasks"])
+    table = Table(title="pass@1 over training", title_justify="left")
+    table.add_column("step", justify="right")
+    table.add_column("checkpoint")
+    for task in tasks:
+        table.add_column(task, justify="right")
+    for point in curve:
+        cells = [f"{_pct(point['tasks'][t]['pass@1'])} ± {_pct(point['tasks'][t]['se'])}" for t in tasks]
+        table.add_row(str(point["step"]), point["label"], *cells)
+    Console(width=160).print(table)
