@@ -5,6 +5,7 @@ Training writes these; evaluation (the checkpoint curve, the compare) and the be
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from recipes.schema import Recipe
@@ -32,6 +33,15 @@ def compare_dir(recipe: Recipe) -> Path:
         folder = Path("outputs", recipe.name, "compare").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def saved_checkpoints(folder: Path) -> list[Path]:
+    """Every checkpoint-N folder the Trainer saved, by step (named as transformers names and finds them)."""
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    pattern = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
+    found = [p for p in folder.iterdir() if p.is_dir() and pattern.match(p.name)] if folder.is_dir() else []
+    return sorted(found, key=lambda p: int(pattern.match(p.name).group(1)))
 
 
 def last_checkpoint(folder: Path) -> Path | None:

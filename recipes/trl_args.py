@@ -90,6 +90,9 @@ def _narrowed(hint: Any) -> Any:
         if any(isinstance(a, type) and issubclass(a, enum.Enum) for a in options):
             options = tuple(a for a in options if a is not str)
         return typing.Union[tuple(_narrowed(a) for a in options)]  # noqa: UP007 - built from a tuple
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (list, set, frozenset, tuple, dict) and args:  # e.g. transformers' `list[DebugOption]`
+        return origin[tuple(a if a is Ellipsis else _narrowed(a) for a in args)]
     return hint
 
 

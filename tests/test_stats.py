@@ -134,3 +134,14 @@ def test_compare_paired_flags_significance():
     assert not noisy.significant and noisy.p_value > 0.5
     with pytest.raises(ValueError):
         compare_paired(np.zeros(3), np.zeros(4))
+
+
+def test_one_differing_problem_is_no_evidence():
+    # both signs of a single difference are equally extreme: p = 1, and the compare still has a row
+    assert paired_permutation_pvalue(np.array([0.5, 0.25, 1.0]), np.array([0.75, 0.25, 1.0])) == 1.0
+    assert compare_paired(np.array([0.5]), np.array([0.75])).ci_low == pytest.approx(0.25)
+
+
+def test_monte_carlo_permutation_counts_the_observed_pattern():
+    # 30 equal improvements: no random sign pattern beats the observed one, so p = 1 / (resamples + 1)
+    assert paired_permutation_pvalue(np.zeros(30), np.full(30, 0.5)) == pytest.approx(1 / 10_001)

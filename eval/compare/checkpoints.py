@@ -9,17 +9,12 @@ import numpy as np
 
 from eval.compare.statistics import mean_and_se
 from eval.evaluate import ModelEvaluation, evaluate_model
-from recipes.runs import SUMMARY_FILE, last_checkpoint
+from recipes.runs import SUMMARY_FILE, last_checkpoint, saved_checkpoints
 from recipes.schema import Recipe
 
 
 def _step(folder: Path) -> int:
     return int(folder.name.rsplit("-", 1)[1])
-
-
-def saved_checkpoints(tuned_dir: Path) -> list[Path]:
-    found = [p for p in tuned_dir.glob("checkpoint-*") if p.name.rsplit("-", 1)[1].isdigit()]
-    return sorted(found, key=_step)
 
 
 def _point(step: int, label: str, evaluation: ModelEvaluation) -> dict:

@@ -109,12 +109,11 @@ def report(
     out_dir = compare_dir(recipe)
     title = f"{recipe.name}: {sides.baseline_name} → {sides.tuned_name}"
     print_table(comparisons, title, bool(mismatches))
-    reasoning_rows, reasoning_pairs = _reasoning(recipe, sides)
-    print_reasoning_table(reasoning_rows)
-
+    for side, evaluation in (("baseline", sides.baseline), ("tuned", sides.tuned)):
+        for name, result in evaluation.results.items():
+            write_details(result, out_dir / "details" / side / f"{name.replace(':', '_')}.jsonl")
+    plots = write_plots(out_dir, comparisons)
     payload = _payload(recipe, sides, comparisons, mismatches)
-    payload["reasoning"] = reasoning_rows
-    plots = {**write_plots(out_dir, comparisons), **reasoning_plots(out_dir, reasoning_pairs)}
     if checkpoints:
         curve = checkpoint_curve(
             recipe, Path(sides.tuned.model.path), sides.baseline, sides.tuned, recipe_dir(recipe)
@@ -122,9 +121,10 @@ def report(
         payload["checkpoint_curve"] = curve
         plots["checkpoints"] = curve_plot(curve, out_dir / "checkpoints.png")
         print_curve(curve)
-    for side, evaluation in (("baseline", sides.baseline), ("tuned", sides.tuned)):
-        for name, result in evaluation.results.items():
-            write_details(result, out_dir / "details" / side / f"{name.replace(':', '_')}.jsonl")
+    reasoning_rows, reasoning_pairs = _reasoning(recipe, sides)
+    print_reasoning_table(reasoning_rows)
+    payload["reasoning"] = reasoning_rows
+    plots.update(reasoning_plots(out_dir, reasoning_pairs))
     markdown = [markdown_table(comparisons, title, bool(mismatches)), reasoning_markdown(reasoning_rows)]
     paths = write_reports(out_dir, comparisons, markdown, payload)
     print(f"wrote {', '.join(str(p) for p in [*paths.values(), *plots.values()])} and details/ in {out_dir}")

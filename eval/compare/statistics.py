@@ -77,14 +77,16 @@ def paired_permutation_pvalue(
     """
     diffs = np.asarray(tuned, dtype=float) - np.asarray(baseline, dtype=float)
     nonzero = diffs[diffs != 0]
-    if len(nonzero) == 0:
+    if len(nonzero) < 2:  # no difference, or one whose two signs are equally extreme
         return 1.0
     exact = len(nonzero) <= EXACT_PERMUTATION_LIMIT
+    # |mean| with "greater": the share of sign patterns at least as extreme either way, which for random
+    # patterns is (count + 1) / (resamples + 1)
     result = stats.permutation_test(
         (nonzero,),
-        np.mean,
+        lambda d, axis: np.abs(np.mean(d, axis=axis)),
         permutation_type="samples",
-        alternative="two-sided",
+        alternative="greater",
         vectorized=True,
         n_resamples=np.inf if exact else resamples,
         rng=None if exact else np.random.default_rng(seed),

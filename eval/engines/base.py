@@ -60,7 +60,7 @@ def make_engine(
         vllm = spec.vllm
         if prefix_caching is not None:
             vllm = vllm.model_copy(update={"enable_prefix_caching": prefix_caching})
-        if vllm.data_parallel_size > 1 and data_parallel:
+        if vllm.data_parallel_size > 1 and data_parallel and not random_weights:
             from eval.engines.data_parallel import DataParallelVllmEngine
 
             return DataParallelVllmEngine(model_path, vllm, seed=spec.generation.seed)

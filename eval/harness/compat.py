@@ -45,7 +45,7 @@ def check_lighteval_version() -> str:
     if not version.startswith(SUPPORTED_LIGHTEVAL):
         raise RuntimeError(
             f"reasonlift's lighteval compatibility layer supports lighteval {SUPPORTED_LIGHTEVAL}x, found {version}; "
-            "reinstall with `make install` or update eval/compat.py"
+            "reinstall with `make install` or update eval/harness/compat.py"
         )
     return version
 

@@ -204,6 +204,7 @@ def extract_letter(response: str, letters: tuple[str, ...]) -> str | None:
     return bare.group(1) if bare and bare.group(1) in letters else None
 
 
+@lru_cache(maxsize=4096)  # the reasoning analysis checks the same short candidates again and again
 def grade(response: str, gold: str, kind: AnswerKind, choices: tuple[str, ...] = ()) -> Grade:
     """Grade `response` against `gold` (a math answer, or a letter for multiple choice)."""
     if kind == "letter":

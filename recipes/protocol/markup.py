@@ -29,9 +29,13 @@ def answer_region(response: str) -> str:
 
 
 def boxed_contents(text: str) -> list[str]:
-    """The content of every `\\boxed{...}` in order, braces balanced (an unclosed box is left out)."""
-    found = []
+    """The content of every outermost `\\boxed{...}` in order, braces balanced (an unclosed box is left out;
+    a box inside another is part of the outer one's content)."""
+    found: list[str] = []
+    end = 0
     for match in BOXED_OPEN.finditer(text):
+        if match.start() < end:
+            continue
         start, depth = match.end(), 1
         for index in range(start, len(text)):
             if text[index] == "{":
@@ -40,6 +44,7 @@ def boxed_contents(text: str) -> list[str]:
                 depth -= 1
                 if depth == 0:
                     found.append(text[start:index])
+                    end = index
                     break
     return found
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from recipes.protocol.grader import gold_parses, grade
-from recipes.protocol.markup import BOXED_OPEN, THINK_CLOSE, THINK_OPEN
+from recipes.protocol.markup import BOXED_OPEN, THINK_CLOSE, THINK_OPEN, split_thinking
 
 RewardFn = Callable[..., list[float | None]]
 
@@ -50,12 +50,8 @@ def think_format(completions: list, **_: Any) -> list[float]:
     rewards = []
     for completion in completions:
         text = completion_text(completion)
-        ok = (
-            text.count(THINK_CLOSE) == 1
-            and THINK_OPEN not in text
-            and text.split(THINK_CLOSE)[0].strip() != ""
-            and text.split(THINK_CLOSE)[1].strip() != ""
-        )
+        reasoning, answer, _ = split_thinking(text)
+        ok = text.count(THINK_CLOSE) == 1 and THINK_OPEN not in text and reasoning.strip() and answer.strip()
         rewards.append(1.0 if ok else 0.0)
     return rewards
 
@@ -70,7 +66,8 @@ def tag_count(completions: list, **_: Any) -> list[float]:
             score += 0.5
         if THINK_OPEN not in text:
             score += 0.25
-        if THINK_CLOSE in text and BOXED_OPEN.search(text.rsplit(THINK_CLOSE, 1)[1]):
+        _, answer, closed = split_thinking(text)
+        if closed and BOXED_OPEN.search(answer):
             score += 0.25
         rewards.append(score)
     return rewards
