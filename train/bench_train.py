@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recipes.protocol.rewards import build_rewards
+from recipes.gpus import vllm_available
+from recipes.protocol.rewards import recipe_rewards
 from recipes.schema import Recipe
 from train import common
 from train.data import load_prompt_dataset, load_train_dataset
@@ -130,6 +131,33 @@ def _free_memory() -> None:
         torch.cuda.reset_peak_memory_stats()
 
 
+def _sft_args(recipe: Recipe, overrides: dict[str, Any], steps: int, workload: TrainWorkload) -> dict:
+    """The recipe's SFT arguments with the variant's overrides, for a short timed run."""
+    args = {**recipe.train.args, **overrides, "max_steps": steps, "save_strategy": "no", "logging_steps": 1}
+    if workload.max_length:
+        args["max_length"] = workload.max_length
+    if workload.random_weights:  # token ids only: no chat turns to mask
+        args["assistant_only_loss"] = False
+    return _device_ready_args(args)
+
+
+def _sft_speed(trainer, timer: _StepTimer, params: int, peak_flops: float) -> dict:
+    """Tokens/s (the first step, with its one-time costs, left out), peak memory and MFU of a finished run."""
+    tokens = [h["num_tokens"] for h in trainer.state.log_history if "num_tokens" in h]
+    measured = timer.times[1:] or timer.times
+    step_s = sum(measured) / len(measured)
+    tokens_per_step = (tokens[-1] - tokens[0]) / max(len(tokens) - 1, 1) if len(tokens) > 1 else tokens[-1]
+    tokens_per_s = tokens_per_step / step_s
+    return {
+        "max_length": trainer.args.max_length,
+        "tokens_per_s": tokens_per_s,
+        "tokens_per_s_per_device": tokens_per_s / max(trainer.args.world_size, 1),
+        "step_s": step_s,
+        "peak_memory_gb": _peak_memory_gb(),
+        "mfu": 6 * params * tokens_per_s / peak_flops,  # forward + backward, dense parameters
+    }
+
+
 def bench_sft(
     recipe: Recipe,
     steps: int,
@@ -144,18 +172,7 @@ def bench_sft(
     workload = workload or TrainWorkload()
     _free_memory()
     with tempfile.TemporaryDirectory() as out:
-        args = {
-            **recipe.train.args,
-            **overrides,
-            "max_steps": steps,
-            "save_strategy": "no",
-            "logging_steps": 1,
-        }
-        if workload.max_length:
-            args["max_length"] = workload.max_length
-        if workload.random_weights:  # token ids only: no chat turns to mask
-            args["assistant_only_loss"] = False
-        bench = _variant(recipe, output_dir=out, args=_device_ready_args(args))
+        bench = _variant(recipe, output_dir=out, args=_sft_args(recipe, overrides, steps, workload))
         model = _model(bench, workload)
         params = sum(p.numel() for p in model.parameters())
         config = common.build_trl_config(bench, SFTConfig, run_name="bench")
@@ -178,69 +195,53 @@ def bench_sft(
             del model, trainer
             _free_memory()
             return {"settings": overrides, "parameters": params, "error": "out of memory"}
-    tokens = [h["num_tokens"] for h in trainer.state.log_history if "num_tokens" in h]
-    measured = timer.times[1:] or timer.times
-    tokens_per_step = (tokens[-1] - tokens[0]) / max(len(tokens) - 1, 1) if len(tokens) > 1 else tokens[-1]
-    tokens_per_s = tokens_per_step / (sum(measured) / len(measured))
-    flops_per_s = 6 * params * tokens_per_s  # forward + backward, dense parameters
-    result = {
-        "settings": overrides,
-        "parameters": params,
-        "max_length": config.max_length,
-        "tokens_per_s": tokens_per_s,
-        "tokens_per_s_per_device": tokens_per_s / max(trainer.args.world_size, 1),
-        "step_s": sum(measured) / len(measured),
-        "peak_memory_gb": _peak_memory_gb(),
-        "mfu": flops_per_s / peak_flops,
-    }
+    result = {"settings": overrides, "parameters": params, **_sft_speed(trainer, timer, params, peak_flops)}
     del model, trainer
     return result
+
+
+def _grpo_args(recipe: Recipe, steps: int, workload: TrainWorkload) -> dict:
+    """The recipe's GRPO arguments for a short timed run: one generation batch per step, no reference model.
+    vLLM generation needs real weights in a folder, vLLM installed and a GPU to share; otherwise the step is
+    timed with transformers generation, and the row says so."""
+    args = {k: v for k, v in recipe.train.args.items() if k in _grpo_fields()}
+    args.setdefault("num_generations", 8)
+    args.setdefault("per_device_train_batch_size", 16)
+    args.setdefault("max_completion_length", 48)
+    if workload.completion_tokens:
+        args["max_completion_length"] = min(args["max_completion_length"], workload.completion_tokens)
+    use_vllm = bool(args.get("use_vllm")) and vllm_available() and common.gpu_available()
+    args.update(
+        use_vllm=use_vllm and not workload.random_weights,
+        max_steps=steps,
+        save_strategy="no",
+        logging_steps=1,
+        gradient_accumulation_steps=1,
+        beta=0.0,
+    )
+    if not args["use_vllm"]:
+        args.pop("vllm_enable_sleep_mode", None)
+    if workload.random_weights:  # as in eval generation: no chance stops, every completion at the limit
+        args["generation_kwargs"] = {
+            **(args.get("generation_kwargs") or {}),
+            "min_new_tokens": args["max_completion_length"],
+        }
+    return _device_ready_args(args)
 
 
 def bench_grpo_step(recipe: Recipe, steps: int, workload: TrainWorkload | None = None) -> dict:
     """Time a few GRPO steps (one generation batch each), split into generation, scoring and optimisation."""
     from trl import GRPOConfig, GRPOTrainer
 
-    from recipes.gpus import vllm_available
-
     assert recipe.train is not None
     workload = workload or TrainWorkload()
     _free_memory()
-    if recipe.train.rewards:
-        spec = {n: {"weight": r.weight, **(r.model_extra or {})} for n, r in recipe.train.rewards.items()}
-    else:  # an SFT recipe: time GRPO on its data with the accuracy reward
-        spec = {"accuracy": {"weight": 1.0}}
-    reward_funcs, weights = build_rewards(spec)
+    reward_funcs, weights = recipe_rewards(recipe.train.rewards)  # an SFT recipe: accuracy alone
     scoring, generation = [0.0], [0.0]
+    grpo_args = _grpo_args(recipe, steps, workload)
+    use_vllm = grpo_args["use_vllm"]
     with tempfile.TemporaryDirectory() as out:
-        grpo_args = {k: v for k, v in recipe.train.args.items() if k in _grpo_fields()}
-        grpo_args.setdefault("num_generations", 8)
-        grpo_args.setdefault("per_device_train_batch_size", 16)
-        grpo_args.setdefault("max_completion_length", 48)
-        if workload.completion_tokens:
-            grpo_args["max_completion_length"] = min(
-                grpo_args["max_completion_length"], workload.completion_tokens
-            )
-        # vLLM generation needs real weights in a folder, vLLM installed and a GPU to share; otherwise
-        # the step is timed with transformers generation, and the row says so
-        use_vllm = bool(grpo_args.get("use_vllm")) and vllm_available() and common.gpu_available()
-        use_vllm = use_vllm and not workload.random_weights
-        grpo_args.update(
-            use_vllm=use_vllm,
-            max_steps=steps,
-            save_strategy="no",
-            logging_steps=1,
-            gradient_accumulation_steps=1,
-            beta=0.0,
-        )
-        if not use_vllm:
-            grpo_args.pop("vllm_enable_sleep_mode", None)
-        if workload.random_weights:  # as in eval generation: no chance stops, every completion at the limit
-            grpo_args["generation_kwargs"] = {
-                **(grpo_args.get("generation_kwargs") or {}),
-                "min_new_tokens": grpo_args["max_completion_length"],
-            }
-        bench = _variant(recipe, method="grpo", output_dir=out, args=_device_ready_args(grpo_args))
+        bench = _variant(recipe, method="grpo", output_dir=out, args=grpo_args)
         model = _model(bench, workload)
         if not use_vllm:
             model.generate = _timed(model.generate, generation)
@@ -262,8 +263,7 @@ def bench_grpo_step(recipe: Recipe, steps: int, workload: TrainWorkload | None =
         if use_vllm:
             trainer.vllm_generation.generate = _timed(trainer.vllm_generation.generate, generation)
         trainer.train()
-    total = sum(timer.times)
-    steps_done = len(timer.times)
+    total, steps_done = sum(timer.times), len(timer.times)
     del model, trainer
     return {
         "steps": steps_done,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from recipes.protocol.rewards import build_rewards
+from recipes.protocol.rewards import recipe_rewards
 from recipes.schema import Recipe
 from train import common
 from train.data import load_prompt_dataset
@@ -18,12 +18,7 @@ def run_grpo(recipe: Recipe, resume: bool = False) -> dict | None:
     checkpoint = common.prepare_output_dir(recipe, resume)
     tokenizer = common.load_tokenizer(recipe)
     dataset = load_prompt_dataset(recipe.train.dataset, common.recipe_dir(recipe))
-    reward_funcs, reward_weights = build_rewards(
-        {
-            name: {"weight": spec.weight, **(spec.model_extra or {})}
-            for name, spec in recipe.train.rewards.items()
-        }
-    )
+    reward_funcs, reward_weights = recipe_rewards(recipe.train.rewards)
     config = common.build_trl_config(recipe, GRPOConfig, run_name=recipe.name, reward_weights=reward_weights)
     trainer = GRPOTrainer(
         model=common.load_model(recipe),

@@ -178,6 +178,14 @@ def build_rewards(spec: dict[str, dict[str, Any]]) -> tuple[list[RewardFn], list
     return functions, weights
 
 
+def recipe_rewards(rewards: dict | None) -> tuple[list[RewardFn], list[float]]:
+    """A recipe's `train.rewards` (validated specs, their extra keys the reward's parameters) as TRL's
+    reward_funcs and reward_weights; the accuracy reward alone when the recipe names none."""
+    if not rewards:
+        return build_rewards({"accuracy": {"weight": 1.0}})
+    return build_rewards({name: {"weight": r.weight, **(r.model_extra or {})} for name, r in rewards.items()})
+
+
 def check_reward_params(name: str, params: dict[str, Any]) -> None:
     """A recipe's reward parameters against the reward factory's signature (called by recipe validation)."""
     if name not in REWARDS:

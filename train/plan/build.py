@@ -265,17 +265,33 @@ def _dataset_rows(recipe: Recipe) -> int | None:
 def _precision_and_memory(
     plan: Plan, arch: Architecture, config: dict, args: dict, launch: LaunchConfig, processes: int
 ) -> None:
-    recipe, hw = plan.recipe, plan.hardware
+    recipe = plan.recipe
     spec = recipe.train
     dtype = recipe.model.dtype if recipe.model.dtype != "auto" else "bfloat16"
-    weight_bytes = DTYPE_BYTES[dtype]
-    mixed = launch.mixed_precision == "bf16" and args.get("bf16") is not False
-    strategy = launch.strategy
     lora = spec.lora is not None
     trainable = lora_parameters(config, spec.lora.r, spec.lora.target_modules) if lora else arch.params
-    shards = processes if strategy in ("zero2", "zero3", "fsdp") else 1
+    mixed = launch.mixed_precision == "bf16" and args.get("bf16") is not False
+    _precision(plan, arch, dtype, trainable, mixed, launch.strategy, lora, args)
+    terms, activations, head = _training_terms(
+        plan, arch, dtype, trainable, mixed, launch.strategy, args, processes
+    )
+    terms = _with_colocated_vllm(plan, arch, args, processes, terms, activations + head, launch.strategy)
+    plan.memory = [(name, int(value)) for name, value in terms if value]
+    _memory_verdict(plan)
 
-    # -- precision: who holds fp32
+
+def _precision(
+    plan: Plan,
+    arch: Architecture,
+    dtype: str,
+    trainable: int,
+    mixed: bool,
+    strategy: str,
+    lora: bool,
+    args: dict,
+) -> None:
+    """Who holds fp32: the precision section, and a refusal when no fp32 master copy exists."""
+    weight_bytes = DTYPE_BYTES[dtype]
     if strategy in ("zero2", "zero3"):
         held = "weights bf16 (DeepSpeed casts the module); fp32 master weights and Adam states, partitioned"
         masters = True
@@ -301,7 +317,22 @@ def _precision_and_memory(
             "works with one process), or train LoRA adapters"
         )
 
-    # -- memory per GPU
+
+def _training_terms(
+    plan: Plan,
+    arch: Architecture,
+    dtype: str,
+    trainable: int,
+    mixed: bool,
+    strategy: str,
+    args: dict,
+    processes: int,
+) -> tuple[list[tuple[str, float]], float, float]:
+    """The training step's memory per GPU, term by term; also its activations and LM-head terms."""
+    spec = plan.recipe.train
+    weight_bytes = DTYPE_BYTES[dtype]
+    lora = spec.lora is not None
+    shards = processes if strategy in ("zero2", "zero3", "fsdp") else 1
     state = training_state(arch, trainable, strategy, weight_bytes, mixed, shards, processes)
     micro = int(args["per_device_train_batch_size"])
     tokens = micro * _sequence_tokens(spec.method, args)
@@ -329,31 +360,47 @@ def _precision_and_memory(
         ("LM head (TRL's fused head, fp32 gradients)", head),
         ("CUDA context and allocator slack", CUDA_OVERHEAD),
     ]
-    vllm = _colocated_vllm(plan, arch, args, hw.memory_bytes, processes)
-    if vllm is not None:
-        share, asleep = vllm
-        transient = ("activations", "LM head")
-        # between optimizer steps the trainer frees gradients (zero_grad(set_to_none)) and autocast its
-        # bf16 copies; ZeRO keeps its gradient partitions
-        freed = ("gradients", "buffers") if strategy not in ("zero2", "zero3") else ()
-        persistent = sum(v for name, v in terms if not name.startswith(transient))
-        generating = persistent - sum(v for name, v in terms if name.startswith(freed)) + share
-        training = persistent + activations + head + (VLLM_ASLEEP if asleep else share)
-        if asleep and generating > training:
-            terms = [(n, 0 if n.startswith(transient + freed) else v) for n, v in terms]
-            terms.append(("vLLM (colocated, generating)", share))
+    return terms, activations, head
+
+
+def _with_colocated_vllm(
+    plan: Plan,
+    arch: Architecture,
+    args: dict,
+    processes: int,
+    terms: list[tuple[str, float]],
+    transient_bytes: float,
+    strategy: str,
+) -> list[tuple[str, float]]:
+    """Add a colocated vLLM engine, at whichever phase (generating or training) peaks higher."""
+    vllm = _colocated_vllm(plan, arch, args, plan.hardware.memory_bytes, processes)
+    if vllm is None:
+        return terms
+    share, asleep = vllm
+    transient = ("activations", "LM head")
+    # between optimizer steps the trainer frees gradients (zero_grad(set_to_none)) and autocast its
+    # bf16 copies; ZeRO keeps its gradient partitions
+    freed = ("gradients", "buffers") if strategy not in ("zero2", "zero3") else ()
+    persistent = sum(v for name, v in terms if not name.startswith(transient))
+    generating = persistent - sum(v for name, v in terms if name.startswith(freed)) + share
+    training = persistent + transient_bytes + (VLLM_ASLEEP if asleep else share)
+    if asleep and generating > training:
+        terms = [(n, 0 if n.startswith(transient + freed) else v) for n, v in terms]
+        terms.append(("vLLM (colocated, generating)", share))
+        plan.memory_notes.append(
+            f"peak while vLLM generates; the training step peaks at {training / GIB:.1f} GiB with vLLM asleep"
+        )
+    else:
+        terms.append(("vLLM (colocated)" + (", asleep" if asleep else ""), VLLM_ASLEEP if asleep else share))
+        if asleep:
             plan.memory_notes.append(
-                f"peak while vLLM generates; the training step peaks at {training / GIB:.1f} GiB with vLLM asleep"
+                f"peak in the training step, vLLM asleep; generation peaks at {generating / GIB:.1f} GiB"
             )
-        else:
-            terms.append(
-                ("vLLM (colocated)" + (", asleep" if asleep else ""), VLLM_ASLEEP if asleep else share)
-            )
-            if asleep:
-                plan.memory_notes.append(
-                    f"peak in the training step, vLLM asleep; generation peaks at {generating / GIB:.1f} GiB"
-                )
-    plan.memory = [(name, int(value)) for name, value in terms if value]
+    return terms
+
+
+def _memory_verdict(plan: Plan) -> None:
+    hw = plan.hardware
     total = plan.peak_bytes
     if total > hw.memory_bytes:
         message = (
