@@ -262,36 +262,44 @@ def _dataset_rows(recipe: Recipe) -> int | None:
     return None
 
 
+@dataclass(frozen=True)
+class Setup:
+    """How the recipe trains, as the precision and memory sections need it."""
+
+    dtype: str  # of the loaded weights
+    trainable: int  # parameters that get gradients
+    mixed: bool  # bf16 autocast compute
+    strategy: str  # ddp, zero2, zero3, fsdp
+    lora: bool
+
+    @property
+    def weight_bytes(self) -> int:
+        return DTYPE_BYTES[self.dtype]
+
+
 def _precision_and_memory(
     plan: Plan, arch: Architecture, config: dict, args: dict, launch: LaunchConfig, processes: int
 ) -> None:
     recipe = plan.recipe
     spec = recipe.train
-    dtype = recipe.model.dtype if recipe.model.dtype != "auto" else "bfloat16"
     lora = spec.lora is not None
-    trainable = lora_parameters(config, spec.lora.r, spec.lora.target_modules) if lora else arch.params
-    mixed = launch.mixed_precision == "bf16" and args.get("bf16") is not False
-    _precision(plan, arch, dtype, trainable, mixed, launch.strategy, lora, args)
-    terms, activations, head = _training_terms(
-        plan, arch, dtype, trainable, mixed, launch.strategy, args, processes
+    setup = Setup(
+        dtype=recipe.model.dtype if recipe.model.dtype != "auto" else "bfloat16",
+        trainable=lora_parameters(config, spec.lora.r, spec.lora.target_modules) if lora else arch.params,
+        mixed=launch.mixed_precision == "bf16" and args.get("bf16") is not False,
+        strategy=launch.strategy,
+        lora=lora,
     )
-    terms = _with_colocated_vllm(plan, arch, args, processes, terms, activations + head, launch.strategy)
+    _precision(plan, arch, setup, args)
+    terms, activations, head = _training_terms(plan, arch, setup, args, processes)
+    terms = _with_colocated_vllm(plan, arch, args, processes, terms, activations + head, setup.strategy)
     plan.memory = [(name, int(value)) for name, value in terms if value]
     _memory_verdict(plan)
 
 
-def _precision(
-    plan: Plan,
-    arch: Architecture,
-    dtype: str,
-    trainable: int,
-    mixed: bool,
-    strategy: str,
-    lora: bool,
-    args: dict,
-) -> None:
+def _precision(plan: Plan, arch: Architecture, setup: Setup, args: dict) -> None:
     """Who holds fp32: the precision section, and a refusal when no fp32 master copy exists."""
-    weight_bytes = DTYPE_BYTES[dtype]
+    dtype, strategy, lora, weight_bytes = setup.dtype, setup.strategy, setup.lora, setup.weight_bytes
     if strategy in ("zero2", "zero3"):
         held = "weights bf16 (DeepSpeed casts the module); fp32 master weights and Adam states, partitioned"
         masters = True
@@ -302,10 +310,12 @@ def _precision(
         held = f"base weights {dtype} (frozen); LoRA adapters, their gradients and Adam states fp32"
         masters = True
     else:
-        held = f"weights, gradients and Adam states {dtype}" + (", bf16 autocast compute" if mixed else "")
+        held = f"weights, gradients and Adam states {dtype}" + (
+            ", bf16 autocast compute" if setup.mixed else ""
+        )
         masters = weight_bytes == 4
     plan.precision += [
-        ("trainable parameters", f"{trainable:,} of {arch.params:,}" + (" (LoRA)" if lora else "")),
+        ("trainable parameters", f"{setup.trainable:,} of {arch.params:,}" + (" (LoRA)" if lora else "")),
         ("held as", held),
         ("fp32 master weights", "yes" if masters else "NO"),
     ]
@@ -319,19 +329,12 @@ def _precision(
 
 
 def _training_terms(
-    plan: Plan,
-    arch: Architecture,
-    dtype: str,
-    trainable: int,
-    mixed: bool,
-    strategy: str,
-    args: dict,
-    processes: int,
+    plan: Plan, arch: Architecture, setup: Setup, args: dict, processes: int
 ) -> tuple[list[tuple[str, float]], float, float]:
     """The training step's memory per GPU, term by term; also its activations and LM-head terms."""
     spec = plan.recipe.train
-    weight_bytes = DTYPE_BYTES[dtype]
-    lora = spec.lora is not None
+    trainable, mixed, strategy, lora = setup.trainable, setup.mixed, setup.strategy, setup.lora
+    weight_bytes = setup.weight_bytes
     shards = processes if strategy in ("zero2", "zero3", "fsdp") else 1
     state = training_state(arch, trainable, strategy, weight_bytes, mixed, shards, processes)
     micro = int(args["per_device_train_batch_size"])
