@@ -19,7 +19,7 @@ export TOKENIZERS_PARALLELISM ?= false
 # Commands that need a recipe and got none use the demo's; eval/analyze/chat use a recipe only when given one.
 RECIPE = $(or $(recipe),recipes/smoke/sft.yaml)
 
-.PHONY: help install venv demo test test-all train plan compare eval analyze bench chat rescore vllm-serve slurm check-recipe tiny-model lint format clean
+.PHONY: help install venv demo test test-all train plan compare eval analyze bench chat rescore serve perf vllm-serve slurm check-recipe tiny-model lint format clean
 
 help:
 	@echo "make demo                      fine-tune a tiny model on CPU and compare it with its baseline"
@@ -33,6 +33,8 @@ help:
 	@echo "make bench [recipe=R] [weights=random] [stages=generation,sft,grpo,scoring]  throughput vs the hardware bound"
 	@echo "make analyze model=M [recipe=R]  how one model thinks (from its saved generations)"
 	@echo "make chat model=M prompt=\"...\"   one answer through the eval's template and engine"
+	@echo "make serve recipe=R [model=M] [port=8000] [host=0.0.0.0]   vLLM's OpenAI server with the eval's settings"
+	@echo "make perf recipe=R (model=M | url=U) [concurrency=1,8,32] [requests=N]   serving latency and throughput"
 	@echo "make vllm-serve recipe=R [tp=N] [port=P]   TRL's vLLM server for GRPO in server mode"
 	@echo "make slurm recipe=R kind=train|grpo|eval [nodes=N] [gpus=8] [cpus=N] [partition=P]   write an sbatch script"
 	@echo "make check-recipe recipe=R     validate a recipe without running anything"
@@ -84,11 +86,13 @@ train: install
 compare: install
 	$(PY) -m eval.cli compare $(RECIPE) $(if $(baseline),--baseline $(baseline)) $(if $(tuned),--tuned $(tuned)) \
 		$(if $(mismatch),--mismatch $(mismatch)) $(if $(checkpoints),--checkpoints $(checkpoints)) \
-		$(if $(filter 0,$(wandb)),--no-wandb)
+		$(if $(filter 0,$(wandb)),--no-wandb) $(if $(baseline_served),--baseline-served $(baseline_served)) \
+		$(if $(tuned_served),--tuned-served $(tuned_served)) $(if $(filter 1,$(refresh)),--refresh)
 
 eval: install
 	@test -n "$(model)" || { echo "usage: make eval model=PATH_OR_HUB_ID [tasks=aime24,math_500] [recipe=R]"; exit 2; }
-	$(PY) -m eval.cli eval $(model) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(recipe))
+	$(PY) -m eval.cli eval $(model) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(recipe)) \
+		$(if $(served_model),--served-model $(served_model)) $(if $(filter 1,$(refresh)),--refresh)
 
 bench: install
 	$(PY) -m eval.cli bench $(RECIPE) $(if $(weights),--weights $(weights)) \
@@ -106,6 +110,17 @@ chat: install
 
 rescore: install
 	$(PY) -m eval.cli rescore $(if $(file),--file $(file),--recipe $(RECIPE)) $(if $(filter 0,$(wandb)),--no-wandb)
+
+# vLLM's OpenAI-compatible server for the recipe's model (or model=M) with the evaluation's settings.
+serve: install
+	$(PY) -m eval.serving.server $(RECIPE) $(if $(model),--model $(model)) $(if $(port),--port $(port)) \
+		$(if $(host),--host $(host))
+
+# Serving latency and throughput with vLLM's load generator: a running server (url=) or one started for model=M.
+perf: install
+	$(PY) -m eval.serving.perf $(RECIPE) $(if $(model),--model $(model)) $(if $(url),--url $(url)) \
+		$(if $(served_model),--served-model $(served_model)) $(if $(concurrency),--concurrency $(concurrency)) \
+		$(if $(requests),--requests $(requests)) $(if $(port),--port $(port)) $(if $(filter 0,$(wandb)),--no-wandb)
 
 # GRPO server mode: generation on its own GPU(s); pair with `vllm_mode: server` in the recipe. A dense model
 # is served with tensor parallelism only: TRL 1.16's server errors on data parallel > 1 for dense models.

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import os
-import warnings
 from pathlib import Path
 
+from eval.quiet import quiet_libraries
 from recipes.errors import UserError, exit_on_user_error
 
 
-def _quiet_libraries() -> None:
-    # lighteval and vLLM log every step at INFO/WARNING; reasonlift prints what a user needs.
-    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
-    os.environ.setdefault("PYTHONWARNINGS", "ignore")  # also reaches vLLM's worker processes
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for name in ("lighteval", "datasets", "httpx", "vllm"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", category=UserWarning)
-
-
 def _compare(args: argparse.Namespace) -> None:
-    from eval.compare.command import run_compare
+    from eval.compare.command import Served, run_compare
     from recipes import load_recipe
 
     recipe = load_recipe(args.recipe)
@@ -37,6 +22,7 @@ def _compare(args: argparse.Namespace) -> None:
         use_wandb=False if args.no_wandb else None,
         checkpoints=args.checkpoints == "all",
         regrade=args.regrade,
+        served=Served(args.baseline_served, args.tuned_served, args.refresh),
     )
 
 
@@ -56,7 +42,11 @@ def _eval_settings(recipe_path: str | None, tasks: str | None):
         except ValidationError as err:
             message = err.errors()[0]["msg"].removeprefix("Value error, ")
             raise UserError(f"tasks={tasks}: {message}") from None
-    return spec, recipe.model.chat_template if recipe else "model"
+    return (
+        spec,
+        recipe.model.chat_template if recipe else "model",
+        recipe.model.name_or_path if recipe else None,
+    )
 
 
 def _eval(args: argparse.Namespace) -> None:
@@ -66,8 +56,16 @@ def _eval(args: argparse.Namespace) -> None:
     from eval.evaluate import evaluate_model
     from eval.reporting.files import write_details
 
-    spec, template = _eval_settings(args.recipe, args.tasks)
-    evaluation = evaluate_model(args.model, spec, template, label=args.model)
+    spec, template, recipe_model = _eval_settings(args.recipe, args.tasks)
+    evaluation = evaluate_model(
+        args.model,
+        spec,
+        template,
+        label=args.model,
+        served_model=args.served_model,
+        tokenizer_from=recipe_model,
+        refresh=args.refresh,
+    )
     table = Table(title=f"{args.model} ({evaluation.model.fingerprint[:12]})", title_justify="left")
     for column in ("task", "problems", "metric", "value"):
         table.add_column(column)
@@ -87,8 +85,10 @@ def _analyze(args: argparse.Namespace) -> None:
     from eval.reasoning.analysis import analyse_task, single_model_rows
     from eval.reporting.reasoning import print_single_model
 
-    spec, template = _eval_settings(args.recipe, args.tasks)
-    evaluation = evaluate_model(args.model, spec, template, label=args.model, generate=False)
+    spec, template, recipe_model = _eval_settings(args.recipe, args.tasks)
+    evaluation = evaluate_model(
+        args.model, spec, template, label=args.model, generate=False, tokenizer_from=recipe_model
+    )
     count = token_counter(evaluation.model.path)
     rows = single_model_rows([analyse_task(r, count, spec.analysis) for r in evaluation.results.values()])
     print_single_model(args.model, rows)
@@ -162,8 +162,15 @@ def main(argv: list[str] | None = None) -> None:
         "compare", help="evaluate the recipe's base model and its tuned output; print the table"
     )
     p.add_argument("recipe")
-    p.add_argument("--baseline", help="override the baseline model (hub id or folder)")
-    p.add_argument("--tuned", help="override the tuned model (default: the recipe's train.output_dir)")
+    p.add_argument("--baseline", help="override the baseline model (hub id, folder or http://host:port/v1)")
+    p.add_argument(
+        "--tuned", help="override the tuned model (default: the recipe's train.output_dir; or a URL)"
+    )
+    p.add_argument("--baseline-served", help="served model name, when the baseline URL serves several")
+    p.add_argument("--tuned-served", help="served model name, when the tuned URL serves several")
+    p.add_argument(
+        "--refresh", action="store_true", help="forget what was saved for URL sides (their weights changed)"
+    )
     p.add_argument(
         "--mismatch", choices=["refuse", "allow"], default="refuse", help="compare despite different settings"
     )
@@ -176,10 +183,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.set_defaults(func=_compare)
     p = sub.add_parser("eval", help="evaluate one model")
-    p.add_argument("model")
+    p.add_argument(
+        "model", help="hub id, folder, builtin:NAME, or a served model's URL (http://host:port/v1)"
+    )
     p.add_argument("--tasks", help="comma-separated: aime24,math_500,gpqa:diamond,toy_addition")
     p.add_argument("--recipe", help="take generation and vLLM settings from this recipe")
     p.add_argument("--output-dir", help="also write per-sample details here")
+    p.add_argument("--served-model", help="for a URL: the served model's name (default: the only one)")
+    p.add_argument(
+        "--refresh", action="store_true", help="for a URL: forget what was saved (the served weights changed)"
+    )
     p.set_defaults(func=_eval)
     p = sub.add_parser("analyze", help="reasoning-efficiency metrics of one model's saved generations")
     p.add_argument("model")
@@ -222,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-wandb", action="store_true")
     p.set_defaults(func=_rescore)
     args = parser.parse_args(argv)
-    _quiet_libraries()
+    quiet_libraries()
     args.func(args)
 
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval.engines.base import choose_backend, make_engine
-from eval.models import ModelRef, load_tokenizer, resolve_model
+from eval.models import ModelRef, load_tokenizer, resolve_model, token_counter
 from eval.settings import TaskRun, resolve_tasks
 from eval.stores.fingerprint import text_fingerprint
-from eval.stores.generations import GenerationStore
-from eval.stores.results import TaskResult, load_result, result_cache_path, save_result
+from eval.stores.generations import GenerationStore, forget_generations
+from eval.stores.results import TaskResult, forget_results, load_result, result_cache_path, save_result
 from recipes.schema import EvalSpec
 
 
@@ -30,13 +30,20 @@ def evaluate_model(
     label: str | None = None,
     regrade: bool = False,
     generate: bool = True,
+    served_model: str | None = None,
+    tokenizer_from: str | None = None,
+    refresh: bool = False,
 ) -> ModelEvaluation:
     """Evaluate `model_name` on `spec.tasks`; cached task results (same weights, same settings) are reused.
 
     With `regrade`, cached results are ignored and every saved generation is graded again (after a scoring
-    fix); nothing is generated, and a task without saved generations is an error.
+    fix); nothing is generated, and a task without saved generations is an error. A URL is a served model
+    (`served_model` names it when the server has several; `tokenizer_from` renders its prompts when the
+    server's own folder is not here); `refresh` forgets what was saved for it (the served weights changed).
     """
-    ref = resolve_model(model_name, revision, recipe_dir)
+    ref = resolve_model(model_name, revision, recipe_dir, served_model, tokenizer_from, spec.endpoint)
+    if refresh:
+        _forget(ref, label or model_name)
     tokenizer = load_tokenizer(ref.path, chat_template)
     template_hash = text_fingerprint(tokenizer.chat_template)[:16]
     runs = resolve_tasks(spec, recipe_dir)
@@ -60,6 +67,14 @@ def evaluate_model(
     return ModelEvaluation(model=ref, results={r.name: results[r.name] for r in runs}, reused=reused)
 
 
+def _forget(ref: ModelRef, label: str) -> None:
+    if ref.endpoint is None:
+        print(f"{label}: refresh is for served models; local weights are fingerprinted, nothing to forget")
+        return
+    removed = forget_generations(ref.fingerprint) + forget_results(ref.fingerprint)
+    print(f"{label}: refresh: forgot {removed} saved file(s) of {ref.endpoint.model!r} at {ref.endpoint.url}")
+
+
 def _cached_results(cache_paths: dict[str, Path]) -> dict[str, TaskResult]:
     found = {name: load_result(path) for name, path in cache_paths.items()}
     return {name: result for name, result in found.items() if result is not None}
@@ -77,9 +92,14 @@ def _evaluate_runs(
     from eval.harness.pipeline import run_tasks, task_result
 
     stores = {run.info.lighteval_name: GenerationStore(ref.fingerprint, run.sampling) for run in runs}
-    backend = choose_backend(spec.backend)
+    backend = "endpoint" if ref.endpoint is not None else choose_backend(spec.backend)
 
     def engine():
+        if ref.endpoint is not None:
+            print(f"generating through {ref.endpoint.url} ({ref.endpoint.model})")
+            return make_engine(
+                backend, ref.path, spec, endpoint=ref.endpoint, count_tokens=token_counter(tokenizer)
+            )
         print(f"starting {backend} engine for {ref.name}")
         return make_engine(backend, ref.path, spec)
 

@@ -7,20 +7,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.stores.fingerprint import weights_fingerprint
+from eval.endpoint import Endpoint, is_endpoint, probe
+from eval.stores.fingerprint import text_fingerprint, weights_fingerprint
 from recipes.builtins import local_path
 from recipes.errors import UserError
 from recipes.protocol.chat_template import apply_recipe_template
+from recipes.schema import EndpointSpec
+
+TOKENIZER_FILES = ["*.json", "*.model", "*.txt", "*.jinja"]
 
 
 @dataclass(frozen=True)
 class ModelRef:
     name: str  # as the user wrote it
-    path: str  # local folder
+    path: str  # local folder: the weights, or for a served model its tokenizer
     fingerprint: str
+    endpoint: Endpoint | None = None  # set for a served model (a URL)
 
 
-def resolve_model(name: str, revision: str | None = None, base: Path | None = None) -> ModelRef:
+def resolve_model(
+    name: str,
+    revision: str | None = None,
+    base: Path | None = None,
+    served_model: str | None = None,
+    tokenizer_from: str | None = None,
+    endpoint_spec: EndpointSpec | None = None,
+) -> ModelRef:
+    """What `name` is: a folder, a hub id or a builtin (weights here), or a URL (a served model, whose
+    prompts are rendered with the tokenizer the server loaded when it is here, else `tokenizer_from`)."""
+    if is_endpoint(name):
+        return _resolve_endpoint(name, served_model, tokenizer_from, endpoint_spec or EndpointSpec(), base)
     path = local_path(name, base)
     if path is not None:
         if not path.exists():
@@ -38,7 +54,28 @@ def resolve_model(name: str, revision: str | None = None, base: Path | None = No
     return ModelRef(name=name, path=str(path), fingerprint=fingerprint)
 
 
-def _download(repo_id: str, revision: str | None) -> Path:
+def _resolve_endpoint(
+    url: str, served_model: str | None, tokenizer_from: str | None, spec: EndpointSpec, base: Path | None
+) -> ModelRef:
+    endpoint = probe(url, served_model, spec)
+    candidates = [c for c in (endpoint.root, tokenizer_from) if c]
+    for candidate in candidates:
+        folder = local_path(candidate, base)
+        if folder is not None and (folder / "tokenizer_config.json").exists():
+            break
+    else:
+        hub_ids = [c for c in candidates if local_path(c, base) is None]
+        if not hub_ids:
+            raise UserError(
+                f"{url}: no tokenizer to render prompts with: the server loaded {endpoint.root!r}, which is not "
+                "a folder here; evaluate with recipe=R (its model's tokenizer is used)"
+            )
+        folder = _download(hub_ids[0], None, TOKENIZER_FILES)
+    fingerprint = text_fingerprint("endpoint", endpoint.identity())
+    return ModelRef(name=url, path=str(folder), fingerprint=fingerprint, endpoint=endpoint)
+
+
+def _download(repo_id: str, revision: str | None, patterns: list[str] | None = None) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
@@ -47,7 +84,7 @@ def _download(repo_id: str, revision: str | None) -> Path:
             snapshot_download(
                 repo_id,
                 revision=revision,
-                allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja"],
+                allow_patterns=patterns or [*TOKENIZER_FILES, "*.safetensors"],
             )
         )
     except LocalEntryNotFoundError:
@@ -80,7 +117,7 @@ def prompt_ids(tokenizer, rendered: str) -> list[int]:
     return tokenizer(rendered, add_special_tokens=False).input_ids
 
 
-def token_counter(path: str):
-    """Counts tokens of free text with the model's tokenizer (the reasoning analysis's unit)."""
-    tokenizer = load_tokenizer(path)
+def token_counter(source):
+    """Counts tokens of free text with a model's tokenizer (a folder, or a loaded tokenizer)."""
+    tokenizer = load_tokenizer(source) if isinstance(source, str) else source
     return lambda text: len(prompt_ids(tokenizer, text))

@@ -133,6 +133,22 @@ class VllmSpec(StrictModel):
     max_num_batched_tokens: int | None = Field(default=None, gt=0)
 
 
+class EndpointSpec(StrictModel):
+    """How evaluation talks to a served model (`make eval model=http://...`, `baseline=`/`tuned=` URLs)."""
+
+    concurrency: int = Field(default=32, gt=0, description="problems in flight at once")
+    timeout_s: float = Field(default=3600, gt=0, description="one problem's n samples, first byte to last")
+    max_retries: int = Field(
+        default=4, ge=0, description="on connection errors, 408, 429 and 5xx, with backoff"
+    )
+    api_key_env: str = "OPENAI_API_KEY"
+    per_request_seed: bool | None = Field(
+        default=None,
+        description="send each prompt's seed; default: yes, unless the server is on this GPU-less machine "
+        "(vLLM's CPU backend crashes on per-request seeds)",
+    )
+
+
 class JudgeSpec(StrictModel):
     """An OpenAI-compatible endpoint (e.g. `vllm serve`) asked where the correct answer first appears."""
 
@@ -155,6 +171,7 @@ class EvalSpec(StrictModel):
     generation: GenerationSpec = Field(default_factory=GenerationSpec)
     backend: Literal["auto", "vllm", "transformers"] = "auto"
     vllm: VllmSpec = Field(default_factory=VllmSpec)
+    endpoint: EndpointSpec = Field(default_factory=EndpointSpec)
     data_dir: str | None = Field(
         default=None, description="local copies of the benchmarks, one folder per task"
     )

@@ -15,8 +15,9 @@ from eval.bench.hardware import (
     model_sizes,
 )
 from eval.engines.base import Engine, choose_backend, make_engine, prompt_seed
-from eval.models import load_tokenizer, prompt_ids, render_prompt, resolve_model
-from eval.settings import TaskRun, resolve_tasks
+from eval.harness.pipeline import task_prompts
+from eval.models import load_tokenizer, prompt_ids, resolve_model
+from eval.settings import resolve_tasks
 from eval.stores.generations import SamplingSettings
 from recipes.architectures import architecture_dir
 from recipes.runs import recipe_dir
@@ -42,19 +43,6 @@ class ModelShape:
     kv_bytes_per_token: float
     layers: int
     attention_width: int  # heads x head_dim
-
-
-def task_prompts(run: TaskRun, tokenizer, max_problems: int | None) -> list[str]:
-    """The task's rendered prompts, as the evaluation renders them."""
-    from lighteval.tasks.registry import Registry
-
-    from eval.harness.compat import only_project_tasks
-    from eval.harness.tasks import tasks_module
-
-    with only_project_tasks(tasks_module([run])):
-        tasks = Registry(tasks=f"{run.info.lighteval_name}|0").load_tasks()
-    docs = next(iter(tasks.values())).get_docs(max_problems)
-    return [render_prompt(tokenizer, d.query) for d in docs]
 
 
 def workloads(recipe: Recipe, settings, vocab_size: int, model_path: str) -> list[Workload]:

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval.compare.checkpoints import checkpoint_curve
+from eval.compare.cost import serving_cost
 from eval.compare.pairing import TaskComparison, compare_task
+from eval.endpoint import is_endpoint
 from eval.evaluate import ModelEvaluation, evaluate_model
 from eval.models import token_counter
 from eval.reasoning.analysis import analyse_task, comparison_rows
+from eval.reporting.cost import cost_markdown, print_cost
 from eval.reporting.files import write_details, write_reports
 from eval.reporting.plots import curve_plot, write_plots
 from eval.reporting.reasoning import print_reasoning_table, reasoning_markdown, reasoning_plots
@@ -45,8 +48,11 @@ def run_compare(
     use_wandb: bool | None = None,
     checkpoints: bool = False,
     regrade: bool = False,
+    served: Served | None = None,
 ) -> dict:
-    sides = evaluate_sides(recipe, baseline, tuned, regrade)
+    if checkpoints and tuned and is_endpoint(tuned):
+        raise UserError("checkpoints=all evaluates the tuned run's checkpoint folders; tuned= is a URL here")
+    sides = evaluate_sides(recipe, baseline, tuned, regrade, served or Served())
     comparisons = [
         compare_task(sides.baseline.results[t], sides.tuned.results[t]) for t in sides.baseline.results
     ]
@@ -54,20 +60,39 @@ def run_compare(
     return report(recipe, sides, comparisons, mismatches, checkpoints, use_wandb)
 
 
-def evaluate_sides(recipe: Recipe, baseline: str | None, tuned: str | None, regrade: bool) -> Sides:
+@dataclass(frozen=True)
+class Served:
+    """For sides given as URLs: the served model names (when a server has several) and whether to forget
+    what was saved for them."""
+
+    baseline_model: str | None = None
+    tuned_model: str | None = None
+    refresh: bool = False
+
+
+def evaluate_sides(
+    recipe: Recipe, baseline: str | None, tuned: str | None, regrade: bool, served: Served = Served()
+) -> Sides:
     baseline_name = baseline or recipe.model.name_or_path
     tuned_name = tuned or _trained_model(recipe)
-    common = dict(spec=recipe.eval, chat_template=recipe.model.chat_template, recipe_dir=recipe_dir(recipe))
+    common = dict(
+        spec=recipe.eval,
+        chat_template=recipe.model.chat_template,
+        recipe_dir=recipe_dir(recipe),
+        regrade=regrade,
+        tokenizer_from=recipe.model.name_or_path,
+        refresh=served.refresh,
+    )
     print(f"== baseline: {baseline_name}")
     base_eval = evaluate_model(
         baseline_name,
         revision=recipe.model.revision if baseline is None else None,
         label="baseline",
-        regrade=regrade,
+        served_model=served.baseline_model,
         **common,
     )
     print(f"== tuned: {tuned_name}")
-    tuned_eval = evaluate_model(tuned_name, label="tuned", regrade=regrade, **common)
+    tuned_eval = evaluate_model(tuned_name, label="tuned", served_model=served.tuned_model, **common)
     return Sides(baseline_name, tuned_name, base_eval, tuned_eval)
 
 
@@ -125,7 +150,14 @@ def report(
     print_reasoning_table(reasoning_rows)
     payload["reasoning"] = reasoning_rows
     plots.update(reasoning_plots(out_dir, reasoning_pairs))
-    markdown = [markdown_table(comparisons, title, bool(mismatches)), reasoning_markdown(reasoning_rows)]
+    cost = serving_cost(sides.baseline, sides.tuned)
+    print_cost(cost)
+    payload["serving_cost"] = cost
+    markdown = [
+        markdown_table(comparisons, title, bool(mismatches)),
+        reasoning_markdown(reasoning_rows),
+        cost_markdown(cost),
+    ]
     paths = write_reports(out_dir, comparisons, markdown, payload)
     print(f"wrote {', '.join(str(p) for p in [*paths.values(), *plots.values()])} and details/ in {out_dir}")
 
@@ -146,6 +178,7 @@ def report(
             },
             curve=payload.get("checkpoint_curve"),
             reasoning=reasoning_rows,
+            cost=cost,
         )
     return payload
 

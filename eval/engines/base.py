@@ -8,9 +8,10 @@ the prompt), so a resumed run samples exactly what an uninterrupted one would ha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
+from eval.endpoint import Endpoint
 from eval.stores.fingerprint import text_fingerprint
 from eval.stores.generations import Sample, SamplingSettings
 from recipes.errors import UserError
@@ -52,10 +53,20 @@ def make_engine(
     random_weights: bool = False,
     prefix_caching: bool | None = None,
     data_parallel: bool = True,
+    endpoint: Endpoint | None = None,
+    count_tokens: Callable[[str], int] | None = None,
 ) -> Engine:
     """The engine `backend` ("vllm" or "transformers", see choose_backend) for a model folder, with the
     evaluation's vLLM settings; `prefix_caching` overrides the recipe's (the bench sets both ways), and
-    `data_parallel=False` builds one engine whatever eval.vllm.data_parallel_size says (one prompt, a bench)."""
+    `data_parallel=False` builds one engine whatever eval.vllm.data_parallel_size says (one prompt, a bench).
+    With an `endpoint` the model is served elsewhere (`count_tokens` counts an answer's tokens when the
+    server does not say)."""
+    if endpoint is not None:
+        from eval.engines.endpoint_engine import EndpointEngine
+
+        if count_tokens is None:
+            raise ValueError("an endpoint engine needs count_tokens")
+        return EndpointEngine(endpoint, spec.endpoint, count_tokens)
     if backend == "vllm":
         vllm = spec.vllm
         if prefix_caching is not None:

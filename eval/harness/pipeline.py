@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from eval.engines.base import Engine
 from eval.harness.adapter import SampledResponse, StoredGenerationModel
+from eval.models import render_prompt
 from eval.settings import TaskRun
 from eval.stores.generations import GenerationStore
 from eval.stores.results import ProblemRecord, SampleRecord, TaskResult, data_fingerprint
@@ -137,3 +138,16 @@ def dataset_error_message(runs: list[TaskRun], err: Exception) -> str:
         else ""
     )
     return f"could not load the evaluation data ({text.splitlines()[0][:300]}).{hint}"
+
+
+def task_prompts(run: TaskRun, tokenizer, max_problems: int | None) -> list[str]:
+    """The task's rendered prompts, as the evaluation renders them."""
+    from lighteval.tasks.registry import Registry
+
+    from eval.harness.compat import only_project_tasks
+    from eval.harness.tasks import tasks_module
+
+    with only_project_tasks(tasks_module([run])):
+        tasks = Registry(tasks=f"{run.info.lighteval_name}|0").load_tasks()
+    docs = next(iter(tasks.values())).get_docs(max_problems)
+    return [render_prompt(tokenizer, d.query) for d in docs]

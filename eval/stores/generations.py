@@ -36,11 +36,22 @@ class SamplingSettings:
         return text_fingerprint(asdict(self))[:16]
 
 
+def generations_dir(model_fingerprint: str, root: Path | None = None) -> Path:
+    return (root or cache_dir() / "generations") / model_fingerprint[:32]
+
+
+def forget_generations(model_fingerprint: str) -> int:
+    """Delete every saved generation of one model (a served model whose weights changed); returns the count."""
+    files = list(generations_dir(model_fingerprint).glob("*.jsonl"))
+    for file in files:
+        file.unlink()
+    return len(files)
+
+
 class GenerationStore:
     def __init__(self, model_fingerprint: str, settings: SamplingSettings, root: Path | None = None):
         self.settings = settings
-        root = root or cache_dir() / "generations"
-        self.path = root / model_fingerprint[:32] / f"{settings.key()}.jsonl"
+        self.path = generations_dir(model_fingerprint, root) / f"{settings.key()}.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._records = self._read()
 

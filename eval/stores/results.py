@@ -78,7 +78,19 @@ def data_fingerprint(problems: list[ProblemRecord]) -> str:
 
 def result_cache_path(model_fingerprint: str, task: str, settings: dict, partial_key: int | None) -> Path:
     key = text_fingerprint(settings, partial_key)[:16]
-    return cache_dir() / "results" / model_fingerprint[:32] / f"{task.replace(':', '_')}-{key}.json"
+    return _results_dir(model_fingerprint) / f"{task.replace(':', '_')}-{key}.json"
+
+
+def _results_dir(model_fingerprint: str) -> Path:
+    return cache_dir() / "results" / model_fingerprint[:32]
+
+
+def forget_results(model_fingerprint: str) -> int:
+    """Delete every cached result of one model; returns the count."""
+    files = list(_results_dir(model_fingerprint).glob("*.json"))
+    for file in files:
+        file.unlink()
+    return len(files)
 
 
 def save_result(result: TaskResult, path: Path) -> None:

@@ -1,0 +1,132 @@
+"""A served model as an engine: each prompt's n samples are one `/v1/completions` request.
+
+The prompt goes as the token ids the in-process engines get (rendered by the recipe's chat template, so
+the server's own template never touches it), with the same n, temperature, top-p, max tokens and
+per-prompt seed. At most `concurrency` requests are in flight; the openai client retries connection
+errors, 408, 429 and 5xx with exponential backoff, and every request has a timeout. Each finished prompt
+is handed back at once (the caller saves it); an unreachable server stops the run, other failed requests
+are counted and reported at the end, and a rerun generates only what is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from eval.endpoint import Endpoint, api_key, error_line, sends_seeds
+from eval.stores.generations import Sample, SamplingSettings
+from recipes.errors import UserError
+from recipes.schema import EndpointSpec
+
+
+@dataclass
+class EndpointEngine:
+    endpoint: Endpoint
+    spec: EndpointSpec
+    count_tokens: Callable[[str], int]  # when the server does not return the generated token ids
+    name: str = "endpoint"
+
+    def __post_init__(self) -> None:
+        self.send_seeds = sends_seeds(self.endpoint, self.spec)
+
+    def generate(
+        self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
+    ) -> Iterator[tuple[int, list[Sample]]]:
+        if not prompt_ids:
+            return
+        self.check_context(max(len(ids) for ids in prompt_ids), sampling.max_new_tokens)
+        import openai
+
+        loop = asyncio.new_event_loop()
+        client = openai.AsyncOpenAI(
+            base_url=self.endpoint.url,
+            api_key=api_key(self.spec),
+            timeout=self.spec.timeout_s,
+            max_retries=self.spec.max_retries,
+        )
+        slots = asyncio.Semaphore(self.spec.concurrency)
+
+        async def one(ids: list[int], seed: int) -> list[Sample]:
+            async with slots:
+                return await self._complete(client, ids, seed, sampling)
+
+        tasks = {
+            loop.create_task(one(ids, seed)): index
+            for index, (ids, seed) in enumerate(zip(prompt_ids, seeds, strict=True))
+        }
+        pending = set(tasks)
+        failures: list[str] = []
+        try:
+            while pending:
+                done, pending = loop.run_until_complete(
+                    asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                )
+                for task in done:
+                    err = task.exception()
+                    if isinstance(err, openai.APIConnectionError) and not isinstance(
+                        err, openai.APITimeoutError
+                    ):
+                        raise UserError(
+                            f"{self.endpoint.url}: lost the server ({error_line(err)}, after "
+                            f"{self.spec.max_retries} retries); what finished is saved: run again to resume"
+                        )
+                    if err is not None:
+                        failures.append(error_line(err))
+                        continue
+                    yield tasks[task], task.result()
+        finally:
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.wait(pending))
+            loop.run_until_complete(client.close())
+            loop.close()
+        if failures:
+            raise UserError(
+                f"{self.endpoint.url}: {len(failures)} of {len(prompt_ids)} prompts failed after "
+                f"{self.spec.max_retries} retries (first: {failures[0]}); the others are saved: "
+                "run again to generate only the missing ones"
+            )
+
+    def check_context(self, longest_prompt: int, max_new_tokens: int) -> None:
+        """Refuse before any request when the served context cannot hold a prompt and its answer."""
+        limit = self.endpoint.max_model_len
+        if limit is not None and longest_prompt + max_new_tokens > limit:
+            raise UserError(
+                f"{self.endpoint.url}: {self.endpoint.model!r} is served with a context of {limit} tokens, "
+                f"shorter than the longest prompt ({longest_prompt}) + max_new_tokens ({max_new_tokens}); "
+                f"restart it with --max-model-len {longest_prompt + max_new_tokens} or more "
+                "(`make serve` takes the recipe's), or lower eval.generation.max_new_tokens"
+            )
+
+    async def _complete(self, client, ids: list[int], seed: int, sampling: SamplingSettings) -> list[Sample]:
+        reply = await client.completions.create(
+            model=self.endpoint.model,
+            prompt=ids,
+            n=sampling.n,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_tokens=sampling.max_new_tokens,
+            seed=seed if self.send_seeds and sampling.temperature > 0 else None,
+            extra_body={"return_token_ids": True},  # vLLM: exact counts; other servers ignore it
+        )
+        choices = sorted(reply.choices, key=lambda c: c.index)
+        if len(choices) != sampling.n:
+            raise ValueError(f"asked for {sampling.n} samples, the server returned {len(choices)}")
+        return [
+            Sample(
+                text=c.text,
+                tokens=_token_count(c, self.count_tokens),
+                finish_reason=c.finish_reason or "stop",
+            )
+            for c in choices
+        ]
+
+    def close(self) -> None:
+        pass
+
+
+def _token_count(choice, count_tokens: Callable[[str], int]) -> int:
+    token_ids = (choice.model_extra or {}).get("token_ids")
+    return len(token_ids) if isinstance(token_ids, list) else count_tokens(choice.text)
