@@ -32,7 +32,7 @@ help:
 	@echo "make rescore recipe=R | file=F.jsonl   re-grade saved generations (no generation)"
 	@echo "make bench [recipe=R] [weights=random] [stages=generation,sft,grpo,scoring]  throughput vs the hardware bound"
 	@echo "make analyze model=M [recipe=R]  how one model thinks (from its saved generations)"
-	@echo "make chat model=M prompt=\"...\"   one answer through the eval's template and engine"
+	@echo "make chat (model=M | url=U) prompt=\"...\" [task=math_500]   one answer, streamed, as the eval prompts it"
 	@echo "make serve recipe=R [model=M] [port=8000] [host=0.0.0.0]   vLLM's OpenAI server with the eval's settings"
 	@echo "make perf recipe=R (model=M | url=U) [concurrency=1,8,32] [requests=N]   serving latency and throughput"
 	@echo "make vllm-serve recipe=R [tp=N] [port=P]   TRL's vLLM server for GRPO in server mode"
@@ -105,8 +105,10 @@ analyze: install
 	$(PY) -m eval.cli analyze $(model) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(recipe))
 
 chat: install
-	@test -n "$(model)" -a -n "$(prompt)" || { echo 'usage: make chat model=PATH_OR_HUB_ID prompt="What is 2+2?" [recipe=R]'; exit 2; }
-	$(PY) -m eval.cli chat $(model) "$(prompt)" $(if $(recipe),--recipe $(recipe))
+	@test -n "$(or $(model),$(url))" -a -n "$(prompt)" || { echo 'usage: make chat (model=PATH_OR_HUB_ID | url=http://host:port/v1) prompt="What is 2+2?" [recipe=R] [task=math_500]'; exit 2; }
+	$(PY) -m eval.cli chat $(or $(url),$(model)) "$(prompt)" $(if $(recipe),--recipe $(recipe)) \
+		$(if $(task),--task $(task)) $(if $(served_model),--served-model $(served_model)) \
+		$(if $(max_new_tokens),--max-new-tokens $(max_new_tokens))
 
 rescore: install
 	$(PY) -m eval.cli rescore $(if $(file),--file $(file),--recipe $(RECIPE)) $(if $(filter 0,$(wandb)),--no-wandb)

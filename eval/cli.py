@@ -26,7 +26,7 @@ def _compare(args: argparse.Namespace) -> None:
     )
 
 
-def _eval_settings(recipe_path: str | None, tasks: str | None):
+def _eval_settings(recipe_path: str | None, tasks: str | None, default_tasks: list[str] | None = None):
     """Evaluation settings and chat template for one-model commands: the recipe's (or the protocol
     defaults on the three benchmarks), with `tasks=` narrowing the task list."""
     from pydantic import ValidationError
@@ -35,7 +35,7 @@ def _eval_settings(recipe_path: str | None, tasks: str | None):
     from recipes.schema import EvalSpec
 
     recipe = load_recipe(recipe_path) if recipe_path else None
-    spec = recipe.eval if recipe else EvalSpec(tasks=["aime24", "math_500", "gpqa:diamond"])
+    spec = recipe.eval if recipe else EvalSpec(tasks=default_tasks or ["aime24", "math_500", "gpqa:diamond"])
     if tasks:
         try:
             spec = spec.model_copy(update={"tasks": EvalSpec(tasks=tasks.split(",")).tasks})
@@ -129,13 +129,17 @@ def _bench(args: argparse.Namespace) -> None:
 
 def _chat(args: argparse.Namespace) -> None:
     from eval.chat import chat
-    from recipes import load_recipe
-    from recipes.schema import EvalSpec
 
-    recipe = load_recipe(args.recipe) if args.recipe else None
-    spec = recipe.eval if recipe else EvalSpec(tasks=["math_500"])
+    spec, template, recipe_model = _eval_settings(args.recipe, None, default_tasks=["math_500"])
     chat(
-        args.model, args.prompt, spec, recipe.model.chat_template if recipe else "model", args.max_new_tokens
+        args.model,
+        args.prompt,
+        spec,
+        template,
+        args.max_new_tokens,
+        task=args.task,
+        served_model=args.served_model,
+        tokenizer_from=recipe_model,
     )
 
 
@@ -223,10 +227,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sft-steps", type=int, help="optimizer steps per SFT variant (default 30)")
     p.add_argument("--grpo-steps", type=int, help="GRPO steps (default 4)")
     p.set_defaults(func=_bench)
-    p = sub.add_parser("chat", help="one prompt through the evaluation's chat template and engine")
-    p.add_argument("model")
+    p = sub.add_parser(
+        "chat", help="one prompt through the evaluation's chat template and sampling, streamed"
+    )
+    p.add_argument("model", help="hub id, folder, builtin:NAME, or a served model's URL")
     p.add_argument("prompt")
     p.add_argument("--recipe", help="take generation settings and chat template from this recipe")
+    p.add_argument("--task", help="wrap the prompt as this task does (aime24, math_500, gpqa:diamond)")
+    p.add_argument("--served-model", help="for a URL: the served model's name (default: the only one)")
     p.add_argument("--max-new-tokens", type=int, default=2048)
     p.set_defaults(func=_chat)
     p = sub.add_parser("rescore", help="re-grade saved generations without generating again")

@@ -123,6 +123,35 @@ class EndpointEngine:
             for c in choices
         ]
 
+    def stream(self, ids: list[int], seed: int, sampling: SamplingSettings) -> Iterator[str]:
+        """One sample's text, piece by piece as the server sends it."""
+        import openai
+
+        self.check_context(len(ids), sampling.max_new_tokens)
+        client = openai.OpenAI(
+            base_url=self.endpoint.url,
+            api_key=api_key(self.spec),
+            timeout=self.spec.timeout_s,
+            max_retries=self.spec.max_retries,
+        )
+        try:
+            events = client.completions.create(
+                model=self.endpoint.model,
+                prompt=ids,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                max_tokens=sampling.max_new_tokens,
+                seed=seed if self.send_seeds and sampling.temperature > 0 else None,
+                stream=True,
+            )
+            for event in events:
+                if event.choices and event.choices[0].text:
+                    yield event.choices[0].text
+        except openai.APIError as err:
+            raise UserError(f"{self.endpoint.url}: {error_line(err)}") from None
+        finally:
+            client.close()
+
     def close(self) -> None:
         pass
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from eval.stores.generations import Sample, SamplingSettings
 
@@ -34,34 +34,57 @@ class TransformersEngine:
         self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=dtype).to(self.device).eval()
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
 
+    def _stop_tokens(self) -> tuple[int | None, int]:
+        if self.tokenizer is None:  # random weights: no stop token, every sequence runs to the limit
+            return None, self.model.config.eos_token_id or 0
+        eos = self.tokenizer.eos_token_id
+        return eos, self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
+
+    def _generate_kwargs(self, ids: list[int], sampling: SamplingSettings) -> dict:
+        import torch
+
+        eos, pad = self._stop_tokens()
+        input_ids = torch.tensor([ids], device=self.device)
+        return dict(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            do_sample=sampling.temperature > 0,
+            temperature=sampling.temperature if sampling.temperature > 0 else None,
+            top_p=sampling.top_p if sampling.temperature > 0 else None,
+            # vLLM samples from the whole vocabulary; transformers would default to top-k 50
+            top_k=0 if sampling.temperature > 0 else None,
+            max_new_tokens=sampling.max_new_tokens,
+            num_return_sequences=sampling.n,
+            eos_token_id=eos,
+            pad_token_id=pad,
+            min_new_tokens=sampling.max_new_tokens if self.tokenizer is None else None,
+        )
+
+    def stream(self, ids: list[int], seed: int, sampling: SamplingSettings) -> Iterator[str]:
+        """One sample's text, piece by piece as it is generated."""
+        from threading import Thread
+
+        import torch
+        from transformers import TextIteratorStreamer
+
+        torch.manual_seed(seed)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        kwargs = self._generate_kwargs(ids, replace(sampling, n=1))
+        worker = Thread(target=self.model.generate, kwargs={**kwargs, "streamer": streamer}, daemon=True)
+        worker.start()
+        yield from streamer
+        worker.join()
+
     def generate(
         self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
     ) -> Iterator[tuple[int, list[Sample]]]:
         import torch
 
-        if self.tokenizer is None:  # random weights: no stop token, every sequence runs to the limit
-            eos, pad = None, self.model.config.eos_token_id or 0
-        else:
-            eos = self.tokenizer.eos_token_id
-            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
+        eos, _ = self._stop_tokens()
         for index, (ids, seed) in enumerate(zip(prompt_ids, seeds, strict=True)):
             torch.manual_seed(seed)
-            input_ids = torch.tensor([ids], device=self.device)
             with torch.no_grad():
-                out = self.model.generate(
-                    input_ids,
-                    attention_mask=torch.ones_like(input_ids),
-                    do_sample=sampling.temperature > 0,
-                    temperature=sampling.temperature if sampling.temperature > 0 else None,
-                    top_p=sampling.top_p if sampling.temperature > 0 else None,
-                    # vLLM samples from the whole vocabulary; transformers would default to top-k 50
-                    top_k=0 if sampling.temperature > 0 else None,
-                    max_new_tokens=sampling.max_new_tokens,
-                    num_return_sequences=sampling.n,
-                    eos_token_id=eos,
-                    pad_token_id=pad,
-                    min_new_tokens=sampling.max_new_tokens if self.tokenizer is None else None,
-                )
+                out = self.model.generate(**self._generate_kwargs(ids, sampling))
             samples = []
             for row in out[:, len(ids) :].tolist():
                 stopped = eos is not None and eos in row
