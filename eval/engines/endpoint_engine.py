@@ -89,6 +89,9 @@ class EndpointEngine:
                 "run again to generate only the missing ones"
             )
 
+    def _seed(self, seed: int, sampling: SamplingSettings) -> dict:
+        return {"seed": seed} if self.send_seeds and sampling.temperature > 0 else {}
+
     def check_context(self, longest_prompt: int, max_new_tokens: int) -> None:
         """Refuse before any request when the served context cannot hold a prompt and its answer."""
         limit = self.endpoint.max_model_len
@@ -108,7 +111,7 @@ class EndpointEngine:
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             max_tokens=sampling.max_new_tokens,
-            seed=seed if self.send_seeds and sampling.temperature > 0 else None,
+            **self._seed(seed, sampling),
             extra_body={"return_token_ids": True},  # vLLM: exact counts; other servers ignore it
         )
         choices = sorted(reply.choices, key=lambda c: c.index)
@@ -141,8 +144,8 @@ class EndpointEngine:
                 temperature=sampling.temperature,
                 top_p=sampling.top_p,
                 max_tokens=sampling.max_new_tokens,
-                seed=seed if self.send_seeds and sampling.temperature > 0 else None,
                 stream=True,
+                **self._seed(seed, sampling),
             )
             for event in events:
                 if event.choices and event.choices[0].text:
