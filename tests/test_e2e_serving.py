@@ -4,9 +4,9 @@ resumes with nothing regenerated, and chat streams from it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -51,8 +51,14 @@ def start_server(recipe: Path, model: Path, port: int, log: Path) -> subprocess.
 
 
 def kill(process: subprocess.Popen) -> None:
+    """A crash: SIGKILL to `make serve` and to the vLLM server and engine processes under it."""
+    import psutil
+
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
+        tree = psutil.Process(process.pid).children(recursive=True)
+        for child in [psutil.Process(process.pid), *tree]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
         process.wait()
 
 

@@ -22,7 +22,7 @@ from eval.endpoint import is_endpoint
 from eval.harness.pipeline import task_prompts
 from eval.models import ModelRef, load_tokenizer, resolve_model
 from eval.quiet import quiet_libraries
-from eval.serving.server import running_server, server_for
+from eval.serving.server import running_server, server_for, stop_on_sigterm
 from eval.serving.vllm_cli import vllm_command
 from eval.settings import resolve_tasks
 from eval.stores.perf import save_perf
@@ -289,6 +289,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.requests < 1:
         raise UserError(f"requests={args.requests}: expected at least 1")
     recipe = load_recipe(args.recipe)
+    stop_on_sigterm()
     out = Path(args.output_dir) if args.output_dir else Path("outputs") / recipe.name / "perf"
     label = re.sub(r"[^A-Za-z0-9._-]+", "_", args.url or args.model or "baseline").strip("_")
     run_perf(

@@ -81,6 +81,8 @@ def r1_template_file() -> Path:
 
 def check_port_free(host: str, port: int) -> None:
     with socket.socket() as sock:
+        # as the server will bind: a port left in TIME_WAIT by a stopped server is free, a listening one is not
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -147,6 +149,16 @@ def server_for(recipe: Recipe, model: str | None, host: str, port: int) -> tuple
     return serve_argv(ref.path, name, recipe, host, port), url, name
 
 
+def stop_on_sigterm() -> None:
+    """`kill PID` (or a scheduler's SIGTERM) stops the server too: the server runs in its own process group
+    so that it can be stopped whole, and SIGTERM would otherwise end this process without stopping it."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
     from recipes import load_recipe
@@ -158,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
     recipe = load_recipe(args.recipe)
+    stop_on_sigterm()
     command, url, name = server_for(recipe, args.model, args.host, args.port)
     shown = args.recipe
     print("starting: " + " ".join(command[2:]).replace("eval.serving.vllm_cli", "vllm"))
