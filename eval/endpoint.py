@@ -66,7 +66,10 @@ def probe(url: str, served_model: str | None, spec: EndpointSpec) -> Endpoint:
         raise UserError(f"{url}: the server lists no models")
     names = [m.id for m in models]
     if served_model is None and len(names) > 1:
-        raise UserError(f"{url} serves several models ({', '.join(names)}): name one with served_model=")
+        raise UserError(
+            f"{url} serves several models ({', '.join(names)}): name one with served_model= "
+            "(in make compare: baseline_served= or tuned_served=)"
+        )
     name = served_model or names[0]
     if name not in names:
         raise UserError(f"{url} does not serve {name!r}; it serves: {', '.join(names)}")

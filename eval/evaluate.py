@@ -10,6 +10,7 @@ from eval.models import ModelRef, load_tokenizer, resolve_model, token_counter
 from eval.settings import TaskRun, resolve_tasks
 from eval.stores.fingerprint import text_fingerprint
 from eval.stores.generations import GenerationStore, forget_generations
+from eval.stores.perf import forget_perf
 from eval.stores.results import TaskResult, forget_results, load_result, result_cache_path, save_result
 from recipes.schema import EvalSpec
 
@@ -71,7 +72,9 @@ def _forget(ref: ModelRef, label: str) -> None:
     if ref.endpoint is None:
         print(f"{label}: refresh is for served models; local weights are fingerprinted, nothing to forget")
         return
-    removed = forget_generations(ref.fingerprint) + forget_results(ref.fingerprint)
+    removed = (
+        forget_generations(ref.fingerprint) + forget_results(ref.fingerprint) + forget_perf(ref.fingerprint)
+    )
     print(f"{label}: refresh: forgot {removed} saved file(s) of {ref.endpoint.model!r} at {ref.endpoint.url}")
 
 

@@ -137,11 +137,14 @@ class EndpointSpec(StrictModel):
     """How evaluation talks to a served model (`make eval model=http://...`, `baseline=`/`tuned=` URLs)."""
 
     concurrency: int = Field(default=32, gt=0, description="problems in flight at once")
-    timeout_s: float = Field(default=3600, gt=0, description="one problem's n samples, first byte to last")
+    timeout_s: float = Field(
+        default=3600, gt=0, description="one attempt at a problem's n samples (each retry gets its own)"
+    )
     max_retries: int = Field(
         default=4, ge=0, description="on connection errors, 408, 429 and 5xx, with backoff"
     )
-    api_key_env: str = "OPENAI_API_KEY"
+    # vLLM's server reads its key from the same variable; an OpenAI key is never sent to an endpoint by default
+    api_key_env: str = "VLLM_API_KEY"
     per_request_seed: bool | None = Field(
         default=None,
         description="send each prompt's seed; default: yes, unless the server is on this GPU-less machine "

@@ -205,6 +205,7 @@ def test_perf_arguments_are_what_vllm_bench_parses(tmp_path):
     assert (args.num_prompts, args.max_concurrency, args.temperature, args.top_p) == (12, 8, 0.6, 0.95)
     assert args.percentile_metrics == "ttft,tpot,itl,e2el" and args.metric_percentiles == "10,25,50,75,90,99"
     assert args.save_result and args.result_filename == "c8.json"
+    assert args.extra_body == {"add_special_tokens": False}  # the rendered prompt already holds BOS
 
 
 def test_chat_display_separates_thinking_from_the_answer():

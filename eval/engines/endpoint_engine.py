@@ -62,24 +62,31 @@ class EndpointEngine:
                 done, pending = loop.run_until_complete(
                     asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 )
-                for task in done:
+                lost = None
+                for task in done:  # every success is handed back (and saved) before anything is raised
                     err = task.exception()
-                    if isinstance(err, openai.APIConnectionError) and not isinstance(
+                    if err is None:
+                        yield tasks[task], task.result()
+                    elif isinstance(err, openai.APIConnectionError) and not isinstance(
                         err, openai.APITimeoutError
                     ):
-                        raise UserError(
-                            f"{self.endpoint.url}: lost the server ({error_line(err)}, after "
-                            f"{self.spec.max_retries} retries); what finished is saved: run again to resume"
-                        )
-                    if err is not None:
+                        lost = err
+                    else:
                         failures.append(error_line(err))
-                        continue
-                    yield tasks[task], task.result()
+                if lost is not None:
+                    raise UserError(
+                        f"{self.endpoint.url}: lost the server ({error_line(lost)}, after "
+                        f"{self.spec.max_retries} retries); what finished is saved: run the same command "
+                        "again to resume"
+                    )
         finally:
             for task in pending:
                 task.cancel()
             if pending:
                 loop.run_until_complete(asyncio.wait(pending))
+            for task in tasks:  # read every outcome, so none is logged as "never retrieved"
+                if task.done() and not task.cancelled():
+                    task.exception()
             loop.run_until_complete(client.close())
             loop.close()
         if failures:

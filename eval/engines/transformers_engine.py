@@ -70,10 +70,21 @@ class TransformersEngine:
         torch.manual_seed(seed)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         kwargs = self._generate_kwargs(ids, replace(sampling, n=1))
-        worker = Thread(target=self.model.generate, kwargs={**kwargs, "streamer": streamer}, daemon=True)
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.model.generate(**kwargs, streamer=streamer)
+            except BaseException as err:  # end the stream, then raise it in the caller
+                failure.append(err)
+                streamer.end()
+
+        worker = Thread(target=run, daemon=True)
         worker.start()
         yield from streamer
         worker.join()
+        if failure:
+            raise failure[0]
 
     def generate(
         self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings

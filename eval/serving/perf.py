@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.endpoint import is_endpoint
+from eval.endpoint import api_key, is_endpoint
 from eval.harness.pipeline import task_prompts
 from eval.models import ModelRef, load_tokenizer, resolve_model
 from eval.quiet import quiet_libraries
@@ -86,6 +87,8 @@ def bench_argv(
         "--dataset-path",
         str(dataset),
         "--skip-chat-template",
+        "--extra-body",
+        json.dumps({"add_special_tokens": False}),  # the template already holds BOS, as in evaluation
         "--custom-output-len",
         "-1",  # each prompt's own limit: its task's max_new_tokens
         "--num-prompts",
@@ -144,9 +147,14 @@ def run_levels(
         result = out_dir / f"vllm-bench-c{concurrency}.json"
         log = out_dir / f"vllm-bench-c{concurrency}.log"
         print(f"concurrency {concurrency}: {written} requests (vllm bench serve; its log: {log})", flush=True)
+        # vllm bench serve sends the key it finds in OPENAI_API_KEY
+        env = {**os.environ, "OPENAI_API_KEY": api_key(recipe.eval.endpoint)}
         with open(log, "w") as out:
             code = subprocess.run(
-                bench_argv(target, recipe, dataset, written, concurrency, result), stdout=out, stderr=out
+                bench_argv(target, recipe, dataset, written, concurrency, result),
+                stdout=out,
+                stderr=out,
+                env=env,
             ).returncode
         if code != 0 or not result.exists():
             tail = "".join(log.read_text().splitlines(keepends=True)[-12:])
@@ -199,6 +207,8 @@ def resolve_target(recipe: Recipe, model: str | None, url: str | None, served_mo
         raise UserError(
             "perf measures either a running server (url=) or a model it starts (model=), not both"
         )
+    if model and is_endpoint(model):
+        raise UserError(f"model={model} is a URL: measure a running server with url={model}")
     if url:
         if not is_endpoint(url):
             raise UserError(f"url={url}: expected http://host:port/v1")
@@ -232,7 +242,7 @@ def run_perf(
     if url:
         results = run_levels(target, recipe, out_dir, levels, requests)
     else:
-        argv, server_url, served_name = server_for(recipe, target.served_name, "127.0.0.1", port)
+        argv, server_url, served_name = server_for(recipe, model, "127.0.0.1", port)
         print(f"starting vLLM's server for {served_name} (log: {out_dir / 'server.log'})", flush=True)
         with running_server(argv, server_url, log=out_dir / "server.log"):
             target = Target(server_url, served_name, target.ref)

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from eval.endpoint import is_endpoint
 from eval.engines.vllm_engine import cpu_kv_cache_default
 from eval.models import resolve_model
 from eval.serving.vllm_cli import vllm_command
@@ -142,6 +143,8 @@ def running_server(
 
 def server_for(recipe: Recipe, model: str | None, host: str, port: int) -> tuple[list[str], str, str]:
     """argv, URL and served name for serving `model` (default: the recipe's) with the recipe's settings."""
+    if model and is_endpoint(model):
+        raise UserError(f"model={model} is a URL, already served; make serve needs a folder or hub id")
     name = model or recipe.model.name_or_path
     ref = resolve_model(name, recipe.model.revision if model is None else None, recipe_dir(recipe))
     check_port_free(host, port)
@@ -181,10 +184,12 @@ def main(argv: list[str] | None = None) -> None:
                 f"  evaluate: make eval model={url} recipe={shown}\n"
                 f"  compare:  make compare recipe={shown} tuned={url}\n"
                 f"  perf:     make perf recipe={shown} url={url}\n"
-                f'  chat:     make chat url={url} prompt="What is 2+2?"\n',
+                f'  chat:     make chat url={url} recipe={shown} prompt="What is 2+2?"\n',
                 flush=True,
             )
-            process.wait()
+            code = process.wait()
+            if code != 0:
+                raise UserError(f"the vLLM server exited with code {code}")
     except KeyboardInterrupt:
         print("\nstopped the server")
 

@@ -28,3 +28,12 @@ def load_perf(model_fingerprint: str) -> dict | None:
         return json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
+
+
+def forget_perf(model_fingerprint: str) -> int:
+    """Delete one model's serving measurements (a served model redeployed); returns the count."""
+    path = perf_path(model_fingerprint)
+    if path.exists():
+        path.unlink()
+        return 1
+    return 0
