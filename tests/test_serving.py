@@ -145,7 +145,7 @@ def test_a_server_that_went_away_stops_the_run(fake):
     engine = EndpointEngine(probe(server.url, None, FAST), FAST, count_tokens=len)
     server.close()
     server.httpd.server_close()
-    with pytest.raises(UserError, match=r"lost the server.*run again to resume"):
+    with pytest.raises(UserError, match=r"lost the server.*run again \(without refresh=1\) to resume"):
         list(engine.generate([[1], [2]], [0, 0], SAMPLING))
 
 

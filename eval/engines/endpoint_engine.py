@@ -76,8 +76,8 @@ class EndpointEngine:
                 if lost is not None:
                     raise UserError(
                         f"{self.endpoint.url}: lost the server ({error_line(lost)}, after "
-                        f"{self.spec.max_retries} retries); what finished is saved: run the same command "
-                        "again to resume"
+                        f"{self.spec.max_retries} retries); what finished is saved: run again (without "
+                        "refresh=1) to resume"
                     )
         finally:
             for task in pending:
