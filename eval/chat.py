@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 
-from eval.engines.base import make_engine, prompt_seed
-from eval.models import load_tokenizer, prompt_ids, render_prompt, resolve_model, token_counter
+from eval.engines.base import prompt_seed
+from eval.evaluate import engine_for
+from eval.models import load_tokenizer, prompt_ids, render_prompt, resolve_model
 from eval.stores.generations import SamplingSettings
 from recipes.errors import UserError
 from recipes.protocol.markup import THINK_CLOSE, answer_region
@@ -95,12 +96,7 @@ def chat(
         seed=spec.generation.seed,
     )
     started = time.monotonic()
-    if ref.endpoint is not None:
-        engine = make_engine(
-            "endpoint", ref.path, spec, endpoint=ref.endpoint, count_tokens=token_counter(tokenizer)
-        )
-    else:
-        engine = make_engine("transformers", ref.path, spec)
+    engine = engine_for(ref, tokenizer, spec, backend="transformers")
     console.print(f"--- prompt (as the model sees it) ---\n{rendered}", markup=False, style="cyan")
     console.print("--- thinking ---", style="bold")
     display = ThinkingDisplay(console)

@@ -42,14 +42,33 @@ def api_key(spec: EndpointSpec) -> str:
     return os.environ.get(spec.api_key_env) or "EMPTY"
 
 
+def client(
+    url: str,
+    spec: EndpointSpec,
+    asynchronous: bool = False,
+    timeout_s: float | None = None,
+    max_retries: int | None = None,
+):
+    """The openai client for an endpoint: its key, and the recipe's timeout and retries unless overridden."""
+    import openai
+
+    factory = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+    return factory(
+        base_url=url,
+        api_key=api_key(spec),
+        timeout=spec.timeout_s if timeout_s is None else timeout_s,
+        max_retries=spec.max_retries if max_retries is None else max_retries,
+    )
+
+
 def probe(url: str, served_model: str | None, spec: EndpointSpec) -> Endpoint:
     """The endpoint at `url` and the model it serves (the only one, or `served_model`), or a UserError."""
     import openai
 
     url = base_url(url)
-    client = openai.OpenAI(base_url=url, api_key=api_key(spec), timeout=PROBE_TIMEOUT_S, max_retries=1)
+    listing = client(url, spec, timeout_s=PROBE_TIMEOUT_S, max_retries=1)
     try:
-        models = list(client.models.list())
+        models = list(listing.models.list())
     except openai.APITimeoutError:
         raise UserError(f"{url}: no answer to GET /models within {PROBE_TIMEOUT_S:.0f} s") from None
     except openai.APIConnectionError as err:
@@ -61,7 +80,7 @@ def probe(url: str, served_model: str | None, spec: EndpointSpec) -> Endpoint:
     except openai.APIStatusError as err:
         raise UserError(f"{url}: GET /models answered HTTP {err.status_code}: {_message(err)}") from None
     finally:
-        client.close()
+        listing.close()
     if not models:
         raise UserError(f"{url}: the server lists no models")
     names = [m.id for m in models]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.engines.base import choose_backend, make_engine
+from eval.engines.base import Engine, choose_backend, make_engine
 from eval.models import ModelRef, load_tokenizer, resolve_model, token_counter
 from eval.settings import TaskRun, resolve_tasks
 from eval.stores.fingerprint import text_fingerprint
@@ -68,6 +68,15 @@ def evaluate_model(
     return ModelEvaluation(model=ref, results={r.name: results[r.name] for r in runs}, reused=reused)
 
 
+def engine_for(ref: ModelRef, tokenizer, spec: EvalSpec, backend: str) -> Engine:
+    """The engine for a resolved model: its server when it is a URL, else `backend` on its folder."""
+    if ref.endpoint is not None:
+        return make_engine(
+            "endpoint", ref.path, spec, endpoint=ref.endpoint, count_tokens=token_counter(tokenizer)
+        )
+    return make_engine(backend, ref.path, spec)
+
+
 def _forget(ref: ModelRef, label: str) -> None:
     if ref.endpoint is None:
         print(f"{label}: refresh is for served models; local weights are fingerprinted, nothing to forget")
@@ -100,11 +109,9 @@ def _evaluate_runs(
     def engine():
         if ref.endpoint is not None:
             print(f"generating through {ref.endpoint.url} ({ref.endpoint.model})")
-            return make_engine(
-                backend, ref.path, spec, endpoint=ref.endpoint, count_tokens=token_counter(tokenizer)
-            )
-        print(f"starting {backend} engine for {ref.name}")
-        return make_engine(backend, ref.path, spec)
+        else:
+            print(f"starting {backend} engine for {ref.name}")
+        return engine_for(ref, tokenizer, spec, backend)
 
     lighteval_results, details = run_tasks(
         runs, stores, tokenizer, engine, label, spec.max_problems, generate=generate

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from eval.endpoint import Endpoint, api_key, error_line, sends_seeds
+from eval.endpoint import Endpoint, client, error_line, sends_seeds
 from eval.stores.generations import Sample, SamplingSettings
 from recipes.errors import UserError
 from recipes.schema import EndpointSpec
@@ -39,17 +39,12 @@ class EndpointEngine:
         import openai
 
         loop = asyncio.new_event_loop()
-        client = openai.AsyncOpenAI(
-            base_url=self.endpoint.url,
-            api_key=api_key(self.spec),
-            timeout=self.spec.timeout_s,
-            max_retries=self.spec.max_retries,
-        )
+        session = client(self.endpoint.url, self.spec, asynchronous=True)
         slots = asyncio.Semaphore(self.spec.concurrency)
 
         async def one(ids: list[int], seed: int) -> list[Sample]:
             async with slots:
-                return await self._complete(client, ids, seed, sampling)
+                return await self._complete(session, ids, seed, sampling)
 
         tasks = {
             loop.create_task(one(ids, seed)): index
@@ -87,7 +82,7 @@ class EndpointEngine:
             for task in tasks:  # read every outcome, so none is logged as "never retrieved"
                 if task.done() and not task.cancelled():
                     task.exception()
-            loop.run_until_complete(client.close())
+            loop.run_until_complete(session.close())
             loop.close()
         if failures:
             raise UserError(
@@ -110,8 +105,8 @@ class EndpointEngine:
                 "(`make serve` takes the recipe's), or lower eval.generation.max_new_tokens"
             )
 
-    async def _complete(self, client, ids: list[int], seed: int, sampling: SamplingSettings) -> list[Sample]:
-        reply = await client.completions.create(
+    async def _complete(self, session, ids: list[int], seed: int, sampling: SamplingSettings) -> list[Sample]:
+        reply = await session.completions.create(
             model=self.endpoint.model,
             prompt=ids,
             n=sampling.n,
@@ -138,14 +133,9 @@ class EndpointEngine:
         import openai
 
         self.check_context(len(ids), sampling.max_new_tokens)
-        client = openai.OpenAI(
-            base_url=self.endpoint.url,
-            api_key=api_key(self.spec),
-            timeout=self.spec.timeout_s,
-            max_retries=self.spec.max_retries,
-        )
+        session = client(self.endpoint.url, self.spec)
         try:
-            events = client.completions.create(
+            events = session.completions.create(
                 model=self.endpoint.model,
                 prompt=ids,
                 temperature=sampling.temperature,
@@ -160,7 +150,7 @@ class EndpointEngine:
         except openai.APIError as err:
             raise UserError(f"{self.endpoint.url}: {error_line(err)}") from None
         finally:
-            client.close()
+            session.close()
 
     def close(self) -> None:
         pass

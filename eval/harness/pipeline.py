@@ -147,7 +147,12 @@ def task_prompts(run: TaskRun, tokenizer, max_problems: int | None) -> list[str]
     from eval.harness.compat import only_project_tasks
     from eval.harness.tasks import tasks_module
 
-    with only_project_tasks(tasks_module([run])):
-        tasks = Registry(tasks=f"{run.info.lighteval_name}|0").load_tasks()
-    docs = next(iter(tasks.values())).get_docs(max_problems)
+    try:
+        with only_project_tasks(tasks_module([run])):
+            tasks = Registry(tasks=f"{run.info.lighteval_name}|0").load_tasks()
+        docs = next(iter(tasks.values())).get_docs(max_problems)
+    except UserError:
+        raise
+    except Exception as err:  # no network, a gated dataset, a bad eval.data_dir
+        raise UserError(dataset_error_message([run], err)) from None
     return [render_prompt(tokenizer, d.query) for d in docs]

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from eval.serving.vllm_cli import vllm_command
 from eval.settings import resolve_tasks
 from eval.stores.perf import save_perf
 from recipes.errors import UserError, exit_on_user_error
+from recipes.files import atomic_write_text
 from recipes.runs import recipe_dir
 from recipes.schema import Recipe
 
@@ -139,10 +141,10 @@ def summarize(raw: dict, concurrency: int) -> dict:
 
 def run_levels(
     target: Target, recipe: Recipe, out_dir: Path, levels: list[int], requests: int
-) -> dict[str, dict]:
+) -> Iterator[tuple[str, dict]]:
+    """Each concurrency level's numbers, as soon as it is measured."""
     dataset = out_dir / "prompts.jsonl"
     written = write_prompts(recipe, target.ref, dataset, requests)
-    results = {}
     for concurrency in levels:
         result = out_dir / f"vllm-bench-c{concurrency}.json"
         log = out_dir / f"vllm-bench-c{concurrency}.log"
@@ -159,8 +161,7 @@ def run_levels(
         if code != 0 or not result.exists():
             tail = "".join(log.read_text().splitlines(keepends=True)[-12:])
             raise UserError(f"vllm bench serve failed at concurrency {concurrency} (exit {code}):\n{tail}")
-        results[str(concurrency)] = summarize(json.loads(result.read_text()), concurrency)
-    return results
+        yield str(concurrency), summarize(json.loads(result.read_text()), concurrency)
 
 
 def print_perf(title: str, levels: dict[str, dict]) -> None:
@@ -239,14 +240,7 @@ def run_perf(
 ) -> dict:
     target = resolve_target(recipe, model, url, served_model)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if url:
-        results = run_levels(target, recipe, out_dir, levels, requests)
-    else:
-        argv, server_url, served_name = server_for(recipe, model, "127.0.0.1", port)
-        print(f"starting vLLM's server for {served_name} (log: {out_dir / 'server.log'})", flush=True)
-        with running_server(argv, server_url, log=out_dir / "server.log"):
-            target = Target(server_url, served_name, target.ref)
-            results = run_levels(target, recipe, out_dir, levels, requests)
+    runs = resolve_tasks(recipe.eval, recipe_dir(recipe))
     payload = {
         "model": model or url or recipe.model.name_or_path,
         "fingerprint": target.ref.fingerprint,
@@ -255,13 +249,26 @@ def run_perf(
             "requests": requests,
             "temperature": recipe.eval.generation.temperature,
             "top_p": recipe.eval.generation.top_p,
-            "max_new_tokens": {run.name: run.sampling.max_new_tokens for run in resolve_tasks(recipe.eval)},
+            "max_new_tokens": {run.name: run.sampling.max_new_tokens for run in runs},
         },
-        "levels": results,
+        "levels": {},
     }
-    (out_dir / "perf.json").write_text(json.dumps(payload, indent=2))
-    save_perf(target.ref.fingerprint, payload)
-    print_perf(f"{recipe.name}: serving {payload['model']}", results)
+
+    def measure(measured: Target) -> None:
+        # each level is kept as soon as it is measured: an interrupted run keeps the levels it finished
+        for concurrency, level in run_levels(measured, recipe, out_dir, levels, requests):
+            payload["levels"][concurrency] = level
+            atomic_write_text(out_dir / "perf.json", json.dumps(payload, indent=2))
+            save_perf(target.ref.fingerprint, {**payload, "levels": {concurrency: level}})
+
+    if url:
+        measure(target)
+    else:
+        argv, server_url, served_name = server_for(recipe, model, "127.0.0.1", port)
+        print(f"starting vLLM's server for {served_name} (log: {out_dir / 'server.log'})", flush=True)
+        with running_server(argv, server_url, log=out_dir / "server.log"):
+            measure(Target(server_url, served_name, target.ref))
+    print_perf(f"{recipe.name}: serving {payload['model']}", payload["levels"])
     print(f"wrote {out_dir / 'perf.json'}")
     if recipe.wandb.enabled if use_wandb is None else use_wandb:
         from eval.reporting.wandb_run import log_perf_run
