@@ -8,6 +8,7 @@ from scipy import stats as scipy_stats
 from eval.compare.statistics import (
     compare_paired,
     mean_and_se,
+    minimum_detectable_effect,
     paired_bootstrap_ci,
     paired_permutation_pvalue,
 )
@@ -145,3 +146,26 @@ def test_one_differing_problem_is_no_evidence():
 def test_monte_carlo_permutation_counts_the_observed_pattern():
     # 30 equal improvements: no random sign pattern beats the observed one, so p = 1 / (resamples + 1)
     assert paired_permutation_pvalue(np.zeros(30), np.full(30, 0.5)) == pytest.approx(1 / 10_001)
+
+
+def test_minimum_detectable_effect_has_the_promised_power():
+    """A true effect of the MDE, with the observed spread, is detected by the paired t-test ~80% of the time."""
+    rng = np.random.default_rng(0)
+    baseline = rng.uniform(0, 1, 30)
+    tuned = np.clip(baseline + rng.normal(0, 0.2, 30), 0, 1)
+    mde = minimum_detectable_effect(baseline, tuned)
+    diffs = tuned - baseline
+    sd = diffs.std(ddof=1)
+    # the textbook approximation (z_0.975 + z_0.8) * SE, a little larger for t with 29 degrees of freedom
+    assert 2.80 < mde / (sd / np.sqrt(30)) < 2.95
+    trials = rng.normal(mde, sd, size=(20_000, 30))
+    rejected = scipy_stats.ttest_1samp(trials, 0.0, axis=1).pvalue < 0.05
+    assert rejected.mean() == pytest.approx(0.80, abs=0.015)
+    half = rng.normal(mde / 2, sd, size=(20_000, 30))
+    assert (scipy_stats.ttest_1samp(half, 0.0, axis=1).pvalue < 0.05).mean() < 0.4
+
+
+def test_minimum_detectable_effect_without_spread_is_nan():
+    same = np.array([0.5, 0.25, 1.0])
+    assert np.isnan(minimum_detectable_effect(same, same))
+    assert np.isnan(compare_paired(same, same).mde)

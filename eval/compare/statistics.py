@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 BOOTSTRAP_RESAMPLES = 10_000
 PERMUTATION_RESAMPLES = 10_000
 EXACT_PERMUTATION_LIMIT = 16  # up to 2**16 sign patterns are enumerated exactly
+MDE_POWER = 0.8
+MDE_ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class PairedComparison:
     ci_low: float
     ci_high: float
     p_value: float
+    mde: float  # minimum detectable effect (a difference of means), see minimum_detectable_effect
 
     @property
     def significant(self) -> bool:
@@ -94,6 +97,42 @@ def paired_permutation_pvalue(
     return float(result.pvalue)
 
 
+def minimum_detectable_effect(
+    baseline: np.ndarray, tuned: np.ndarray, power: float = MDE_POWER, alpha: float = MDE_ALPHA
+) -> float:
+    """The smallest true mean difference that a two-sided paired t-test at level `alpha` would detect with
+    probability `power`, given the observed spread of the per-problem differences.
+
+    The test statistic is noncentral t with n-1 degrees of freedom and noncentrality delta / SE; the
+    noncentrality whose power is `power` is found with scipy (stats.nct, optimize.brentq). NaN when the
+    differences have no spread (every problem scored the same on both sides), where there is nothing to go on.
+    """
+    diffs = np.asarray(tuned, dtype=float) - np.asarray(baseline, dtype=float)
+    n = len(diffs)
+    if n < 2:
+        return float("nan")
+    se = float(np.std(diffs, ddof=1)) / np.sqrt(n)
+    if se == 0:
+        return float("nan")
+    df = n - 1
+    critical = stats.t.ppf(1 - alpha / 2, df)
+
+    def power_at(noncentrality: float) -> float:
+        return float(
+            stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality) - power
+        )
+
+    high = critical + 3.0  # power is above 80% here for any df >= 2; widen for smaller samples
+    while power_at(high) < 0 and high < 1e3:
+        high *= 1.5
+    if not power_at(high) >= 0:  # NaN from scipy far in the tail: no useful answer
+        return float("nan")
+    try:
+        return float(optimize.brentq(power_at, 0.0, high)) * se
+    except ValueError:  # scipy's noncentral t gives NaN on the way (1 or 2 problems)
+        return float("nan")
+
+
 def compare_paired(baseline: np.ndarray, tuned: np.ndarray, seed: int = 0) -> PairedComparison:
     baseline = np.asarray(baseline, dtype=float)
     tuned = np.asarray(tuned, dtype=float)
@@ -112,4 +151,5 @@ def compare_paired(baseline: np.ndarray, tuned: np.ndarray, seed: int = 0) -> Pa
         ci_low=low,
         ci_high=high,
         p_value=paired_permutation_pvalue(baseline, tuned, seed=seed),
+        mde=minimum_detectable_effect(baseline, tuned),
     )

@@ -115,12 +115,34 @@ COLUMNS: tuple[Column, ...] = (
     ),
 )
 HEADERS = [c.header for c in COLUMNS]
-FIELDS = [f for c in COLUMNS for f in c.fields]
+# numbers in the CSV and W&B summary that are footnotes, not columns, in the rendered tables
+NOTE_FIELDS = (Field("mde", lambda r: r.stats.mde),)
+FIELDS = [*(f for c in COLUMNS for f in c.fields), *NOTE_FIELDS]
 FOOTNOTE = (
     "pass@1 in %, mean over problems of the share of correct samples, ± standard error over problems. "
     "delta = tuned − baseline in points; 95% paired bootstrap interval over problems (10,000 resamples); "
     "p from a paired permutation test; * = the interval excludes zero."
 )
+
+
+def mde_notes(comparisons: list[TaskComparison]) -> list[str]:
+    """One line per task (and per clean subset): the smallest effect this compare could have detected."""
+    notes = []
+    for row, _ in _rows(comparisons):
+        if row.subset is not None and not row.subset.startswith("clean"):
+            continue
+        s = row.stats
+        if s.mde != s.mde:  # NaN: no spread in the per-problem differences
+            detail = "cannot say how small an effect it could detect (every problem's difference is the same)"
+        else:
+            detail = f"could detect about ±{100 * s.mde:.1f} points"
+        notes.append(f"{row.label}: on these {s.n_problems} problems this compare {detail}")
+    if notes:
+        notes.append(
+            "(minimum detectable effect: 80% power, two-sided 5% level, paired t on the observed per-problem "
+            "differences; a real change smaller than this is likely to look like noise)"
+        )
+    return notes
 
 
 def _rows(comparisons: list[TaskComparison]) -> list[tuple[CompareRow, int]]:
@@ -149,6 +171,8 @@ def print_table(comparisons: list[TaskComparison], title: str, mismatched: bool)
     console = Console(width=200)
     console.print(table)
     console.print(FOOTNOTE, style="dim")
+    for note in mde_notes(comparisons):
+        console.print(note, style="dim", highlight=False)
 
 
 def markdown_table(comparisons: list[TaskComparison], title: str, mismatched: bool) -> str:
@@ -159,6 +183,8 @@ def markdown_table(comparisons: list[TaskComparison], title: str, mismatched: bo
     lines.append("|" + "|".join("---" if h == "task" else "---:" for h in HEADERS) + "|")
     lines += ["| " + " | ".join(cells) + " |" for cells in table_rows(comparisons)]
     lines += ["", FOOTNOTE, ""]
+    lines += [f"- {note}" if not note.startswith("(") else note for note in mde_notes(comparisons)]
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -130,6 +130,8 @@ def build_plan(
         _plan_training(plan, arch, config, num_processes)
     if evaluation and arch is not None:
         _plan_evaluation(plan, arch, config)
+    if evaluation:
+        _plan_precision(plan)
     return plan
 
 
@@ -512,3 +514,42 @@ def _plan_evaluation(plan: Plan, arch: Architecture, config: dict) -> None:
         if need > kv_tokens:
             line += f" (more than the cache: a problem's samples run in {math.ceil(need / kv_tokens)} waves)"
         plan.evaluation.append((name, line))
+
+
+def _plan_precision(plan: Plan) -> None:
+    """Per task: the standard error of pass@1 to expect at the recipe's n, and the n that would halve it."""
+    from recipes.protocol.precision import BETWEEN_SHARE, precision
+    from recipes.protocol.task_catalog import TASKS
+
+    ev = plan.recipe.eval
+    published, guessed = [], []
+    for name, task in ev.tasks.items():
+        info = TASKS[name]
+        n = task.n or info.default_n
+        problems = min(info.size, ev.max_problems or info.size)
+        pass1 = info.reference_pass1 if info.reference_pass1 is not None else 0.5
+        (published if info.reference_pass1 is not None else guessed).append(f"{name} {100 * pass1:.1f}%")
+        p = precision(pass1, problems, n)
+        sampling = (p.se**2 - p.floor**2) ** 0.5
+        halve = (
+            f"n={p.halving_n} halves it"
+            if p.halving_n is not None
+            else f"n={4 * n} halves the sampling part; no n halves the total (that takes 4x the problems)"
+        )
+        plan.evaluation.append(
+            (
+                f"{name} precision",
+                f"n={n}: SE of pass@1 about ±{100 * p.se:.1f} points over {problems} problems "
+                f"(±{100 * p.floor:.1f} from which problems were set, ±{100 * sampling:.1f} from sampling); {halve}",
+            )
+        )
+    assumed = (
+        f"DeepSeek's published R1-Distill-Qwen-1.5B pass@1 ({', '.join(published)})" if published else ""
+    ) + (f"{' and ' if published else ''}the worst case 50% ({', '.join(guessed)})" if guessed else "")
+    plan.evaluation.append(
+        (
+            "(precision)",
+            f"assumes {assumed} and {BETWEEN_SHARE:.0%} of the variance between problems; make compare "
+            "reports the measured SE and the smallest effect it could detect",
+        )
+    )
