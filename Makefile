@@ -19,7 +19,7 @@ export TOKENIZERS_PARALLELISM ?= false
 # Commands that need a recipe and got none use the demo's; eval/analyze/chat use a recipe only when given one.
 RECIPE = $(or $(recipe),recipes/smoke/sft.yaml)
 
-.PHONY: help install venv demo test test-all train plan compare eval analyze bench chat rescore serve perf vllm-serve slurm check-recipe tiny-model lint format clean
+.PHONY: help install venv demo test test-all train plan compare eval analyze bench chat contamination rescore serve perf vllm-serve slurm check-recipe tiny-model lint format clean
 
 help:
 	@echo "make demo                      fine-tune a tiny model on CPU and compare it with its baseline"
@@ -109,6 +109,10 @@ chat: install
 	$(PY) -m eval.cli chat $(or $(url),$(model)) "$(prompt)" $(if $(recipe),--recipe $(recipe)) \
 		$(if $(task),--task $(task)) $(if $(served_model),--served-model $(served_model)) \
 		$(if $(max_new_tokens),--max-new-tokens $(max_new_tokens))
+
+# Which evaluation problems the recipe's training data holds (8-gram overlap of problem statements).
+contamination: install
+	$(PY) -m eval.cli contamination $(RECIPE)
 
 rescore: install
 	$(PY) -m eval.cli rescore $(if $(file),--file $(file),--recipe $(RECIPE)) $(if $(filter 0,$(wandb)),--no-wandb)

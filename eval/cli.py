@@ -143,6 +143,20 @@ def _chat(args: argparse.Namespace) -> None:
     )
 
 
+def _contamination(args: argparse.Namespace) -> None:
+    from eval.contamination.check import check_contamination
+    from eval.reporting.contamination import print_contamination, write_contamination
+    from recipes import load_recipe
+    from recipes.runs import compare_dir
+
+    recipe = load_recipe(args.recipe)
+    if recipe.train is None:
+        raise UserError(f"{args.recipe}: no `train` section, so no training data to check against")
+    report = check_contamination(recipe)
+    print_contamination(report)
+    print(f"wrote {write_contamination(report, compare_dir(recipe))}")
+
+
 def _rescore(args: argparse.Namespace) -> None:
     if args.file:
         from eval.rescore import rescore_jsonl
@@ -237,6 +251,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--served-model", help="for a URL: the served model's name (default: the only one)")
     p.add_argument("--max-new-tokens", type=int, default=2048)
     p.set_defaults(func=_chat)
+    p = sub.add_parser(
+        "contamination", help="evaluation problems that appear in the recipe's training data (8-gram overlap)"
+    )
+    p.add_argument("recipe")
+    p.set_defaults(func=_contamination)
     p = sub.add_parser("rescore", help="re-grade saved generations without generating again")
     p.add_argument("--recipe", help="re-grade both sides of this recipe's compare and print the table again")
     p.add_argument("--file", help="a JSONL of {task, response, gold} lines to grade")

@@ -9,35 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes.builtins import resolve
 from recipes.errors import UserError
 from recipes.protocol.prompts import math_prompt
 from recipes.schema import DatasetSpec
-
-LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
-
-
-def _load_raw(spec: DatasetSpec, recipe_dir: Path):
-    from datasets import load_dataset
-
-    location = resolve(spec.path, recipe_dir)
-    path = Path(location)
-    try:
-        if path.is_file():
-            fmt = LOCAL_FORMATS.get(path.suffix)
-            if fmt is None:
-                raise UserError(
-                    f"train.dataset.path: unsupported file type {path.suffix!r} (use .jsonl, .json, .parquet or .csv)"
-                )
-            dataset = load_dataset(fmt, data_files={spec.split: str(path)}, split=spec.split)
-        else:
-            dataset = load_dataset(location, name=spec.name, revision=spec.revision, split=spec.split)
-    except (FileNotFoundError, ValueError, ConnectionError) as err:
-        raise UserError(f"train.dataset: could not load {spec.path!r} split {spec.split!r}: {err}") from None
-    if spec.max_samples and spec.max_samples < len(dataset):
-        # a seeded random subset: the first rows of a hub dataset are often one source or one difficulty
-        dataset = dataset.shuffle(seed=spec.seed).select(range(spec.max_samples))
-    return dataset
+from recipes.training_data import load_raw
 
 
 def _require(dataset, spec: DatasetSpec, key: str, column: str) -> None:
@@ -49,7 +24,7 @@ def _require(dataset, spec: DatasetSpec, key: str, column: str) -> None:
 
 def load_train_dataset(spec: DatasetSpec, recipe_dir: Path):
     """SFT data: one `messages` column of chat turns."""
-    dataset = _load_raw(spec, recipe_dir)
+    dataset = load_raw(spec, recipe_dir)
     _require(dataset, spec, "messages_field", spec.messages_field)
     if spec.messages_field != "messages":
         dataset = dataset.rename_column(spec.messages_field, "messages")
@@ -58,7 +33,7 @@ def load_train_dataset(spec: DatasetSpec, recipe_dir: Path):
 
 def load_prompt_dataset(spec: DatasetSpec, recipe_dir: Path):
     """GRPO data: a conversational `prompt` built like the evaluation's, and the gold `answer`."""
-    dataset = _load_raw(spec, recipe_dir)
+    dataset = load_raw(spec, recipe_dir)
     _require(dataset, spec, "prompt_field", spec.prompt_field)
     _require(dataset, spec, "answer_field", spec.answer_field)
 

@@ -9,10 +9,12 @@ from pathlib import Path
 from eval.compare.checkpoints import checkpoint_curve
 from eval.compare.cost import serving_cost
 from eval.compare.pairing import TaskComparison, compare_task
+from eval.contamination.check import ContaminationReport, check_contamination, trains_on_data
 from eval.endpoint import is_endpoint
 from eval.evaluate import ModelEvaluation, evaluate_model
 from eval.models import token_counter
 from eval.reasoning.analysis import analyse_task, comparison_rows
+from eval.reporting.contamination import contamination_markdown, print_contamination
 from eval.reporting.cost import cost_markdown, print_cost
 from eval.reporting.files import write_details, write_reports
 from eval.reporting.plots import curve_plot, write_plots
@@ -53,11 +55,31 @@ def run_compare(
     if checkpoints and tuned and is_endpoint(tuned):
         raise UserError("checkpoints=all evaluates the tuned run's checkpoint folders; tuned= is a URL here")
     sides = evaluate_sides(recipe, baseline, tuned, regrade, served or Served())
+    contamination = _contamination(recipe)
     comparisons = [
-        compare_task(sides.baseline.results[t], sides.tuned.results[t]) for t in sides.baseline.results
+        compare_task(
+            sides.baseline.results[t],
+            sides.tuned.results[t],
+            seen_in_training=frozenset(contamination.tasks[t].contaminated)
+            if contamination and t in contamination.tasks
+            else frozenset(),
+        )
+        for t in sides.baseline.results
     ]
     mismatches = guard(comparisons, sides, allow_mismatch)
-    return report(recipe, sides, comparisons, mismatches, checkpoints, use_wandb)
+    return report(recipe, sides, comparisons, mismatches, checkpoints, use_wandb, contamination)
+
+
+def _contamination(recipe: Recipe) -> ContaminationReport | None:
+    """The recipe's training problems against its evaluation problems, when it trains on a dataset; a notice
+    (not an error) when the training data cannot be read here."""
+    if not trains_on_data(recipe):
+        return None
+    try:
+        return check_contamination(recipe)
+    except UserError as err:
+        print(f"notice: contamination not checked: {err}")
+        return None
 
 
 @dataclass(frozen=True)
@@ -130,15 +152,19 @@ def report(
     mismatches: list[str],
     checkpoints: bool,
     use_wandb: bool | None,
+    contamination: ContaminationReport | None = None,
 ) -> dict:
     out_dir = compare_dir(recipe)
     title = f"{recipe.name}: {sides.baseline_name} → {sides.tuned_name}"
     print_table(comparisons, title, bool(mismatches))
+    if contamination is not None:
+        print_contamination(contamination)
     for side, evaluation in (("baseline", sides.baseline), ("tuned", sides.tuned)):
         for name, result in evaluation.results.items():
             write_details(result, out_dir / "details" / side / f"{name.replace(':', '_')}.jsonl")
     plots = write_plots(out_dir, comparisons)
     payload = _payload(recipe, sides, comparisons, mismatches)
+    payload["contamination"] = contamination.to_json() if contamination is not None else None
     if checkpoints:
         curve = checkpoint_curve(
             recipe, Path(sides.tuned.model.path), sides.baseline, sides.tuned, recipe_dir(recipe)
@@ -155,6 +181,7 @@ def report(
     payload["serving_cost"] = cost
     markdown = [
         markdown_table(comparisons, title, bool(mismatches)),
+        contamination_markdown(contamination) if contamination is not None else "",
         reasoning_markdown(reasoning_rows),
         cost_markdown(cost),
     ]

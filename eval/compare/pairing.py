@@ -37,10 +37,12 @@ class CompareRow:
     stats: PairedComparison
     baseline: SideSummary
     tuned: SideSummary
+    seen_in_training: int = 0  # problems of this row that the contamination check found in training data
 
     @property
     def label(self) -> str:
-        return f"{self.task} · {self.subset}" if self.subset else self.task
+        label = f"{self.task} · {self.subset}" if self.subset else self.task
+        return label + (f" ⚠ {self.seen_in_training} seen in training" if self.seen_in_training else "")
 
     def to_json(self) -> dict:
         return {
@@ -49,6 +51,7 @@ class CompareRow:
             "metric": self.metric,
             **asdict(self.stats),
             "significant": self.stats.significant,
+            "seen_in_training": self.seen_in_training,
             "baseline_side": asdict(self.baseline),
             "tuned_side": asdict(self.tuned),
         }
@@ -84,9 +87,19 @@ def _row(
     )
 
 
-def compare_task(baseline: TaskResult, tuned: TaskResult, seed: int = 0) -> TaskComparison:
+def compare_task(
+    baseline: TaskResult, tuned: TaskResult, seed: int = 0, seen_in_training: frozenset[str] = frozenset()
+) -> TaskComparison:
+    """The task's row, one per MATH level, and, when some problems were seen in training (the contamination
+    check's problem ids), a row on the clean problems alone with its own interval."""
     base, tune = _paired(baseline.problems, tuned.problems)
     rows = [_row(baseline.task, None, base, tune, seed)]
+    seen = sum(p.problem_id in seen_in_training for p in base)
+    if seen:
+        rows[0].seen_in_training = seen
+        clean = [(p, q) for p, q in zip(base, tune, strict=True) if p.problem_id not in seen_in_training]
+        if clean:
+            rows.append(_row(baseline.task, "clean", [p for p, _ in clean], [q for _, q in clean], seed))
     levels = sorted({p.level for p in base if p.level not in (None, "")}, key=str)
     if len(levels) > 1:
         for level in levels:

@@ -142,6 +142,11 @@ def dataset_error_message(runs: list[TaskRun], err: Exception) -> str:
 
 def task_prompts(run: TaskRun, tokenizer, max_problems: int | None) -> list[str]:
     """The task's rendered prompts, as the evaluation renders them."""
+    return [render_prompt(tokenizer, d.query) for d in task_docs(run, max_problems)]
+
+
+def task_docs(run: TaskRun, max_problems: int | None) -> list:
+    """The task's lighteval Docs (one per problem), loaded as the evaluation loads them."""
     from lighteval.tasks.registry import Registry
 
     from eval.harness.compat import only_project_tasks
@@ -155,4 +160,4 @@ def task_prompts(run: TaskRun, tokenizer, max_problems: int | None) -> list[str]
         raise
     except Exception as err:  # no network, a gated dataset, a bad eval.data_dir
         raise UserError(dataset_error_message([run], err)) from None
-    return [render_prompt(tokenizer, d.query) for d in docs]
+    return docs

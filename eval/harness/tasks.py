@@ -34,6 +34,7 @@ def math_doc(line: dict, task_name: str = "") -> Doc:
         gold_index=0,
         specific={
             "problem_id": _problem_id(line, task_name),
+            "statement": str(line["problem"]),  # the problem alone, for the contamination check
             "level": line.get("level"),
             "subject": line.get("subject"),
         },
@@ -62,7 +63,11 @@ def gpqa_doc(line: dict, task_name: str = "") -> Doc:
         query=gpqa_prompt(line["Question"].strip(), options),
         choices=list(LETTERS),
         gold_index=order.index(0),
-        specific={"problem_id": _problem_id(line, task_name), "subject": line.get("High-level domain")},
+        specific={
+            "problem_id": _problem_id(line, task_name),
+            "statement": line["Question"].strip(),
+            "subject": line.get("High-level domain"),
+        },
     )
 
 

@@ -116,7 +116,7 @@ COLUMNS: tuple[Column, ...] = (
 )
 HEADERS = [c.header for c in COLUMNS]
 # numbers in the CSV and W&B summary that are footnotes, not columns, in the rendered tables
-NOTE_FIELDS = (Field("mde", lambda r: r.stats.mde),)
+NOTE_FIELDS = (Field("mde", lambda r: r.stats.mde), Field("seen_in_training", lambda r: r.seen_in_training))
 FIELDS = [*(f for c in COLUMNS for f in c.fields), *NOTE_FIELDS]
 FOOTNOTE = (
     "pass@1 in %, mean over problems of the share of correct samples, ± standard error over problems. "

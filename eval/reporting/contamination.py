@@ -1,0 +1,62 @@
+"""The contamination check's report: terminal, Markdown (a section of the compare's table.md) and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from eval.contamination.check import ContaminationReport
+from recipes.files import atomic_write_text
+
+NOTE = (
+    "a problem counts as seen when one of its {n}-grams of normalised words (lower case, LaTeX layout and "
+    "spacing removed; all its words when it is shorter) appears in a training problem statement"
+)
+
+
+def _summary(report: ContaminationReport) -> str:
+    return (
+        f"training data: {report.training}, {report.training_rows:,} rows; matched in {report.seconds:.1f} s"
+    )
+
+
+def print_contamination(report: ContaminationReport) -> None:
+    table = Table(title="Evaluation problems seen in training", title_justify="left")
+    for header in ("task", "problems", "seen in training", "examples (problem id: overlap, training row)"):
+        table.add_column(header, justify="left" if header in ("task", "examples") else "right")
+    for task in report.tasks.values():
+        examples = ", ".join(f"{h.problem_id}: {h.overlap:.0%}, row {h.training_row}" for h in task.hits[:3])
+        more = f" (+{len(task.hits) - 3} more)" if len(task.hits) > 3 else ""
+        style = "bold red" if task.hits else None
+        table.add_row(task.task, str(task.problems), str(len(task.hits)), examples + more, style=style)
+    console = Console(width=200)
+    console.print(table)
+    console.print(_summary(report) + "; " + NOTE.format(n=report.ngram), style="dim", highlight=False)
+
+
+def contamination_markdown(report: ContaminationReport) -> str:
+    lines = [
+        "## Evaluation problems seen in training",
+        "",
+        "| task | problems | seen in training |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {t.task} | {t.problems} | {len(t.hits)} |" for t in report.tasks.values()]
+    lines += ["", _summary(report) + "; " + NOTE.format(n=report.ngram) + ".", ""]
+    for task in report.tasks.values():
+        lines += [
+            f"- {task.task} `{h.problem_id}` ({h.overlap:.0%} of its n-grams, training row {h.training_row}): "
+            f"{h.statement}"
+            for h in task.hits
+        ]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_contamination(report: ContaminationReport, folder: Path) -> Path:
+    path = folder / "contamination.json"
+    atomic_write_text(path, json.dumps(report.to_json(), indent=2) + "\n")
+    return path

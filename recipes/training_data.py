@@ -1,0 +1,55 @@
+"""The recipe's training data as rows, before any method-specific shaping: one loader for training (train/data.py)
+and for the contamination check, which reads the problem statements the model trained on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recipes.builtins import resolve
+from recipes.errors import UserError
+from recipes.schema import DatasetSpec
+
+LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+
+
+def load_raw(spec: DatasetSpec, recipe_dir: Path):
+    """The rows `spec` names (a hub dataset at its revision, a local file or folder, or a builtin), subset to
+    `max_samples` as training sees them."""
+    from datasets import load_dataset
+
+    location = resolve(spec.path, recipe_dir)
+    path = Path(location)
+    try:
+        if path.is_file():
+            fmt = LOCAL_FORMATS.get(path.suffix)
+            if fmt is None:
+                raise UserError(
+                    f"train.dataset.path: unsupported file type {path.suffix!r} (use .jsonl, .json, .parquet or .csv)"
+                )
+            dataset = load_dataset(fmt, data_files={spec.split: str(path)}, split=spec.split)
+        else:
+            dataset = load_dataset(location, name=spec.name, revision=spec.revision, split=spec.split)
+    except (FileNotFoundError, ValueError, ConnectionError) as err:
+        raise UserError(f"train.dataset: could not load {spec.path!r} split {spec.split!r}: {err}") from None
+    if spec.max_samples and spec.max_samples < len(dataset):
+        # a seeded random subset: the first rows of a hub dataset are often one source or one difficulty
+        dataset = dataset.shuffle(seed=spec.seed).select(range(spec.max_samples))
+    return dataset
+
+
+def problem_statements(spec: DatasetSpec, method: str, recipe_dir: Path) -> list[str]:
+    """What each training row asks, as the model saw it: the user turns of an SFT conversation, or a GRPO
+    row's problem column (the reasoning and answers are left out: the contamination check is about problems)."""
+    dataset = load_raw(spec, recipe_dir)
+    column = spec.prompt_field if method == "grpo" else spec.messages_field
+    if column not in dataset.column_names:
+        key = "prompt_field" if method == "grpo" else "messages_field"
+        raise UserError(
+            f"train.dataset.{key}: column {column!r} not in {spec.path!r} (columns: {', '.join(dataset.column_names)})"
+        )
+    if method == "grpo":
+        return [str(value) for value in dataset[column]]
+    return [
+        "\n".join(str(turn.get("content", "")) for turn in conversation if turn.get("role") == "user")
+        for conversation in dataset[column]
+    ]
