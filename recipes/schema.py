@@ -136,9 +136,11 @@ class VllmSpec(StrictModel):
 class EndpointSpec(StrictModel):
     """How evaluation talks to a served model (`make eval model=http://...`, `baseline=`/`tuned=` URLs)."""
 
-    concurrency: int = Field(default=32, gt=0, description="problems in flight at once")
+    concurrency: int = Field(
+        default=256, gt=0, description="samples in flight at once (one request each), as vLLM's max_num_seqs"
+    )
     timeout_s: float = Field(
-        default=3600, gt=0, description="one attempt at a problem's n samples (each retry gets its own)"
+        default=3600, gt=0, description="one attempt at one sample (each retry gets its own)"
     )
     max_retries: int = Field(
         default=4, ge=0, description="on connection errors, 408, 429 and 5xx, with backoff"

@@ -146,6 +146,7 @@ def test_the_transformers_engine_samples_like_vllm_without_a_top_k_cut():
     """Hugging Face's generate() defaults to top-k 50; vLLM samples from the whole vocabulary. 300 one-token
     samples from the untrained tiny model (a near-uniform distribution over ~500 tokens) show more than 50
     different first tokens only when no top-k cut is applied."""
+    from eval.engines.base import per_prompt
     from eval.engines.transformers_engine import TransformersEngine
     from eval.stores.generations import SamplingSettings
     from recipes.builtins import resolve
@@ -153,7 +154,7 @@ def test_the_transformers_engine_samples_like_vllm_without_a_top_k_cut():
     engine = TransformersEngine(resolve("builtin:tiny-qwen2"), dtype="float32")
     ids = engine.tokenizer("What is 2 + 3?")["input_ids"]
     settings = SamplingSettings(n=300, temperature=1.0, top_p=1.0, max_new_tokens=1, seed=0)
-    [(_, samples)] = list(engine.generate([ids], [0], settings))
+    [(_, samples)] = list(per_prompt(engine, [ids], [0], settings))
     assert len({s.text for s in samples}) > 50
 
 

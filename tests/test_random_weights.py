@@ -58,6 +58,7 @@ def test_synthetic_sequences_spread_over_the_length_limit():
 
 
 def test_transformers_engine_with_random_weights_decodes_to_the_limit(tmp_path):
+    from eval.engines.base import per_prompt
     from eval.engines.transformers_engine import TransformersEngine
     from recipes.builtins.tiny_model import tiny_model_path
 
@@ -66,7 +67,7 @@ def test_transformers_engine_with_random_weights_decodes_to_the_limit(tmp_path):
     (arch / "config.json").write_text((tiny_model_path() / "config.json").read_text())
     engine = TransformersEngine(str(arch), dtype="float32", random_weights=True)
     sampling = SamplingSettings(n=3, temperature=0.6, top_p=0.95, max_new_tokens=12, seed=0)
-    outputs = dict(engine.generate([[5, 6, 7], [8, 9]], [1, 2], sampling))
+    outputs = dict(per_prompt(engine, [[5, 6, 7], [8, 9]], [1, 2], sampling))
     assert sorted(outputs) == [0, 1]
     for samples in outputs.values():
         assert [(s.tokens, s.finish_reason) for s in samples] == [(12, "length")] * 3

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from eval.endpoint import Endpoint, probe
+from eval.engines.base import per_prompt, sample_seed
 from eval.engines.endpoint_engine import EndpointEngine
 from eval.stores.generations import SamplingSettings
 from recipes.errors import UserError
@@ -110,25 +111,25 @@ def test_engine_sends_the_protocol_and_reports_failed_requests(fake):
     server = fake(["m"], failing={3})
     engine = EndpointEngine(probe(server.url, None, FAST), FAST, count_tokens=len)
     finished = {}
-    with pytest.raises(UserError, match=r"1 of 4 prompts failed .*HTTP 500: engine is sad.*run again"):
-        for index, samples in engine.generate([[1, 2], [2], [3], [4, 5]], [11, 12, 13, 14], SAMPLING):
+    with pytest.raises(UserError, match=r"2 of 8 samples failed .*HTTP 500: engine is sad.*run again"):
+        for index, samples in per_prompt(engine, [[1, 2], [2], [3], [4, 5]], [11, 12, 13, 14], SAMPLING):
             finished[index] = samples
     assert sorted(finished) == [0, 1, 3]  # each finished prompt was handed back before the error
-    assert [s.text for s in finished[0]] == ["answer 0", "answer 1"]
-    assert [s.tokens for s in finished[0]] == [2, 3]  # the server's token ids, not a re-count
-    sent = {tuple(r["prompt"]): r for r in server.requests}
-    assert sent[(1, 2)]["n"] == 2 and sent[(1, 2)]["max_tokens"] == 8
-    assert sent[(1, 2)]["temperature"] == 0.6 and sent[(1, 2)]["top_p"] == 0.95
+    assert [s.text for s in finished[0]] == ["answer 0", "answer 0"]
+    assert [s.tokens for s in finished[0]] == [2, 2]  # the server's token ids, not a re-count
+    sent = [r for r in server.requests if r["prompt"] == [1, 2]]
+    assert len(sent) == 2 and all(r["n"] == 1 and r["max_tokens"] == 8 for r in sent)
+    assert sent[0]["temperature"] == 0.6 and sent[0]["top_p"] == 0.95
 
 
 def test_seeds_go_out_unless_the_server_is_a_local_cpu_vllm(fake):
     server = fake(["m"])
     endpoint = probe(server.url, None, FAST)
     always = EndpointEngine(endpoint, FAST.model_copy(update={"per_request_seed": True}), count_tokens=len)
-    list(always.generate([[1]], [42], SAMPLING))
-    assert server.requests[-1]["seed"] == 42
+    list(per_prompt(always, [[1]], [42], SAMPLING))
+    assert server.requests[-1]["seed"] in {sample_seed(42, 0), sample_seed(42, 1)}
     never = EndpointEngine(endpoint, FAST.model_copy(update={"per_request_seed": False}), count_tokens=len)
-    list(never.generate([[1]], [42], SAMPLING))
+    list(per_prompt(never, [[1]], [42], SAMPLING))
     assert "seed" not in server.requests[-1]
 
 
@@ -136,7 +137,7 @@ def test_a_short_served_context_is_refused_before_any_request(fake):
     server = fake(["m"], max_model_len=16)
     engine = EndpointEngine(probe(server.url, None, FAST), FAST, count_tokens=len)
     with pytest.raises(UserError, match=r"context of 16 tokens.*prompt \(10\) \+ max_new_tokens \(8\).*18"):
-        list(engine.generate([[1] * 10, [2]], [0, 0], SAMPLING))
+        list(per_prompt(engine, [[1] * 10, [2]], [0, 0], SAMPLING))
     assert server.requests == []
 
 
@@ -146,7 +147,7 @@ def test_a_server_that_went_away_stops_the_run(fake):
     server.close()
     server.httpd.server_close()
     with pytest.raises(UserError, match=r"lost the server.*run again \(without refresh=1\) to resume"):
-        list(engine.generate([[1], [2]], [0, 0], SAMPLING))
+        list(per_prompt(engine, [[1], [2]], [0, 0], SAMPLING))
 
 
 def test_serve_arguments_are_what_vllm_parses(tmp_path):

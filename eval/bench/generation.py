@@ -14,7 +14,7 @@ from eval.bench.hardware import (
     decode_compute_bound_tokens_per_s,
     model_sizes,
 )
-from eval.engines.base import Engine, choose_backend, make_engine, prompt_seed
+from eval.engines.base import Engine, choose_backend, make_engine, per_prompt, prompt_seed
 from eval.harness.pipeline import task_prompts
 from eval.models import load_tokenizer, prompt_ids, resolve_model
 from eval.settings import resolve_tasks
@@ -87,7 +87,7 @@ def measure(
 ) -> dict:
     """Run one workload through a warm engine; its throughput beside the tighter bound."""
     start = time.perf_counter()
-    outputs = list(engine.generate(load.prompt_ids, load.seeds, load.sampling))
+    outputs = list(per_prompt(engine, load.prompt_ids, load.seeds, load.sampling))
     elapsed = time.perf_counter() - start
     generated = sum(s.tokens for _, samples in outputs for s in samples)
     sequences = len(load.prompt_ids) * load.sampling.n
@@ -156,7 +156,7 @@ def bench_generation(recipe: Recipe, hardware: Hardware, settings) -> list[dict]
         )
         # one short request first, so one-time costs (graph capture, compilation, allocation) stay out of the timings
         warm_up = replace(loads[0].sampling, n=1, max_new_tokens=4)
-        list(engine.generate([loads[0].prompt_ids[0]], [0], warm_up))
+        list(per_prompt(engine, [loads[0].prompt_ids[0]], [0], warm_up))
         for load in loads:
             row = measure(engine, load, shape, hardware, cap)
             weights = "random" if settings.random_weights else "trained"

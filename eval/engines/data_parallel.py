@@ -1,7 +1,7 @@
 """Data-parallel evaluation: one vLLM engine per GPU group, each in its own process.
 
-Problems are dealt round-robin to `data_parallel_size` engines (each spanning `tensor_parallel_size`
-GPUs); finished problems stream back to the caller, which saves them as they arrive, exactly as with a
+Requests (from every task at once) are dealt round-robin to `data_parallel_size` engines (each spanning `tensor_parallel_size`
+GPUs); finished samples stream back to the caller, which saves them as they arrive, exactly as with a
 single engine. On a CPU machine each engine gets its own share of the cores.
 """
 
@@ -13,7 +13,8 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
-from eval.stores.generations import Sample, SamplingSettings
+from eval.engines.base import Request
+from eval.stores.generations import Sample
 from recipes.errors import UserError
 from recipes.schema import VllmSpec
 
@@ -45,9 +46,9 @@ def _worker(rank: int, model_path: str, settings: dict, seed: int, env: dict, jo
         engine = VllmEngine(model_path, VllmSpec(**settings), seed=seed)
         results.put(("ready", rank, None))
         while (job := jobs.get()) is not None:
-            ids, seeds, sampling, indices = job
-            for local, samples in engine.generate(ids, seeds, SamplingSettings(**sampling)):
-                results.put(("sample", indices[local], [asdict(s) for s in samples]))
+            requests, numbers = job
+            for local, index, sample in engine.generate(requests):
+                results.put(("sample", (numbers[local], index), asdict(sample)))
             results.put(("done", rank, None))
         engine.close()
     except Exception:
@@ -106,24 +107,20 @@ class DataParallelVllmEngine:
             raise RuntimeError(f"unexpected message from a data-parallel engine: {message[0]}")
         return message
 
-    def generate(
-        self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
-    ) -> Iterator[tuple[int, list[Sample]]]:
+    def generate(self, requests: list[Request]) -> Iterator[tuple[int, int, Sample]]:
         size = len(self._procs)
-        shards = [list(range(r, len(prompt_ids), size)) for r in range(size)]
+        shards = [list(range(r, len(requests), size)) for r in range(size)]
         busy = 0
-        for rank, indices in enumerate(shards):
-            if indices:
-                self._jobs[rank].put(
-                    ([prompt_ids[i] for i in indices], [seeds[i] for i in indices], asdict(sampling), indices)
-                )
+        for rank, numbers in enumerate(shards):
+            if numbers:
+                self._jobs[rank].put(([requests[i] for i in numbers], numbers))
                 busy += 1
         while busy:
             kind, key, payload = self._expect("")
             if kind == "done":
                 busy -= 1
             elif kind == "sample":
-                yield key, [Sample(**s) for s in payload]
+                yield *key, Sample(**payload)
 
     def close(self) -> None:
         for jobs, proc in zip(self._jobs, self._procs, strict=False):

@@ -1,9 +1,9 @@
-"""A served model as an engine: each prompt's n samples are one `/v1/completions` request.
+"""A served model as an engine: each sample is one `/v1/completions` request (n=1, with the sample's seed).
 
 The prompt goes as the token ids the in-process engines get (rendered by the recipe's chat template, so
 the server's own template never touches it), with the same n, temperature, top-p, max tokens and
-per-prompt seed. At most `concurrency` requests are in flight; the openai client retries connection
-errors, 408, 429 and 5xx with exponential backoff, and every request has a timeout. Each finished prompt
+per-sample seed. At most `concurrency` requests are in flight; the openai client retries connection
+errors, 408, 429 and 5xx with exponential backoff, and every request has a timeout. Each finished sample
 is handed back at once (the caller saves it); an unreachable server stops the run, other failed requests
 are counted and reported at the end, and a rerun generates only what is missing.
 """
@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from eval.endpoint import Endpoint, client, error_line, sends_seeds
+from eval.engines.base import Request, sample_seed
 from eval.stores.generations import Sample, SamplingSettings
 from recipes.errors import UserError
 from recipes.schema import EndpointSpec
@@ -30,25 +31,26 @@ class EndpointEngine:
     def __post_init__(self) -> None:
         self.send_seeds = sends_seeds(self.endpoint, self.spec)
 
-    def generate(
-        self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
-    ) -> Iterator[tuple[int, list[Sample]]]:
-        if not prompt_ids:
+    def generate(self, requests: list[Request]) -> Iterator[tuple[int, int, Sample]]:
+        if not requests:
             return
-        self.check_context(max(len(ids) for ids in prompt_ids), sampling.max_new_tokens)
+        for request in requests:
+            self.check_context(len(request.prompt_ids), request.sampling.max_new_tokens)
         import openai
 
         loop = asyncio.new_event_loop()
         session = client(self.endpoint.url, self.spec, asynchronous=True)
         slots = asyncio.Semaphore(self.spec.concurrency)
 
-        async def one(ids: list[int], seed: int) -> list[Sample]:
+        async def one(request: Request, index: int) -> Sample:
             async with slots:
-                return await self._complete(session, ids, seed, sampling)
+                seed = sample_seed(request.seed, index)
+                return await self._complete(session, request.prompt_ids, seed, request.sampling)
 
         tasks = {
-            loop.create_task(one(ids, seed)): index
-            for index, (ids, seed) in enumerate(zip(prompt_ids, seeds, strict=True))
+            loop.create_task(one(request, index)): (number, index)
+            for number, request in enumerate(requests)
+            for index in request.indices
         }
         pending = set(tasks)
         failures: list[str] = []
@@ -61,7 +63,7 @@ class EndpointEngine:
                 for task in done:  # every success is handed back (and saved) before anything is raised
                     err = task.exception()
                     if err is None:
-                        yield tasks[task], task.result()
+                        yield *tasks[task], task.result()
                     elif isinstance(err, openai.APIConnectionError) and not isinstance(
                         err, openai.APITimeoutError
                     ):
@@ -86,7 +88,7 @@ class EndpointEngine:
             loop.close()
         if failures:
             raise UserError(
-                f"{self.endpoint.url}: {len(failures)} of {len(prompt_ids)} prompts failed after "
+                f"{self.endpoint.url}: {len(failures)} of {len(tasks)} samples failed after "
                 f"{self.spec.max_retries} retries (first: {failures[0]}); the others are saved: "
                 "run again to generate only the missing ones"
             )
@@ -105,28 +107,25 @@ class EndpointEngine:
                 "(`make serve` takes the recipe's), or lower eval.generation.max_new_tokens"
             )
 
-    async def _complete(self, session, ids: list[int], seed: int, sampling: SamplingSettings) -> list[Sample]:
+    async def _complete(self, session, ids: list[int], seed: int, sampling: SamplingSettings) -> Sample:
         reply = await session.completions.create(
             model=self.endpoint.model,
             prompt=ids,
-            n=sampling.n,
+            n=1,
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             max_tokens=sampling.max_new_tokens,
             **self._seed(seed, sampling),
             extra_body={"return_token_ids": True},  # vLLM: exact counts; other servers ignore it
         )
-        choices = sorted(reply.choices, key=lambda c: c.index)
-        if len(choices) != sampling.n:
-            raise ValueError(f"asked for {sampling.n} samples, the server returned {len(choices)}")
-        return [
-            Sample(
-                text=c.text,
-                tokens=_token_count(c, self.count_tokens),
-                finish_reason=c.finish_reason or "stop",
-            )
-            for c in choices
-        ]
+        if len(reply.choices) != 1:
+            raise ValueError(f"asked for one sample, the server returned {len(reply.choices)}")
+        (choice,) = reply.choices
+        return Sample(
+            text=choice.text,
+            tokens=_token_count(choice, self.count_tokens),
+            finish_reason=choice.finish_reason or "stop",
+        )
 
     def stream(self, ids: list[int], seed: int, sampling: SamplingSettings) -> Iterator[str]:
         """One sample's text, piece by piece as the server sends it."""

@@ -1,10 +1,12 @@
-"""transformers' generate: the CPU-friendly fallback engine (one prompt at a time)."""
+"""transformers' generate: the CPU-friendly fallback engine (one prompt at a time, its missing samples as one
+batch seeded by the first one's seed)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+from eval.engines.base import Request, sample_seed
 from eval.stores.generations import Sample, SamplingSettings
 
 
@@ -86,30 +88,30 @@ class TransformersEngine:
         if failure:
             raise failure[0]
 
-    def generate(
-        self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
-    ) -> Iterator[tuple[int, list[Sample]]]:
+    def generate(self, requests: list[Request]) -> Iterator[tuple[int, int, Sample]]:
         import torch
 
         eos, _ = self._stop_tokens()
-        for index, (ids, seed) in enumerate(zip(prompt_ids, seeds, strict=True)):
-            torch.manual_seed(seed)
+        for number, request in enumerate(requests):
+            ids, indices = request.prompt_ids, request.indices
+            torch.manual_seed(sample_seed(request.seed, indices[0]))
             with torch.no_grad():
-                out = self.model.generate(**self._generate_kwargs(ids, sampling))
-            samples = []
-            for row in out[:, len(ids) :].tolist():
+                out = self.model.generate(
+                    **self._generate_kwargs(ids, replace(request.sampling, n=len(indices)))
+                )
+            for index, row in zip(indices, out[:, len(ids) :].tolist(), strict=True):
                 stopped = eos is not None and eos in row
                 generated = row[: row.index(eos)] if stopped else row
-                samples.append(
+                text = self.tokenizer.decode(generated, skip_special_tokens=True) if self.tokenizer else ""
+                yield (
+                    number,
+                    index,
                     Sample(
-                        text=self.tokenizer.decode(generated, skip_special_tokens=True)
-                        if self.tokenizer
-                        else "",
+                        text=text,
                         tokens=len(generated) + (1 if stopped else 0),
                         finish_reason="stop" if stopped else "length",
-                    )
+                    ),
                 )
-            yield index, samples
 
     def close(self) -> None:
         del self.model

@@ -6,7 +6,8 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from eval.stores.generations import Sample, SamplingSettings
+from eval.engines.base import Request, sample_seed
+from eval.stores.generations import Sample
 from recipes.schema import VllmSpec
 
 
@@ -21,8 +22,9 @@ def cpu_kv_cache_default() -> None:
 
 @dataclass
 class VllmEngine:
-    """vLLM's engine API: every prompt is queued at once (the scheduler keeps the GPU full) and each
-    finished request is handed back immediately, so an interrupted run loses only what was in flight."""
+    """vLLM's engine API: every sample of every request is queued at once, as a request of its own (the
+    scheduler keeps the GPU full, and prefix caching shares a prompt among its samples), and each finished
+    sample is handed back immediately, so an interrupted run loses only what was in flight."""
 
     model_path: str
     settings: VllmSpec
@@ -61,42 +63,43 @@ class VllmEngine:
         )
         self._next_id = 0
 
-    def generate(
-        self, prompt_ids: list[list[int]], seeds: list[int], sampling: SamplingSettings
-    ) -> Iterator[tuple[int, list[Sample]]]:
+    def generate(self, requests: list[Request]) -> Iterator[tuple[int, int, Sample]]:
         from vllm import SamplingParams, TokensPrompt
         from vllm.sampling_params import RequestOutputKind
 
-        request_index = {}
-        for index, (ids, seed) in enumerate(zip(prompt_ids, seeds, strict=True)):
-            params = SamplingParams(
-                n=sampling.n,
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                max_tokens=sampling.max_new_tokens,
-                seed=seed if self.per_request_seeds else None,
-                output_kind=RequestOutputKind.FINAL_ONLY,
-                ignore_eos=self.random_weights,
-                detokenize=not self.random_weights,
-            )
-            request_id = f"req-{self._next_id}"
-            self._next_id += 1
-            request_index[request_id] = index
-            self.engine.add_request(request_id, TokensPrompt(prompt_token_ids=ids), params)
+        owner: dict[str, tuple[int, int]] = {}
+        for number, request in enumerate(requests):
+            sampling = request.sampling
+            prompt = TokensPrompt(prompt_token_ids=request.prompt_ids)
+            for index in request.indices:
+                params = SamplingParams(
+                    n=1,
+                    temperature=sampling.temperature,
+                    top_p=sampling.top_p,
+                    max_tokens=sampling.max_new_tokens,
+                    seed=sample_seed(request.seed, index) if self.per_request_seeds else None,
+                    output_kind=RequestOutputKind.FINAL_ONLY,
+                    ignore_eos=self.random_weights,
+                    detokenize=not self.random_weights,
+                )
+                request_id = f"req-{self._next_id}"
+                self._next_id += 1
+                owner[request_id] = (number, index)
+                self.engine.add_request(request_id, prompt, params)
         try:
             while self.engine.has_unfinished_requests():
                 for output in self.engine.step():
-                    if output.finished and output.request_id in request_index:
-                        samples = [
-                            Sample(
-                                text=o.text, tokens=len(o.token_ids), finish_reason=o.finish_reason or "stop"
-                            )
-                            for o in output.outputs
-                        ]
-                        yield request_index.pop(output.request_id), samples
+                    if output.finished and output.request_id in owner:
+                        (completion,) = output.outputs
+                        sample = Sample(
+                            text=completion.text,
+                            tokens=len(completion.token_ids),
+                            finish_reason=completion.finish_reason or "stop",
+                        )
+                        yield *owner.pop(output.request_id), sample
         finally:
-            if request_index:  # interrupted: drop what was still queued or in flight
-                self.engine.abort_request(list(request_index))
+            if owner:  # interrupted: drop what was still queued or in flight
+                self.engine.abort_request(list(owner))
 
     def close(self) -> None:
         import gc

@@ -7,6 +7,7 @@ the weights; this class is handed to `Pipeline(model=...)` instead (lighteval's 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from lighteval.models.abstract_model import LightevalModel, ModelConfig
@@ -14,7 +15,7 @@ from lighteval.models.model_output import ModelResponse
 from lighteval.tasks.requests import Doc
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from eval.engines.base import Engine, prompt_seed
+from eval.engines.base import Engine, Request, prompt_seed
 from eval.harness.compat import NoSampleCache
 from eval.models import prompt_ids, render_prompt
 from eval.settings import TaskRun
@@ -79,22 +80,16 @@ class StoredGenerationModel(LightevalModel):
         by_task: dict[str, list[int]] = {}
         for i, doc in enumerate(docs):
             by_task.setdefault(self._task_key(doc), []).append(i)
-        for task, indices in by_task.items():
-            store = self.stores[task]
-            pending = [i for i in indices if store.get(rendered[i]) is None]
-            if not pending:
-                print(f"{self.runs[task].name}: all {len(indices)} problems already generated (cached)")
-                continue
-            if not self.generate:
-                raise UserError(
-                    f"{self.config.model_name}: {self.runs[task].name}: {len(pending)} of {len(indices)} problems have "
-                    "no saved generations to re-grade; run the evaluation (make compare / make eval) first"
-                )
-            if len(pending) < len(indices):
-                print(
-                    f"{self.runs[task].name}: resuming: {len(indices) - len(pending)} of {len(indices)} problems cached"
-                )
-            self._generate(task, [docs[i] for i in pending], [rendered[i] for i in pending])
+        pending = {task: self._pending(task, indices, rendered) for task, indices in by_task.items()}
+        pending = {task: todo for task, todo in pending.items() if todo}
+        if pending and not self.generate:
+            task, todo = next(iter(pending.items()))
+            raise UserError(
+                f"{self.config.model_name}: {self.runs[task].name}: {len(todo)} of {len(by_task[task])} problems "
+                "have no saved generations to re-grade; run the evaluation (make compare / make eval) first"
+            )
+        if pending:
+            self._generate_all(sorted(pending), by_task, docs, rendered)
         responses: list[ModelResponse] = []
         for doc, prompt in zip(docs, rendered, strict=True):
             samples = self.stores[self._task_key(doc)].get(prompt)
@@ -102,24 +97,66 @@ class StoredGenerationModel(LightevalModel):
             responses.append(SampledResponse(input=prompt, text=[s.text for s in samples], samples=samples))
         return responses
 
-    def _generate(self, task: str, docs: list[Doc], prompts: list[str]) -> None:
-        run = self.runs[task]
-        store = self.stores[task]
-        if self._engine is None:
-            self._engine = self._engine_factory()
-        ids = [prompt_ids(self._tokenizer, p) for p in prompts]
-        seeds = [prompt_seed(run.sampling.seed, p) for p in prompts]
-        with Progress(
-            TextColumn(f"[bold]{run.name}[/] generating ({run.sampling.n} samples/problem)"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        ) as progress:
-            bar = progress.add_task("gen", total=len(docs))
-            for index, samples in self._engine.generate(ids, seeds, run.sampling):
-                doc = docs[index]
-                store.put(prompts[index], samples, problem_id=(doc.specific or {}).get("problem_id", doc.id))
-                progress.advance(bar)
+    def _pending(self, task: str, indices: list[int], rendered: list[str]) -> list[int]:
+        """The task's problems with samples still missing, after saying what is cached."""
+        store, name = self.stores[task], self.runs[task].name
+        todo = [i for i in indices if store.missing(rendered[i])]
+        if not todo:
+            print(f"{name}: all {len(indices)} problems already generated (cached)")
+        elif len(todo) < len(indices) or any(
+            len(store.missing(rendered[i])) < store.settings.n for i in todo
+        ):
+            missing = sum(len(store.missing(rendered[i])) for i in todo)
+            print(
+                f"{name}: resuming: {len(indices) - len(todo)} of {len(indices)} problems cached, "
+                f"{missing} of {len(indices) * store.settings.n} samples to generate"
+            )
+        return todo
+
+    def _generate_all(
+        self, tasks: list[str], by_task: dict[str, list[int]], docs: list[Doc], rendered: list[str]
+    ) -> None:
+        """Every missing sample of every task, queued into one engine at once, each saved as it finishes.
+
+        Each task's store is claimed first (in a fixed order, so two processes never wait on each other);
+        a process that had to wait finds what the other generated and queues only what is still missing."""
+        with ExitStack() as claims:
+            for task in tasks:
+                claims.enter_context(self.stores[task].claim(waiting=f"{self.runs[task].name}"))
+            requests, owners = [], []
+            for task in tasks:
+                run, store = self.runs[task], self.stores[task]
+                for i in by_task[task]:
+                    if missing := store.missing(rendered[i]):
+                        ids = prompt_ids(self._tokenizer, rendered[i])
+                        seed = prompt_seed(run.sampling.seed, rendered[i])
+                        requests.append(Request(ids, seed, run.sampling, missing))
+                        owners.append((task, i))
+            if not requests:
+                return
+            if self._engine is None:
+                self._engine = self._engine_factory()
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("samples"),
+                TimeElapsedColumn(),
+            ) as progress:
+                bars = {}
+                for task in tasks:
+                    todo = sum(
+                        len(r.indices) for r, (t, _) in zip(requests, owners, strict=True) if t == task
+                    )
+                    if todo:
+                        label = f"{self.runs[task].name} ({self.runs[task].sampling.n}/problem)"
+                        bars[task] = progress.add_task(label, total=todo)
+                for number, index, sample in self._engine.generate(requests):
+                    task, i = owners[number]
+                    doc = docs[i]
+                    problem_id = (doc.specific or {}).get("problem_id", doc.id)
+                    self.stores[task].put_sample(rendered[i], index, sample, problem_id=problem_id)
+                    progress.advance(bars[task])
 
     def cleanup(self) -> None:
         if self._engine is not None:

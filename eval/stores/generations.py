@@ -1,15 +1,25 @@
 """Generations saved as they finish, keyed by weights, rendered prompt and sampling settings.
 
-One append-only JSONL file per (model weights, sampling settings); one line per prompt holding all its
-samples. A line is written with a single `write` followed by `fsync`, so an interrupted run leaves at
-most one partial last line, which reading skips: kill an eval half way, run it again, and only the
-missing prompts are generated.
+One append-only JSONL file per (model weights, sampling settings); one line per sample. Each line is one
+`write` of a whole line (flushed at once, fsynced at least every FSYNC_EVERY_S seconds and on close), so an
+interrupted run leaves at most one partial last line, which reading skips: kill an eval half way, run it
+again, and only the missing samples are generated. Files written before samples had lines of their own
+(one line per prompt with all its samples) read the same.
+
+Several processes may share the cache (two evaluations of one model, Slurm array tasks on one
+filesystem): `claim()` takes an exclusive lock (fcntl.flock on a `.lock` file beside the store) that a
+process holds while it generates into the store and that the kernel releases if it dies. Whoever takes
+the lock next re-reads the file, so no sample is generated twice.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,6 +46,9 @@ class SamplingSettings:
         return text_fingerprint(asdict(self))[:16]
 
 
+FSYNC_EVERY_S = 1.0
+
+
 def generations_dir(model_fingerprint: str, root: Path | None = None) -> Path:
     return (root or cache_dir() / "generations") / model_fingerprint[:32]
 
@@ -53,43 +66,100 @@ class GenerationStore:
         self.settings = settings
         self.path = generations_dir(model_fingerprint, root) / f"{settings.key()}.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._records = self._read()
+        self._file = None
+        self._synced = 0.0
+        self.reload()
 
     @staticmethod
     def prompt_key(rendered_prompt: str) -> str:
         return text_fingerprint(rendered_prompt)[:24]
 
-    def _read(self) -> dict[str, list[Sample]]:
-        records: dict[str, list[Sample]] = {}
+    def reload(self) -> None:
+        """Read the file again (another process may have added to it)."""
+        self._records: dict[str, dict[int, Sample]] = {}
         if not self.path.exists():
-            return records
+            return
         with open(self.path) as f:
             for line in f:
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # the partial last line of an interrupted run
-                records[row["key"]] = [Sample(**s) for s in row["samples"]]
-        return records
+                samples = self._records.setdefault(row["key"], {})
+                if "samples" in row:  # a whole prompt on one line (older files)
+                    samples.update({i: Sample(**s) for i, s in enumerate(row["samples"])})
+                else:
+                    samples[row["index"]] = Sample(**row["sample"])
 
     def get(self, rendered_prompt: str) -> list[Sample] | None:
-        return self._records.get(self.prompt_key(rendered_prompt))
+        """The prompt's n samples, or None while any is missing."""
+        samples = self._records.get(self.prompt_key(rendered_prompt), {})
+        n = self.settings.n
+        return [samples[i] for i in range(n)] if all(i in samples for i in range(n)) else None
+
+    def missing(self, rendered_prompt: str) -> tuple[int, ...]:
+        """The indices of the prompt's samples not saved yet."""
+        samples = self._records.get(self.prompt_key(rendered_prompt), {})
+        return tuple(i for i in range(self.settings.n) if i not in samples)
+
+    def put_sample(self, rendered_prompt: str, index: int, sample: Sample, problem_id: str) -> None:
+        key = self.prompt_key(rendered_prompt)
+        row = {"key": key, "problem_id": problem_id, "index": index, "sample": asdict(sample)}
+        self._append(json.dumps(row) + "\n")
+        self._records.setdefault(key, {})[index] = sample
 
     def put(self, rendered_prompt: str, samples: list[Sample], problem_id: str) -> None:
-        key = self.prompt_key(rendered_prompt)
-        line = (
-            json.dumps({"key": key, "problem_id": problem_id, "samples": [asdict(s) for s in samples]}) + "\n"
-        )
-        with open(self.path, "ab+") as f:
+        for index, sample in enumerate(samples):
+            self.put_sample(rendered_prompt, index, sample, problem_id)
+        self.sync()
+
+    def _append(self, line: str) -> None:
+        if self._file is None:
+            self._file = open(self.path, "ab+")  # noqa: SIM115 (kept open while generating; closed by sync/close)
             # after an interrupted write the file may end mid-line: start a fresh line
-            if f.tell() > 0:
-                f.seek(-1, os.SEEK_END)
-                if f.read(1) != b"\n":
+            if self._file.tell() > 0:
+                self._file.seek(-1, os.SEEK_END)
+                if self._file.read(1) != b"\n":
                     line = "\n" + line
-            f.write(line.encode())
-            f.flush()
-            os.fsync(f.fileno())
-        self._records[key] = samples
+        self._file.write(line.encode())
+        self._file.flush()  # in the kernel's hands: a killed process loses nothing written
+        if time.monotonic() - self._synced > FSYNC_EVERY_S:
+            os.fsync(self._file.fileno())  # on disk: a lost machine loses at most the last second
+            self._synced = time.monotonic()
+
+    def sync(self) -> None:
+        """Everything written is on disk and the file is closed (until the next write)."""
+        if self._file is not None:
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+
+    @contextmanager
+    def claim(self, waiting: str = "") -> Iterator[None]:
+        """Hold the store's lock: generate into it and no other process does. If another holds it, print
+        `waiting` and wait for it. The store is re-read once the lock is held."""
+        lock_path = self.path.with_suffix(".lock")
+        with open(lock_path, "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.seek(0)
+                holder = lock.read().strip() or "another process"
+                if waiting:
+                    print(f"{waiting}: {holder} is generating it; waiting for it to finish")
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            lock.seek(0)
+            lock.truncate()
+            lock.write(f"pid {os.getpid()} on {os.uname().nodename}")
+            lock.flush()
+            try:
+                self.reload()
+                yield
+            finally:
+                self.sync()
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def __len__(self) -> int:
-        return len(self._records)
+        """Prompts with all their samples saved."""
+        n = self.settings.n
+        return sum(all(i in samples for i in range(n)) for samples in self._records.values())
