@@ -23,6 +23,7 @@ def _compare(args: argparse.Namespace) -> None:
         checkpoints=args.checkpoints == "all",
         regrade=args.regrade,
         served=Served(args.baseline_served, args.tuned_served, args.refresh),
+        generate=not args.cached_only,
     )
 
 
@@ -55,12 +56,15 @@ def _eval(args: argparse.Namespace) -> None:
 
     from eval.evaluate import evaluate_model
     from eval.reporting.files import write_details
+    from recipes import load_recipe
 
     spec, template, recipe_model = _eval_settings(args.recipe, args.tasks)
+    revision = load_recipe(args.recipe).model.revision if args.recipe else None
     evaluation = evaluate_model(
         args.model,
         spec,
         template,
+        revision=revision if args.model == recipe_model else None,
         label=args.model,
         served_model=args.served_model,
         tokenizer_from=recipe_model,
@@ -198,6 +202,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument(
         "--regrade", action="store_true", help="re-grade saved generations instead of reusing results"
+    )
+    p.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="never generate: build the compare from saved results and generations (a Slurm sweep's last job)",
     )
     p.set_defaults(func=_compare)
     p = sub.add_parser("eval", help="evaluate one model")

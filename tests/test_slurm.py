@@ -117,3 +117,73 @@ def test_server_host_from_the_job_reaches_the_trl_config(tmp_path, monkeypatch):
     recipe.train.args = args
     config = build_trl_config(recipe, GRPOConfig, run_name="x")
     assert config.vllm_server_host == "node-017"
+
+
+def _trained(tmp_path, steps=(2, 4)):
+    """A recipe whose output folder holds checkpoints and final weights (files only: nothing loads them)."""
+    from tests.conftest import write_recipe
+
+    out = tmp_path / "out"
+    for folder in [*(out / f"checkpoint-{s}" for s in steps), out]:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.json").write_text("{}")
+        (folder / "model.safetensors").write_bytes(b"x")
+    (out / "checkpoint-6").mkdir()  # a LoRA-only or half-written checkpoint: left out
+    return write_recipe(tmp_path / "sweep.yaml", **{"train.output_dir": str(out)}), out
+
+
+def test_checkpoint_sweep_renders_an_array_and_a_dependent_compare_that_run(tmp_path):
+    """The three scripts pass `bash -n`; the submit script chains the compare after the array with
+    afterok (sbatch faked on PATH), and array task i evaluates the i-th model into the shared cache."""
+    import os
+
+    from train.slurm.render import render_sweep
+
+    recipe, out = _trained(tmp_path)
+    repo = tmp_path / "repo"
+    files = render_sweep(str(recipe), partition="gpu", repo=repo, out_dir=tmp_path / "slurm")
+    for path, text in files.items():
+        assert "@@" not in text
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        assert subprocess.run(["bash", "-n", str(path)], capture_output=True).returncode == 0
+    array, compare, submit = files
+    assert "#SBATCH --array=0-3" in files[array] and "#SBATCH --partition=gpu" in files[array]
+    assert "--checkpoints all --cached-only" in files[compare] and "--gres" not in files[compare]
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.txt"
+    fake = bin_dir / "sbatch"
+    fake.write_text(f'#!/bin/bash\necho "$@" >> {calls}\necho "$((100 + $(wc -l < {calls})));cluster"\n')
+    fake.chmod(0o755)
+    python = repo / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/bash\necho "$@" > {tmp_path / "ran.txt"}\n')
+    python.chmod(0o755)
+    (repo / "outputs" / "slurm").mkdir(parents=True)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", str(submit)], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    first, second = calls.read_text().splitlines()
+    assert first == f"--parsable {array}"
+    assert second == f"--parsable --dependency=afterok:101 {compare}"
+    assert "submitted 101 (array of 4 models) and 102" in done.stdout
+
+    models = ["builtin:tiny-qwen2", str(out / "checkpoint-2"), str(out / "checkpoint-4"), str(out)]
+    for index, model in enumerate(models):
+        task_env = {**env, "SLURM_ARRAY_TASK_ID": str(index), "SLURM_CPUS_PER_TASK": "8"}
+        ran = subprocess.run(["bash", str(array)], capture_output=True, text=True, env=task_env, cwd=tmp_path)
+        assert ran.returncode == 0, ran.stderr
+        assert (tmp_path / "ran.txt").read_text().split() == [
+            "-m", "eval.cli", "eval", model, "--recipe", str(recipe.resolve())
+        ]  # fmt: skip
+
+
+def test_a_sweep_needs_checkpoints(tmp_path):
+    from tests.conftest import write_recipe
+    from train.slurm.render import render_sweep
+
+    recipe = write_recipe(tmp_path / "r.yaml", **{"train.output_dir": str(tmp_path / "none")})
+    with pytest.raises(UserError, match="no checkpoint-\\* folders with full weights .* train first"):
+        render_sweep(str(recipe))

@@ -26,7 +26,12 @@ def _point(step: int, label: str, evaluation: ModelEvaluation) -> dict:
 
 
 def checkpoint_curve(
-    recipe: Recipe, tuned_dir: Path, base_eval: ModelEvaluation, tuned_eval: ModelEvaluation, base_dir: Path
+    recipe: Recipe,
+    tuned_dir: Path,
+    base_eval: ModelEvaluation,
+    tuned_eval: ModelEvaluation,
+    base_dir: Path,
+    generate: bool = True,
 ) -> list[dict]:
     """pass@1 per task at step 0 (the baseline), at each checkpoint with full weights, and at the end."""
     points = [_point(0, "baseline", base_eval)]
@@ -36,7 +41,12 @@ def checkpoint_curve(
             print(f"notice: {folder.name} holds no full weights (a LoRA adapter?): left out of the curve")
             continue
         evaluation = evaluate_model(
-            str(folder), recipe.eval, recipe.model.chat_template, recipe_dir=base_dir, label=folder.name
+            str(folder),
+            recipe.eval,
+            recipe.model.chat_template,
+            recipe_dir=base_dir,
+            label=folder.name,
+            generate=generate,
         )
         seen.add(evaluation.model.fingerprint)
         points.append(_point(_step(folder), folder.name, evaluation))

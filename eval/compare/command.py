@@ -51,10 +51,11 @@ def run_compare(
     checkpoints: bool = False,
     regrade: bool = False,
     served: Served | None = None,
+    generate: bool = True,
 ) -> dict:
     if checkpoints and tuned and is_endpoint(tuned):
         raise UserError("checkpoints=all evaluates the tuned run's checkpoint folders; tuned= is a URL here")
-    sides = evaluate_sides(recipe, baseline, tuned, regrade, served or Served())
+    sides = evaluate_sides(recipe, baseline, tuned, regrade, served or Served(), generate)
     contamination = _contamination(recipe)
     comparisons = [
         compare_task(
@@ -67,7 +68,7 @@ def run_compare(
         for t in sides.baseline.results
     ]
     mismatches = guard(comparisons, sides, allow_mismatch)
-    return report(recipe, sides, comparisons, mismatches, checkpoints, use_wandb, contamination)
+    return report(recipe, sides, comparisons, mismatches, checkpoints, use_wandb, contamination, generate)
 
 
 def _contamination(recipe: Recipe) -> ContaminationReport | None:
@@ -93,7 +94,12 @@ class Served:
 
 
 def evaluate_sides(
-    recipe: Recipe, baseline: str | None, tuned: str | None, regrade: bool, served: Served = Served()
+    recipe: Recipe,
+    baseline: str | None,
+    tuned: str | None,
+    regrade: bool,
+    served: Served = Served(),
+    generate: bool = True,
 ) -> Sides:
     baseline_name = baseline or recipe.model.name_or_path
     tuned_name = tuned or _trained_model(recipe)
@@ -104,6 +110,7 @@ def evaluate_sides(
         regrade=regrade,
         tokenizer_from=recipe.model.name_or_path,
         refresh=served.refresh,
+        generate=generate,
     )
     print(f"== baseline: {baseline_name}")
     base_eval = evaluate_model(
@@ -153,6 +160,7 @@ def report(
     checkpoints: bool,
     use_wandb: bool | None,
     contamination: ContaminationReport | None = None,
+    generate: bool = True,
 ) -> dict:
     out_dir = compare_dir(recipe)
     title = f"{recipe.name}: {sides.baseline_name} → {sides.tuned_name}"
@@ -167,7 +175,7 @@ def report(
     payload["contamination"] = contamination.to_json() if contamination is not None else None
     if checkpoints:
         curve = checkpoint_curve(
-            recipe, Path(sides.tuned.model.path), sides.baseline, sides.tuned, recipe_dir(recipe)
+            recipe, Path(sides.tuned.model.path), sides.baseline, sides.tuned, recipe_dir(recipe), generate
         )
         payload["checkpoint_curve"] = curve
         plots["checkpoints"] = curve_plot(curve, out_dir / "checkpoints.png")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import stat
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from recipes import load_recipe
 from recipes.architectures import architecture_config, tensor_parallel_sizes
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT
-from recipes.runs import recipe_dir
+from recipes.runs import output_dir, recipe_dir, saved_checkpoints
 from train.launch_config import load_launch_config
 
 TEMPLATES = {"train": "train.sbatch", "grpo": "grpo-server.sbatch", "eval": "eval.sbatch"}
@@ -90,6 +91,67 @@ def render(
     return rendered
 
 
+def sweep_models(recipe) -> list[str]:
+    """What a checkpoint sweep evaluates, in order: the baseline, each checkpoint with full weights, and the
+    final weights (as `make compare checkpoints=all` evaluates them)."""
+    if recipe.train is None:
+        raise UserError(f"{recipe.source}: no train section, so no checkpoints to sweep")
+    folder = output_dir(recipe)
+    full = [
+        c for c in saved_checkpoints(folder) if any(c.glob("*.safetensors")) and (c / "config.json").exists()
+    ]
+    if not full:
+        raise UserError(
+            f"no checkpoint-* folders with full weights in {folder} yet: train first (the array lists the "
+            "checkpoints present when it is rendered; render it again after more are saved)"
+        )
+    final = [str(folder)] if any(folder.glob("*.safetensors")) else []
+    return [recipe.model.name_or_path, *(str(c) for c in full), *final]
+
+
+def render_sweep(
+    recipe_path: str,
+    gpus_per_node: int | None = None,
+    time: str = "24:00:00",
+    partition: str | None = None,
+    cpus_per_task: int | None = None,
+    repo: Path = REPO_ROOT,
+    out_dir: Path | None = None,
+) -> dict[Path, str]:
+    """`kind=eval checkpoints=all`: the array script, the compare script and the script that submits both."""
+    recipe = load_recipe(recipe_path, check_paths=False)
+    models = sweep_models(recipe)
+    vllm = recipe.eval.vllm
+    gpus = gpus_per_node or vllm.tensor_parallel_size * vllm.data_parallel_size
+    out_dir = out_dir or repo / "outputs" / "slurm"
+    names = {k: out_dir / f"{recipe.name}-eval-{k}" for k in ("array.sbatch", "compare.sbatch", "sweep.sh")}
+    values = {
+        "NAME": recipe.name,
+        "LAST_INDEX": str(len(models) - 1),
+        "EVAL_GPUS": str(gpus),
+        "CPUS_PER_TASK": str(cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus),
+        "TIME": time,
+        "LOG_DIR": str(repo / "outputs" / "slurm"),
+        "PARTITION_LINE": f"#SBATCH --partition={partition}" if partition else "# (no partition set)",
+        "REPO": str(repo),
+        "PYTHON": str(repo / ".venv" / "bin" / "python"),
+        "RECIPE": str(Path(recipe_path).resolve()),
+        "MODELS": "\n".join(f"  {shlex.quote(m)}" for m in models),
+        "COUNT": str(len(models)),
+        "ARRAY_SCRIPT": str(names["array.sbatch"]),
+        "COMPARE_SCRIPT": str(names["compare.sbatch"]),
+    }
+    templates = {
+        "array.sbatch": "eval-array.sbatch",
+        "compare.sbatch": "eval-compare.sbatch",
+        "sweep.sh": "eval-sweep.sh",
+    }
+    return {
+        names[k]: re.sub(r"@@([A-Z_]+)@@", lambda m: values[m.group(1)], (HERE / t).read_text())
+        for k, t in templates.items()
+    }
+
+
 def _tensor_parallel_sizes(recipe) -> list[int]:
     try:
         return tensor_parallel_sizes(architecture_config(recipe.model.name_or_path, recipe.model.revision))
@@ -103,20 +165,44 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("recipe")
     parser.add_argument("--kind", choices=sorted(TEMPLATES), default="train")
     parser.add_argument("--nodes", type=int, default=1)
-    parser.add_argument("--gpus-per-node", type=int, default=8)
+    parser.add_argument(
+        "--gpus-per-node", type=int, default=None, help="default 8 (a sweep: the eval's TP x DP)"
+    )
     parser.add_argument("--time", default="24:00:00")
     parser.add_argument("--partition")
     parser.add_argument("--vllm-tp", type=int, default=1)
     parser.add_argument(
         "--cpus-per-task", type=int, default=None, help=f"default: {DEFAULT_CPUS_PER_GPU} per GPU"
     )
+    parser.add_argument(
+        "--checkpoints",
+        choices=["all"],
+        help="kind=eval: a job array over the baseline and every checkpoint, then the compare and curve",
+    )
     parser.add_argument("--output", help="default: outputs/slurm/<recipe>-<kind>.sbatch")
     args = parser.parse_args(argv)
+    if args.checkpoints:
+        if args.kind != "eval":
+            raise UserError("checkpoints=all goes with kind=eval (a checkpoint sweep)")
+        files = render_sweep(
+            args.recipe,
+            args.gpus_per_node,
+            args.time,
+            args.partition,
+            args.cpus_per_task,
+        )
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            path.chmod(path.stat().st_mode | stat.S_IXUSR)
+        *scripts, submit = files
+        print(f"wrote {', '.join(str(p) for p in scripts)}\nsubmit with: bash {submit}")
+        return
     text = render(
         args.recipe,
         args.kind,
         args.nodes,
-        args.gpus_per_node,
+        args.gpus_per_node or 8,
         args.time,
         args.partition,
         cpus_per_task=args.cpus_per_task,
@@ -124,10 +210,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     recipe = load_recipe(args.recipe, check_paths=False)
     wanted = recipe.train.num_processes if recipe.train else None
-    if args.kind == "train" and wanted and wanted != args.nodes * args.gpus_per_node:
+    gpus = args.gpus_per_node or 8
+    if args.kind == "train" and wanted and wanted != args.nodes * gpus:
         print(
             f"warning: the recipe sets train.num_processes {wanted}; the script starts one process per GPU "
-            f"({args.nodes} x {args.gpus_per_node}): set gpus= to match, or expect a different global batch"
+            f"({args.nodes} x {gpus}): set gpus= to match, or expect a different global batch"
         )
     out = Path(args.output or REPO_ROOT / "outputs" / "slurm" / f"{recipe.name}-{args.kind}.sbatch")
     out.parent.mkdir(parents=True, exist_ok=True)
