@@ -49,6 +49,34 @@ def print_bench(results: dict) -> None:
             "–",
             "–",
         )
+    if "scheduling" in results:
+        s = results["scheduling"]
+        table.add_row(
+            "eval scheduling",
+            f"{s['samples']:,} samples of {len(s['tasks'])} task(s), long-tailed limits ({100 * s['truncated_share']:.0f}% "
+            f"at {s['limits']['max_new_tokens']}): one task at a time {s['one_task_at_a_time_s']:.1f} s · all at once "
+            f"{s['all_at_once_s']:.1f} s · ideal {s['ideal_s']:.1f} s",
+            f"{s['all_at_once_s']:.1f} s",
+            f"{s['ideal_s']:.1f} s (peak {s['peak_tokens_per_s']:,.0f} tok/s)",
+            f"{100 * s['ideal_over_all_at_once']:.1f}% (one at a time {100 * s['ideal_over_one_task_at_a_time']:.1f}%)",
+        )
+        table.add_row(
+            "eval engine path",
+            "reasonlift VllmEngine + GenerationStore vs vllm LLM.generate, same prompts and limits",
+            f"{s['engine_path_s']:.1f} s",
+            f"{s['llm_generate_s']:.1f} s",
+            f"{100 * s['engine_path_over_llm_generate']:.1f}%",
+        )
+    if "contamination" in results:
+        c = results["contamination"]
+        table.add_row(
+            "contamination",
+            f"{c['training_rows']:,} training rows vs {c['evaluation_problems']} problems (synthetic); "
+            f"planted {c['planted']}, found {c['planted_found']}",
+            f"{c['seconds']:.1f} s, {c['rows_per_s']:,.0f} rows/s",
+            "–",
+            "–",
+        )
     if "scoring" in results:
         s = results["scoring"]
         table.add_row(

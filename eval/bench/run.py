@@ -6,6 +6,10 @@
 - SFT: tokens/s per device, peak memory, MFU against the matmul peak: a baseline, then each speed-up.
 - GRPO: one generation batch split into generation, scoring and optimisation.
 - scoring: answers checked per second.
+- contamination: the 8-gram check on ~100k training rows against 728 evaluation problems, in seconds.
+- scheduling (vLLM, random weights): every task through one engine against one task at a time, both
+  against the ideal (total tokens at the engine's peak throughput), and reasonlift's engine path against
+  vLLM's own LLM.generate; per-request limits long-tailed like R1-Distill answers.
 
 `weights=random` runs all of it on the recipe model's architecture with random weights and synthetic
 prompts and sequences (see recipes.architectures and train.bench_train): the real compute, nothing downloaded.
@@ -18,18 +22,19 @@ import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from eval.bench.contamination import bench_contamination
 from eval.bench.generation import bench_generation
 from eval.bench.hardware import detect
 from eval.bench.report import print_bench
 from eval.bench.scoring import bench_scoring
 from recipes.architectures import architecture_dir
 from recipes.files import atomic_write_text
-from recipes.gpus import gpu_available
+from recipes.gpus import gpu_available, vllm_available
 from recipes.provenance import provenance
 from recipes.runs import recipe_dir
 from recipes.schema import Recipe
 
-STAGES = ("scoring", "generation", "sft", "grpo")
+STAGES = ("scoring", "contamination", "generation", "scheduling", "sft", "grpo")
 # random weights never stop early, so their work is capped by default (the flags raise it)
 RANDOM_MAX_NEW_TOKENS = 1024
 RANDOM_MAX_PROBLEMS = 32
@@ -95,8 +100,14 @@ def run_bench(recipe: Recipe, out_dir: Path, settings: BenchSettings | None = No
     }
     if "scoring" in settings.stages:
         results["scoring"] = bench_scoring()
+    if "contamination" in settings.stages:
+        results["contamination"] = bench_contamination()
     if "generation" in settings.stages and recipe.eval.tasks:
         results["generation"] = bench_generation(recipe, hardware, settings)
+    if "scheduling" in settings.stages and settings.random_weights and vllm_available():
+        from eval.bench.scheduling import bench_scheduling
+
+        results["scheduling"] = bench_scheduling(recipe, settings)
     if recipe.train is not None and "sft" in settings.stages:
         results["sft"] = [
             bench_sft(recipe, settings.sft_steps, variant, hardware.peak_flops, workload)

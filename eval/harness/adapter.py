@@ -121,8 +121,12 @@ class StoredGenerationModel(LightevalModel):
         Each task's store is claimed first (in a fixed order, so two processes never wait on each other);
         a process that had to wait finds what the other generated and queues only what is still missing."""
         with ExitStack() as claims:
+            # tasks with the same sampling settings share a store file: claim each file once, in path order
+            files = {self.stores[task].path: task for task in tasks}
+            for path in sorted(files):
+                claims.enter_context(self.stores[files[path]].claim(waiting=self.runs[files[path]].name))
             for task in tasks:
-                claims.enter_context(self.stores[task].claim(waiting=f"{self.runs[task].name}"))
+                self.stores[task].reload()
             requests, owners = [], []
             for task in tasks:
                 run, store = self.runs[task], self.stores[task]
@@ -151,12 +155,16 @@ class StoredGenerationModel(LightevalModel):
                     if todo:
                         label = f"{self.runs[task].name} ({self.runs[task].sampling.n}/problem)"
                         bars[task] = progress.add_task(label, total=todo)
-                for number, index, sample in self._engine.generate(requests):
-                    task, i = owners[number]
-                    doc = docs[i]
-                    problem_id = (doc.specific or {}).get("problem_id", doc.id)
-                    self.stores[task].put_sample(rendered[i], index, sample, problem_id=problem_id)
-                    progress.advance(bars[task])
+                try:
+                    for number, index, sample in self._engine.generate(requests):
+                        task, i = owners[number]
+                        doc = docs[i]
+                        problem_id = (doc.specific or {}).get("problem_id", doc.id)
+                        self.stores[task].put_sample(rendered[i], index, sample, problem_id=problem_id)
+                        progress.advance(bars[task])
+                finally:
+                    for task in tasks:  # on disk before the claims are released
+                        self.stores[task].sync()
 
     def cleanup(self) -> None:
         if self._engine is not None:

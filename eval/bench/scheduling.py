@@ -1,0 +1,187 @@
+"""How evaluation feeds the engine: every task at once against one task at a time, against the ideal, and
+reasonlift's engine path against vLLM's own `LLM.generate` on the same prompts.
+
+Random weights decode to whatever limit a request is given, so a realistic length distribution is a
+distribution of per-request limits: R1-Distill answers are mostly a few thousand tokens with a tail that
+runs to the limit. Limits are drawn log-normally (median LENGTH_MEDIAN of max_new_tokens, spread
+LENGTH_SIGMA) and clipped at max_new_tokens, so about one sample in twelve is cut off at the limit, as with
+R1-Distill-Qwen-1.5B at 32k tokens on AIME. With one task at a time, each task's tail runs at a low batch
+size before the next task starts; all at once, other tasks' samples fill those slots.
+
+- ideal: the total tokens over the engine's peak throughput, measured in the same run on a full batch of
+  equal-length requests.
+- engine path: the same requests through reasonlift's VllmEngine (one request per sample, each saved to a
+  GenerationStore as it finishes) and through `vllm.LLM.generate` with n samples per prompt.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from eval.engines.base import Request, make_engine
+from eval.stores.generations import GenerationStore, SamplingSettings
+from recipes.architectures import architecture_dir
+from recipes.runs import recipe_dir
+from recipes.schema import Recipe
+
+LENGTH_MEDIAN = 0.3  # of max_new_tokens
+LENGTH_SIGMA = 0.8
+
+
+def long_tailed_limits(count: int, max_new_tokens: int, seed: int) -> list[int]:
+    rng = random.Random(seed)
+    return [
+        max(
+            8,
+            min(max_new_tokens, round(max_new_tokens * LENGTH_MEDIAN * math.exp(rng.gauss(0, LENGTH_SIGMA)))),
+        )
+        for _ in range(count)
+    ]
+
+
+def _task_requests(recipe: Recipe, settings, vocab_size: int) -> dict[str, list[Request]]:
+    """Per task: its problems (capped) x n samples, each sample its own request with a drawn limit."""
+    from eval.settings import resolve_tasks
+
+    out = {}
+    for run in resolve_tasks(recipe.eval, recipe_dir(recipe)):
+        problems = min(run.info.size, settings.max_problems or run.info.size)
+        rng = random.Random(f"prompts:{run.name}")
+        n = run.sampling.n
+        limits = long_tailed_limits(problems * n, settings.max_new_tokens, seed=hash(run.name) % 1000)
+        requests = []
+        for p in range(problems):
+            ids = [rng.randrange(vocab_size) for _ in range(settings.prompt_tokens)]
+            for i in range(n):
+                sampling = replace(run.sampling, n=n, max_new_tokens=limits[p * n + i])
+                requests.append(Request(ids, p, sampling, (i,)))
+        out[run.name] = requests
+    return out
+
+
+def _timed(engine, requests: list[Request]) -> tuple[float, int]:
+    start = time.perf_counter()
+    tokens = sum(sample.tokens for _, _, sample in engine.generate(requests))
+    return time.perf_counter() - start, tokens
+
+
+def bench_scheduling(recipe: Recipe, settings) -> dict:
+    from transformers import AutoConfig
+
+    model_path = str(architecture_dir(recipe.model.name_or_path, recipe.model.revision, recipe_dir(recipe)))
+    vocab_size = AutoConfig.from_pretrained(model_path).vocab_size
+    tasks = _task_requests(recipe, settings, vocab_size)
+    everything = [r for requests in tasks.values() for r in requests]
+    total_tokens = sum(r.sampling.max_new_tokens for r in everything)
+    engine = make_engine("vllm", model_path, recipe.eval, random_weights=True, data_parallel=False)
+    try:
+        # one-time costs (compilation, allocation) out of the timings; then the peak: a full batch of
+        # equal-length requests
+        _timed(engine, everything[:4])
+        batch = min(len(everything), recipe.eval.vllm.max_num_seqs or 256)
+        length = max(r.sampling.max_new_tokens for r in everything) // 2
+        flat = [replace(r, sampling=replace(r.sampling, max_new_tokens=length)) for r in everything[:batch]]
+        peak_s, peak_tokens = _timed(engine, flat)
+        peak = peak_tokens / peak_s
+        one_by_one = 0.0
+        for requests in tasks.values():
+            one_by_one += _timed(engine, requests)[0]
+        all_at_once, generated = _timed(engine, everything)
+        assert generated == total_tokens
+        ours = _engine_path(engine, everything)
+    finally:
+        engine.close()
+    theirs = _llm_generate(model_path, recipe, everything)
+    ideal = total_tokens / peak
+    return {
+        "tasks": {name: len(r) for name, r in tasks.items()},
+        "samples": len(everything),
+        "total_tokens": total_tokens,
+        "limits": {
+            "median_share": LENGTH_MEDIAN,
+            "sigma": LENGTH_SIGMA,
+            "max_new_tokens": settings.max_new_tokens,
+        },
+        "truncated_share": sum(r.sampling.max_new_tokens == settings.max_new_tokens for r in everything)
+        / len(everything),
+        "peak_tokens_per_s": peak,
+        "ideal_s": ideal,
+        "one_task_at_a_time_s": one_by_one,
+        "all_at_once_s": all_at_once,
+        "ideal_over_one_task_at_a_time": ideal / one_by_one,
+        "ideal_over_all_at_once": ideal / all_at_once,
+        "engine_path_s": ours,
+        "llm_generate_s": theirs,
+        "engine_path_over_llm_generate": theirs / ours,
+    }
+
+
+def _engine_path(engine, requests: list[Request]) -> float:
+    """reasonlift's path: the engine's per-sample requests, each sample written to a store as it finishes."""
+    grouped = [Request(r.prompt_ids, r.seed, r.sampling) for r in _per_prompt(requests)]
+    with tempfile.TemporaryDirectory() as root:
+        store = GenerationStore("0" * 64, grouped[0].sampling, root=Path(root))
+        start = time.perf_counter()
+        for number, index, sample in engine.generate(grouped):
+            store.put_sample(str(number), index, sample, problem_id=str(number))
+        store.sync()
+        return time.perf_counter() - start
+
+
+def _per_prompt(requests: list[Request]) -> list[Request]:
+    """One request per prompt with all its samples at one limit (the median of its samples' limits), the
+    shape both paths of the engine-path comparison can run."""
+    prompts: dict[tuple, list[Request]] = {}
+    for r in requests:
+        prompts.setdefault((tuple(r.prompt_ids), r.seed), []).append(r)
+    out = []
+    for group in prompts.values():
+        limit = sorted(r.sampling.max_new_tokens for r in group)[len(group) // 2]
+        out.append(
+            Request(group[0].prompt_ids, group[0].seed, replace(group[0].sampling, max_new_tokens=limit))
+        )
+    return out
+
+
+def _llm_generate(model_path: str, recipe: Recipe, requests: list[Request]) -> float:
+    """vLLM's offline API on the same prompts: n samples per prompt, the same limits."""
+    from vllm import LLM, SamplingParams, TokensPrompt
+
+    vllm = recipe.eval.vllm
+    llm = LLM(
+        model=model_path,
+        load_format="dummy",
+        skip_tokenizer_init=True,
+        dtype=vllm.dtype,
+        max_model_len=vllm.max_model_len,
+        enable_prefix_caching=vllm.enable_prefix_caching,
+        seed=recipe.eval.generation.seed,
+        **({"max_num_seqs": vllm.max_num_seqs} if vllm.max_num_seqs else {}),
+    )
+    grouped = _per_prompt(requests)
+    prompts = [TokensPrompt(prompt_token_ids=r.prompt_ids) for r in grouped]
+    params = [
+        SamplingParams(
+            n=r.sampling.n,
+            temperature=r.sampling.temperature,
+            top_p=r.sampling.top_p,
+            max_tokens=r.sampling.max_new_tokens,
+            ignore_eos=True,
+            detokenize=False,
+        )
+        for r in grouped
+    ]
+    llm.generate(prompts[:1], params[:1], use_tqdm=False)  # warm, as the engine path was
+    start = time.perf_counter()
+    llm.generate(prompts, params, use_tqdm=False)
+    elapsed = time.perf_counter() - start
+    del llm
+    return elapsed
+
+
+__all__ = ["SamplingSettings", "bench_scheduling", "long_tailed_limits"]
