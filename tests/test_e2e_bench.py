@@ -57,6 +57,11 @@ def test_bench_with_random_weights_runs_every_stage_on_synthetic_work(tmp_path):
     assert [row["settings"]["packing"] for row in results["sft"]] == [False, True]
     assert all(row["max_length"] == 96 and row["mfu"] > 0 for row in results["sft"])
     assert results["grpo"]["max_completion_length"] == 24 and results["grpo"]["step_s"] > 0
+    scheduling = results["scheduling"]  # random weights, so every request runs exactly to its drawn limit
+    assert scheduling["samples"] == 6 * 8 and scheduling["all_at_once_s"] > 0
+    assert scheduling["ideal_over_all_at_once"] > 0 and scheduling["engine_path_over_llm_generate"] > 0
+    assert results["contamination"]["planted_found"] == results["contamination"]["planted"] == 5
+    assert "eval scheduling" in output and "contamination" in output
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 the samples that are missing (real pipeline, tiny model, transformers engine)."""
 
 import collections
+import contextlib
 import json
 import os
 import subprocess
@@ -83,8 +84,6 @@ def test_two_evaluations_at_once_generate_each_sample_once_and_a_rerun_only_what
 def _lines_tolerant(path):
     rows = []
     for line in path.read_text().splitlines():
-        try:
+        with contextlib.suppress(json.JSONDecodeError):
             rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass
     return rows

@@ -185,5 +185,5 @@ def test_a_sweep_needs_checkpoints(tmp_path):
     from train.slurm.render import render_sweep
 
     recipe = write_recipe(tmp_path / "r.yaml", **{"train.output_dir": str(tmp_path / "none")})
-    with pytest.raises(UserError, match="no checkpoint-\\* folders with full weights .* train first"):
+    with pytest.raises(UserError, match=r"no checkpoint-\* folders with full weights .* train first"):
         render_sweep(str(recipe))
