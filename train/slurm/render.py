@@ -67,18 +67,13 @@ def render(
     if recipe.train is not None:
         accelerate_config = str(load_launch_config(recipe.train.accelerate_config, recipe_dir(recipe)).path)
     values = {
-        "NAME": recipe.name,
+        **_job_values(
+            recipe, recipe_path, repo, time, partition, cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus_per_node
+        ),
         "NODES": str(nodes),
         "GPUS_PER_NODE": str(gpus_per_node),
         "TRAIN_GPUS_FIRST": str(train_gpus_first),
-        "CPUS_PER_TASK": str(cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus_per_node),
-        "TIME": time,
-        "LOG_DIR": str(repo / "outputs" / "slurm"),
-        "PARTITION_LINE": f"#SBATCH --partition={partition}" if partition else "# (no partition set)",
-        "REPO": str(repo),
         "VENV": str(repo / ".venv"),
-        "PYTHON": str(repo / ".venv" / "bin" / "python"),
-        "RECIPE": str(Path(recipe_path).resolve()),
         "ACCELERATE_CONFIG": accelerate_config,
         "RESUME": "--resume" if resume else "",
         "BASE_MODEL": recipe.model.name_or_path or "",
@@ -89,6 +84,20 @@ def render(
     text = (HERE / TEMPLATES[kind]).read_text()
     rendered = re.sub(r"@@([A-Z_]+)@@", lambda m: values[m.group(1)], text)
     return rendered
+
+
+def _job_values(recipe, recipe_path: str, repo: Path, time: str, partition: str | None, cpus: int) -> dict:
+    """What every rendered script fills in the same way."""
+    return {
+        "NAME": recipe.name,
+        "CPUS_PER_TASK": str(cpus),
+        "TIME": time,
+        "LOG_DIR": str(repo / "outputs" / "slurm"),
+        "PARTITION_LINE": f"#SBATCH --partition={partition}" if partition else "# (no partition set)",
+        "REPO": str(repo),
+        "PYTHON": str(repo / ".venv" / "bin" / "python"),
+        "RECIPE": str(Path(recipe_path).resolve()),
+    }
 
 
 def sweep_models(recipe) -> list[str]:
@@ -126,16 +135,11 @@ def render_sweep(
     out_dir = out_dir or repo / "outputs" / "slurm"
     names = {k: out_dir / f"{recipe.name}-eval-{k}" for k in ("array.sbatch", "compare.sbatch", "sweep.sh")}
     values = {
-        "NAME": recipe.name,
+        **_job_values(
+            recipe, recipe_path, repo, time, partition, cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus
+        ),
         "LAST_INDEX": str(len(models) - 1),
         "EVAL_GPUS": str(gpus),
-        "CPUS_PER_TASK": str(cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus),
-        "TIME": time,
-        "LOG_DIR": str(repo / "outputs" / "slurm"),
-        "PARTITION_LINE": f"#SBATCH --partition={partition}" if partition else "# (no partition set)",
-        "REPO": str(repo),
-        "PYTHON": str(repo / ".venv" / "bin" / "python"),
-        "RECIPE": str(Path(recipe_path).resolve()),
         "MODELS": "\n".join(f"  {shlex.quote(m)}" for m in models),
         "COUNT": str(len(models)),
         "ARRAY_SCRIPT": str(names["array.sbatch"]),
