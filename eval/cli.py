@@ -57,14 +57,16 @@ def _eval(args: argparse.Namespace) -> None:
     from eval.evaluate import evaluate_model
     from eval.reporting.files import write_details
     from recipes import load_recipe
+    from recipes.runs import recipe_dir
 
     spec, template, recipe_model = _eval_settings(args.recipe, args.tasks)
-    revision = load_recipe(args.recipe).model.revision if args.recipe else None
+    recipe = load_recipe(args.recipe) if args.recipe else None
     evaluation = evaluate_model(
         args.model,
         spec,
         template,
-        revision=revision if args.model == recipe_model else None,
+        revision=recipe.model.revision if recipe and args.model == recipe_model else None,
+        recipe_dir=recipe_dir(recipe) if recipe else None,
         label=args.model,
         served_model=args.served_model,
         tokenizer_from=recipe_model,

@@ -47,9 +47,14 @@ def problem_statements(spec: DatasetSpec, method: str, recipe_dir: Path) -> list
         raise UserError(
             f"train.dataset.{key}: column {column!r} not in {spec.path!r} (columns: {', '.join(dataset.column_names)})"
         )
-    if method == "grpo":
-        return [str(value) for value in dataset[column]]
-    return [
-        "\n".join(str(turn.get("content", "")) for turn in conversation if turn.get("role") == "user")
-        for conversation in dataset[column]
-    ]
+    dataset = dataset.select_columns([column])
+    statements: list[str] = []
+    for batch in dataset.iter(batch_size=1000):  # a batch at a time: SFT rows carry long reasoning
+        if method == "grpo":
+            statements += [str(value) for value in batch[column]]
+        else:
+            statements += [
+                "\n".join(str(turn.get("content", "")) for turn in conversation if turn.get("role") == "user")
+                for conversation in batch[column]
+            ]
+    return statements

@@ -167,7 +167,7 @@ def test_checkpoint_sweep_renders_an_array_and_a_dependent_compare_that_run(tmp_
     assert done.returncode == 0, done.stderr
     first, second = calls.read_text().splitlines()
     assert first == f"--parsable {array}"
-    assert second == f"--parsable --dependency=afterok:101 {compare}"
+    assert second == f"--parsable --dependency=afterok:101 --kill-on-invalid-dep=yes {compare}"
     assert "submitted 101 (array of 4 models) and 102" in done.stdout
 
     models = ["builtin:tiny-qwen2", str(out / "checkpoint-2"), str(out / "checkpoint-4"), str(out)]

@@ -20,6 +20,7 @@ import math
 import random
 import tempfile
 import time
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def _task_requests(recipe: Recipe, settings, vocab_size: int) -> dict[str, list[
         problems = min(run.info.size, settings.max_problems or run.info.size)
         rng = random.Random(f"prompts:{run.name}")
         n = run.sampling.n
-        limits = long_tailed_limits(problems * n, settings.max_new_tokens, seed=hash(run.name) % 1000)
+        limits = long_tailed_limits(problems * n, settings.max_new_tokens, seed=zlib.crc32(run.name.encode()))
         requests = []
         for p in range(problems):
             ids = [rng.randrange(vocab_size) for _ in range(settings.prompt_tokens)]

@@ -4,7 +4,8 @@ An engine takes requests (a prompt as token ids, its sampling settings, and whic
 generate) from any number of tasks at once and yields each sample as soon as it is finished, so the caller
 can save it at once. Caching, resumption and lighteval plumbing live in `eval.harness.adapter`; engines only
 generate. Each sample gets its own seed (derived from the run seed, the prompt and the sample's index), so
-a resumed run that generates only the missing samples samples what an uninterrupted one would have.
+with vLLM on a GPU a resumed run that generates only the missing samples samples what an uninterrupted one
+would have (vLLM's CPU build takes no per-request seeds, and transformers seeds a prompt's batch once).
 """
 
 from __future__ import annotations

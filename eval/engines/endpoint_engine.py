@@ -2,7 +2,7 @@
 
 The prompt goes as the token ids the in-process engines get (rendered by the recipe's chat template, so
 the server's own template never touches it), with the same n, temperature, top-p, max tokens and
-per-sample seed. At most `concurrency` requests are in flight; the openai client retries connection
+per-sample seed. At most `concurrency` requests are in flight (and as many asyncio tasks exist); the openai client retries connection
 errors, 408, 429 and 5xx with exponential backoff, and every request has a timeout. Each finished sample
 is handed back at once (the caller saves it); an unreachable server stops the run, other failed requests
 are counted and reported at the end, and a rerun generates only what is missing.
@@ -34,25 +34,30 @@ class EndpointEngine:
     def generate(self, requests: list[Request]) -> Iterator[tuple[int, int, Sample]]:
         if not requests:
             return
-        for request in requests:
-            self.check_context(len(request.prompt_ids), request.sampling.max_new_tokens)
+        longest = max(requests, key=lambda r: len(r.prompt_ids) + r.sampling.max_new_tokens)
+        self.check_context(len(longest.prompt_ids), longest.sampling.max_new_tokens)
         import openai
 
         loop = asyncio.new_event_loop()
         session = client(self.endpoint.url, self.spec, asynchronous=True)
-        slots = asyncio.Semaphore(self.spec.concurrency)
+        queue = iter(
+            [(number, index) for number, request in enumerate(requests) for index in request.indices]
+        )
+        total = sum(len(r.indices) for r in requests)
+        tasks: dict = {}  # in flight: at most `concurrency`, started as others finish
 
-        async def one(request: Request, index: int) -> Sample:
-            async with slots:
+        def start_more(pending: set) -> set:
+            for number, index in queue:
+                request = requests[number]
                 seed = sample_seed(request.seed, index)
-                return await self._complete(session, request.prompt_ids, seed, request.sampling)
+                task = loop.create_task(self._complete(session, request.prompt_ids, seed, request.sampling))
+                tasks[task] = (number, index)
+                pending.add(task)
+                if len(pending) >= self.spec.concurrency:
+                    break
+            return pending
 
-        tasks = {
-            loop.create_task(one(request, index)): (number, index)
-            for number, request in enumerate(requests)
-            for index in request.indices
-        }
-        pending = set(tasks)
+        pending = start_more(set())
         failures: list[str] = []
         try:
             while pending:
@@ -70,12 +75,15 @@ class EndpointEngine:
                         lost = err
                     else:
                         failures.append(error_line(err))
+                for task in done:
+                    del tasks[task]
                 if lost is not None:
                     raise UserError(
                         f"{self.endpoint.url}: lost the server ({error_line(lost)}, after "
                         f"{self.spec.max_retries} retries); what finished is saved: run again (without "
                         "refresh=1) to resume"
                     )
+                pending = start_more(pending)
         finally:
             for task in pending:
                 task.cancel()
@@ -88,7 +96,7 @@ class EndpointEngine:
             loop.close()
         if failures:
             raise UserError(
-                f"{self.endpoint.url}: {len(failures)} of {len(tasks)} samples failed after "
+                f"{self.endpoint.url}: {len(failures)} of {total} samples failed after "
                 f"{self.spec.max_retries} retries (first: {failures[0]}); the others are saved: "
                 "run again to generate only the missing ones"
             )

@@ -118,7 +118,7 @@ class StoredGenerationModel(LightevalModel):
     ) -> None:
         """Every missing sample of every task, queued into one engine at once, each saved as it finishes.
 
-        Each task's store is claimed first (in a fixed order, so two processes never wait on each other);
+        Each task's store is claimed first (in path order, so two processes cannot deadlock);
         a process that had to wait finds what the other generated and queues only what is still missing."""
         with ExitStack() as claims:
             # tasks with the same sampling settings share a store file: claim each file once, in path order

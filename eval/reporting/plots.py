@@ -60,9 +60,10 @@ def write_plots(out_dir: Path, comparisons: list[TaskComparison]) -> dict[str, P
         )
     }
     for c in comparisons:
-        if len(c.rows) > 1:
+        levels = [row for row in c.rows if row.subset and row.subset.startswith("level ")]
+        if levels:
             plots[f"{c.task}_levels"] = _bars(
-                c.rows[1:], f"{c.task}: pass@1 by level", out_dir / f"{c.task}_levels.png"
+                levels, f"{c.task}: pass@1 by level", out_dir / f"{c.task}_levels.png"
             )
     return plots
 

@@ -1,19 +1,21 @@
 """Generations saved as they finish, keyed by weights, rendered prompt and sampling settings.
 
 One append-only JSONL file per (model weights, sampling settings); one line per sample. Each line is one
-`write` of a whole line (flushed at once, fsynced at least every FSYNC_EVERY_S seconds and on close), so an
+`write` of a whole line (flushed at once; fsynced with the first write after FSYNC_EVERY_S seconds, and on close), so an
 interrupted run leaves at most one partial last line, which reading skips: kill an eval half way, run it
 again, and only the missing samples are generated. Files written before samples had lines of their own
 (one line per prompt with all its samples) read the same.
 
 Several processes may share the cache (two evaluations of one model, Slurm array tasks on one
-filesystem): `claim()` takes an exclusive lock (fcntl.flock on a `.lock` file beside the store) that a
-process holds while it generates into the store and that the kernel releases if it dies. Whoever takes
-the lock next re-reads the file, so no sample is generated twice.
+filesystem): `claim()` takes an exclusive POSIX lock (fcntl.lockf on a `.lock` file beside the store) that
+a process holds while it generates into the store and that the kernel releases when it dies. POSIX locks
+belong to the process, so the engine processes vLLM forks never inherit one, and NFS honours them (through
+its lock manager). Whoever takes the lock next re-reads the file, so no sample is generated twice.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -24,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from eval.stores.fingerprint import text_fingerprint
+from recipes.errors import UserError
 from recipes.paths import cache_dir
 
 
@@ -141,13 +144,18 @@ class GenerationStore:
         lock_path = self.path.with_suffix(".lock")
         with open(lock_path, "a+") as lock:
             try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+                fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as err:
+                if err.errno not in (errno.EACCES, errno.EAGAIN):
+                    raise UserError(
+                        f"cannot lock {lock_path} ({err.strerror}): the cache's filesystem does not support "
+                        "locks (Lustre: mount with -o flock); set REASONLIFT_CACHE to a folder that does"
+                    ) from None
                 lock.seek(0)
                 holder = lock.read().strip() or "another process"
                 if waiting:
                     print(f"{waiting}: {holder} is generating it; waiting for it to finish")
-                fcntl.flock(lock, fcntl.LOCK_EX)
+                fcntl.lockf(lock, fcntl.LOCK_EX)
             lock.seek(0)
             lock.truncate()
             lock.write(f"pid {os.getpid()} on {os.uname().nodename}")
@@ -157,7 +165,7 @@ class GenerationStore:
                 yield
             finally:
                 self.sync()
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                fcntl.lockf(lock, fcntl.LOCK_UN)
 
     def __len__(self) -> int:
         """Prompts with all their samples saved."""

@@ -114,8 +114,18 @@ def sweep_models(recipe) -> list[str]:
             f"no checkpoint-* folders with full weights in {folder} yet: train first (the array lists the "
             "checkpoints present when it is rendered; render it again after more are saved)"
         )
-    final = [str(folder)] if any(folder.glob("*.safetensors")) else []
-    return [recipe.model.name_or_path, *(str(c) for c in full), *final]
+    if not any(folder.glob("*.safetensors")):
+        raise UserError(
+            f"{folder} holds no final weights yet: render the sweep once training has finished (the compare "
+            "job needs the final model as its tuned side)"
+        )
+    base = recipe.model.name_or_path
+    local = Path(recipe_dir(recipe), base)
+    if (
+        not base.startswith("builtin:") and local.exists()
+    ):  # a folder relative to the recipe: absolute for the job
+        base = str(local.resolve())
+    return [base, *(str(c) for c in full), str(folder)]
 
 
 def render_sweep(
