@@ -51,6 +51,7 @@ class CompareRow:
             "metric": self.metric,
             **asdict(self.stats),
             "significant": self.stats.significant,
+            "mde": None if self.stats.mde != self.stats.mde else self.stats.mde,  # NaN is not JSON
             "seen_in_training": self.seen_in_training,
             "baseline_side": asdict(self.baseline),
             "tuned_side": asdict(self.tuned),

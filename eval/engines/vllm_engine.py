@@ -42,6 +42,7 @@ class VllmEngine:
         self.per_request_seeds = torch.cuda.is_available()
         cpu_kv_cache_default()
         from vllm import EngineArgs, LLMEngine
+        from vllm.usage.usage_lib import UsageContext
 
         kwargs = {
             "model": self.model_path,
@@ -58,8 +59,12 @@ class VllmEngine:
         }
         if self.random_weights:
             kwargs.update(load_format="dummy", skip_tokenizer_init=True, tokenizer=None)
+        # an offline batch engine, as vllm.LLM is: its batching defaults (max_num_seqs 1024 and
+        # max_num_batched_tokens 16384 on an H100, 256/4096 on a CPU) rather than the bare-engine
+        # fallback of 128 sequences and 2048 tokens
         self.engine = LLMEngine.from_engine_args(
-            EngineArgs(**{k: v for k, v in kwargs.items() if v is not None})
+            EngineArgs(**{k: v for k, v in kwargs.items() if v is not None}),
+            usage_context=UsageContext.LLM_CLASS,
         )
         self._next_id = 0
 
