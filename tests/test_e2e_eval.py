@@ -144,19 +144,28 @@ def test_transformers_backend_on_fixture_benchmarks_and_resume(tmp_path, isolate
         path.unlink()
     (store_file,) = (isolated_cache / "generations").rglob("*.jsonl")  # one file: same weights, same settings
     lines = store_file.read_text().splitlines()
-    math_lines = [i for i, line in enumerate(lines) if json.loads(line)["problem_id"].startswith("test/")]
-    assert len(lines) == 11 and len(math_lines) == 5
-    kept = [line for i, line in enumerate(lines) if i not in math_lines[2:]]
-    store_file.write_text("\n".join(kept) + "\n" + lines[math_lines[2]][:30])  # plus a torn last line
+    rows = [json.loads(line) for line in lines]
+    assert len(rows) == 11 * 2  # one line per sample
+    math_keys = list(dict.fromkeys(r["key"] for r in rows if r["problem_id"].startswith("test/")))
+    assert len(math_keys) == 5
+    # three math problems lost entirely, and one sample of a fourth: resumed at the grain of a sample
+    dropped = [
+        i
+        for i, r in enumerate(rows)
+        if r["key"] in math_keys[2:] or (r["key"] == math_keys[1] and r["index"] == 1)
+    ]
+    kept = [line for i, line in enumerate(lines) if i not in dropped]
+    store_file.write_text("\n".join(kept) + "\n" + lines[dropped[0]][:30])  # plus a torn last line
     second = check(run_command("-m", "eval.cli", "eval", "builtin:tiny-qwen2", "--recipe", str(recipe)))
-    assert "math_500: resuming: 2 of 5 problems cached" in second
+    assert "math_500: resuming: 1 of 5 problems cached, 7 of 10 samples to generate" in second
     assert "aime24: all 3 problems already generated (cached)" in second
-    # the torn line was skipped, the finished prompts kept, and only the three missing ones generated again
+    # the torn line was skipped, the finished samples kept, and only the seven missing ones generated again
     complete = []
     for line in store_file.read_text().splitlines():
         with contextlib.suppress(json.JSONDecodeError):
-            complete.append(json.loads(line)["key"])
-    assert len(complete) == len(set(complete)) == 11
+            row = json.loads(line)
+            complete.append((row["key"], row["index"]))
+    assert len(complete) == len(set(complete)) == 11 * 2
 
     # `make analyze` reads the saved generations; it never starts an engine
     analysis_file = tmp_path / "analysis.json"

@@ -4,6 +4,7 @@ resumes with nothing regenerated, and chat streams from it."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -201,16 +202,18 @@ def test_a_killed_server_resumes_with_nothing_regenerated(served):
     kill(served["server"])
     output = evaluation.communicate(timeout=120)[0]
     assert evaluation.returncode == 2 and "lost the server" in output, output
-    saved = store.read_text().splitlines()
-    assert 3 <= len(saved) < 30
+    saved = store.read_text().splitlines()  # one line per sample: 30 problems x 16
+    assert 3 <= len(saved) < 30 * 16
 
     served["server"] = start_server(served["train"], folder / "out", port, folder / "server-2.log")
     out = check(run_command("-m", "eval.cli", "eval", url, "--recipe", str(recipe_path)))
-    assert f"resuming: {len(saved)} of 30 problems cached" in out
+    per_problem = collections.Counter(json.loads(line)["key"] for line in saved)
+    assert f"resuming: {sum(c == 16 for c in per_problem.values())} of 30 problems cached" in out
+    assert f"{30 * 16 - len(saved)} of {30 * 16} samples to generate" in out
     lines = store.read_text().splitlines()
     assert lines[: len(saved)] == saved  # what was saved stayed, untouched
-    keys = [json.loads(line)["key"] for line in lines]
-    assert len(keys) == len(set(keys)) == 30  # every problem generated exactly once
+    samples = [(json.loads(line)["key"], json.loads(line)["index"]) for line in lines]
+    assert len(samples) == len(set(samples)) == 30 * 16  # every sample generated exactly once
 
 
 def test_chat_streams_from_the_server(served):
