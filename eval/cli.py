@@ -47,6 +47,7 @@ def _eval_settings(recipe_path: str | None, tasks: str | None, default_tasks: li
         spec,
         recipe.model.chat_template if recipe else "model",
         recipe.model.name_or_path if recipe else None,
+        recipe,
     )
 
 
@@ -56,11 +57,9 @@ def _eval(args: argparse.Namespace) -> None:
 
     from eval.evaluate import evaluate_model
     from eval.reporting.files import write_details
-    from recipes import load_recipe
     from recipes.runs import recipe_dir
 
-    spec, template, recipe_model = _eval_settings(args.recipe, args.tasks)
-    recipe = load_recipe(args.recipe) if args.recipe else None
+    spec, template, recipe_model, recipe = _eval_settings(args.recipe, args.tasks)
     evaluation = evaluate_model(
         args.model,
         spec,
@@ -90,10 +89,17 @@ def _analyze(args: argparse.Namespace) -> None:
     from eval.models import token_counter
     from eval.reasoning.analysis import analyse_task, single_model_rows
     from eval.reporting.reasoning import print_single_model
+    from recipes.runs import recipe_dir
 
-    spec, template, recipe_model = _eval_settings(args.recipe, args.tasks)
+    spec, template, recipe_model, recipe = _eval_settings(args.recipe, args.tasks)
     evaluation = evaluate_model(
-        args.model, spec, template, label=args.model, generate=False, tokenizer_from=recipe_model
+        args.model,
+        spec,
+        template,
+        label=args.model,
+        generate=False,
+        tokenizer_from=recipe_model,
+        recipe_dir=recipe_dir(recipe) if recipe else None,
     )
     count = token_counter(evaluation.model.path)
     rows = single_model_rows([analyse_task(r, count, spec.analysis) for r in evaluation.results.values()])
@@ -136,7 +142,7 @@ def _bench(args: argparse.Namespace) -> None:
 def _chat(args: argparse.Namespace) -> None:
     from eval.chat import chat
 
-    spec, template, recipe_model = _eval_settings(args.recipe, None, default_tasks=["math_500"])
+    spec, template, recipe_model, _ = _eval_settings(args.recipe, None, default_tasks=["math_500"])
     chat(
         args.model,
         args.prompt,

@@ -23,8 +23,6 @@ from recipes.architectures import architecture_dir
 from recipes.runs import recipe_dir
 from recipes.schema import Recipe
 
-DEFAULT_MAX_NUM_SEQS = 256  # vLLM's default cap on sequences decoded together
-
 
 @dataclass
 class Workload:
@@ -141,9 +139,8 @@ def bench_generation(recipe: Recipe, hardware: Hardware, settings) -> list[dict]
     loads = workloads(recipe, settings, vocab_size, model_path)
     if backend == "vllm":
         variants = [("prefix caching off", False), ("prefix caching on (default)", True)]
-        cap = recipe.eval.vllm.max_num_seqs or DEFAULT_MAX_NUM_SEQS
     else:
-        variants, cap = [("transformers", None)], None
+        variants = [("transformers", None)]
     rows = []
     for label, prefix in variants:
         engine = make_engine(
@@ -157,6 +154,7 @@ def bench_generation(recipe: Recipe, hardware: Hardware, settings) -> list[dict]
         # one short request first, so one-time costs (graph capture, compilation, allocation) stay out of the timings
         warm_up = replace(loads[0].sampling, n=1, max_new_tokens=4)
         list(per_prompt(engine, [loads[0].prompt_ids[0]], [0], warm_up))
+        cap = getattr(engine, "max_num_seqs", None)  # vLLM's batch limit as the engine resolved it
         for load in loads:
             row = measure(engine, load, shape, hardware, cap)
             weights = "random" if settings.random_weights else "trained"

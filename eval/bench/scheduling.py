@@ -25,7 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from eval.engines.base import Request, make_engine
-from eval.stores.generations import GenerationStore, SamplingSettings
+from eval.engines.vllm_engine import engine_kwargs
+from eval.stores.generations import GenerationStore
 from recipes.architectures import architecture_dir
 from recipes.runs import recipe_dir
 from recipes.schema import Recipe
@@ -66,6 +67,8 @@ def _task_requests(recipe: Recipe, settings, vocab_size: int) -> dict[str, list[
 
 
 def _timed(engine, requests: list[Request]) -> tuple[float, int]:
+    """Wall time and tokens of one run, starting from an empty prefix cache (no run helps the next)."""
+    engine.engine.reset_prefix_cache()
     start = time.perf_counter()
     tokens = sum(sample.tokens for _, _, sample in engine.generate(requests))
     return time.perf_counter() - start, tokens
@@ -84,7 +87,7 @@ def bench_scheduling(recipe: Recipe, settings) -> dict:
         # one-time costs (compilation, allocation) out of the timings; then the peak: a full batch of
         # equal-length requests
         _timed(engine, everything[:4])
-        batch = min(len(everything), recipe.eval.vllm.max_num_seqs or 256)
+        batch = min(len(everything), engine.max_num_seqs)
         length = max(r.sampling.max_new_tokens for r in everything) // 2
         flat = [replace(r, sampling=replace(r.sampling, max_new_tokens=length)) for r in everything[:batch]]
         peak_s, peak_tokens = _timed(engine, flat)
@@ -93,7 +96,9 @@ def bench_scheduling(recipe: Recipe, settings) -> dict:
         for requests in tasks.values():
             one_by_one += _timed(engine, requests)[0]
         all_at_once, generated = _timed(engine, everything)
-        assert generated == total_tokens
+        if generated != total_tokens:  # random weights decode to each limit exactly
+            raise RuntimeError(f"generated {generated} tokens, the limits add up to {total_tokens}")
+        engine.engine.reset_prefix_cache()
         ours = _engine_path(engine, everything)
     finally:
         engine.close()
@@ -124,7 +129,7 @@ def bench_scheduling(recipe: Recipe, settings) -> dict:
 
 def _engine_path(engine, requests: list[Request]) -> float:
     """reasonlift's path: the engine's per-sample requests, each sample written to a store as it finishes."""
-    grouped = [Request(r.prompt_ids, r.seed, r.sampling) for r in _per_prompt(requests)]
+    grouped = [Request(r.prompt_ids, r.seed, r.sampling) for r in _one_request_per_prompt(requests)]
     with tempfile.TemporaryDirectory() as root:
         store = GenerationStore("0" * 64, grouped[0].sampling, root=Path(root))
         start = time.perf_counter()
@@ -134,7 +139,7 @@ def _engine_path(engine, requests: list[Request]) -> float:
         return time.perf_counter() - start
 
 
-def _per_prompt(requests: list[Request]) -> list[Request]:
+def _one_request_per_prompt(requests: list[Request]) -> list[Request]:
     """One request per prompt with all its samples at one limit (the median of its samples' limits), the
     shape both paths of the engine-path comparison can run."""
     prompts: dict[tuple, list[Request]] = {}
@@ -150,21 +155,11 @@ def _per_prompt(requests: list[Request]) -> list[Request]:
 
 
 def _llm_generate(model_path: str, recipe: Recipe, requests: list[Request]) -> float:
-    """vLLM's offline API on the same prompts: n samples per prompt, the same limits."""
+    """vLLM's offline API on the same prompts and engine arguments: n samples per prompt, the same limits."""
     from vllm import LLM, SamplingParams, TokensPrompt
 
-    vllm = recipe.eval.vllm
-    llm = LLM(
-        model=model_path,
-        load_format="dummy",
-        skip_tokenizer_init=True,
-        dtype=vllm.dtype,
-        max_model_len=vllm.max_model_len,
-        enable_prefix_caching=vllm.enable_prefix_caching,
-        seed=recipe.eval.generation.seed,
-        **({"max_num_seqs": vllm.max_num_seqs} if vllm.max_num_seqs else {}),
-    )
-    grouped = _per_prompt(requests)
+    llm = LLM(**engine_kwargs(model_path, recipe.eval.vllm, recipe.eval.generation.seed, random_weights=True))
+    grouped = _one_request_per_prompt(requests)
     prompts = [TokensPrompt(prompt_token_ids=r.prompt_ids) for r in grouped]
     params = [
         SamplingParams(
@@ -183,6 +178,3 @@ def _llm_generate(model_path: str, recipe: Recipe, requests: list[Request]) -> f
     elapsed = time.perf_counter() - start
     del llm
     return elapsed
-
-
-__all__ = ["SamplingSettings", "bench_scheduling", "long_tailed_limits"]

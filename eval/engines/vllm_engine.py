@@ -20,6 +20,27 @@ def cpu_kv_cache_default() -> None:
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
 
 
+def engine_kwargs(model_path: str, settings: VllmSpec, seed: int, random_weights: bool = False) -> dict:
+    """vLLM's engine arguments for the evaluation's settings (unset ones left to vLLM's defaults): one
+    place, for reasonlift's engine and for the `vllm.LLM` the bench sets beside it."""
+    kwargs = {
+        "model": model_path,
+        "tokenizer": model_path,
+        "dtype": settings.dtype,
+        "seed": seed,
+        "tensor_parallel_size": settings.tensor_parallel_size,
+        "gpu_memory_utilization": settings.gpu_memory_utilization,
+        "enable_prefix_caching": settings.enable_prefix_caching,
+        "max_model_len": settings.max_model_len,
+        "max_num_seqs": settings.max_num_seqs,
+        "max_num_batched_tokens": settings.max_num_batched_tokens,
+        "disable_log_stats": True,
+    }
+    if random_weights:
+        kwargs.update(load_format="dummy", skip_tokenizer_init=True, tokenizer=None)
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
 @dataclass
 class VllmEngine:
     """vLLM's engine API: every sample of every request is queued at once, as a request of its own (the
@@ -44,29 +65,17 @@ class VllmEngine:
         from vllm import EngineArgs, LLMEngine
         from vllm.usage.usage_lib import UsageContext
 
-        kwargs = {
-            "model": self.model_path,
-            "tokenizer": self.model_path,
-            "dtype": self.settings.dtype,
-            "seed": self.seed,
-            "tensor_parallel_size": self.settings.tensor_parallel_size,
-            "gpu_memory_utilization": self.settings.gpu_memory_utilization,
-            "enable_prefix_caching": self.settings.enable_prefix_caching,
-            "max_model_len": self.settings.max_model_len,
-            "max_num_seqs": self.settings.max_num_seqs,
-            "max_num_batched_tokens": self.settings.max_num_batched_tokens,
-            "disable_log_stats": True,
-        }
-        if self.random_weights:
-            kwargs.update(load_format="dummy", skip_tokenizer_init=True, tokenizer=None)
+        kwargs = engine_kwargs(self.model_path, self.settings, self.seed, self.random_weights)
         # an offline batch engine, as vllm.LLM is: its batching defaults (max_num_seqs 1024 and
         # max_num_batched_tokens 16384 on an H100, 256/4096 on a CPU) rather than the bare-engine
         # fallback of 128 sequences and 2048 tokens
-        self.engine = LLMEngine.from_engine_args(
-            EngineArgs(**{k: v for k, v in kwargs.items() if v is not None}),
-            usage_context=UsageContext.LLM_CLASS,
-        )
+        self.engine = LLMEngine.from_engine_args(EngineArgs(**kwargs), usage_context=UsageContext.LLM_CLASS)
         self._next_id = 0
+
+    @property
+    def max_num_seqs(self) -> int:
+        """Sequences the scheduler decodes together: the recipe's, else vLLM's default for this hardware."""
+        return self.engine.vllm_config.scheduler_config.max_num_seqs
 
     def generate(self, requests: list[Request]) -> Iterator[tuple[int, int, Sample]]:
         from vllm import SamplingParams, TokensPrompt

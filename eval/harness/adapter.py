@@ -103,8 +103,8 @@ class StoredGenerationModel(LightevalModel):
         todo = [i for i in indices if store.missing(rendered[i])]
         if not todo:
             print(f"{name}: all {len(indices)} problems already generated (cached)")
-        elif len(todo) < len(indices) or any(
-            len(store.missing(rendered[i])) < store.settings.n for i in todo
+        elif self.generate and (
+            len(todo) < len(indices) or any(len(store.missing(rendered[i])) < store.settings.n for i in todo)
         ):
             missing = sum(len(store.missing(rendered[i])) for i in todo)
             print(
