@@ -205,3 +205,47 @@ def test_data_parallel_engines_share_the_problems(tmp_path, isolated_cache):
     assert "starting vllm engine" in output
     rows = [json.loads(line) for line in (out / "toy_addition.jsonl").read_text().splitlines()]
     assert len(rows) == 30 * 2 and len({r["problem_id"] for r in rows}) == 30
+
+
+def test_data_parallel_engine_interrupted_reused_and_a_dead_worker():
+    import time
+
+    from eval.engines.base import Request
+    from eval.engines.data_parallel import DataParallelVllmEngine
+    from eval.models import resolve_model
+    from eval.stores.generations import SamplingSettings
+    from recipes.schema import VllmSpec
+
+    path = resolve_model("builtin:tiny-qwen2").path
+    engine = DataParallelVllmEngine(path, VllmSpec(data_parallel_size=2, max_model_len=256))
+    try:
+        sampling = SamplingSettings(n=4, temperature=1.0, top_p=1.0, max_new_tokens=32, seed=0)
+        first = [Request([1, 2, 3, p], p, sampling) for p in range(8)]
+        # the caller stops after one sample (an interrupt, an error in saving): the workers abort their jobs
+        samples = engine.generate(first)
+        next(samples)
+        samples.close()
+        # the next call reads only its own samples, none left over from the interrupted one
+        second = [Request([4, 5, p], p, sampling, (0, 2)) for p in range(3)]
+        got = sorted((number, index) for number, index, _ in engine.generate(second))
+        assert got == [(p, i) for p in range(3) for i in (0, 2)]
+        # a worker killed (for memory, say) is an error within seconds, not a wait without end
+        engine._procs[1].kill()
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match="engine 1 exited"):
+            list(engine.generate(first))
+        assert time.monotonic() - started < 30
+    finally:
+        engine.close()
+    # the killed worker's engine core is not left running
+    import psutil
+
+    def running(pid: int, created: float) -> bool:
+        try:
+            process = psutil.Process(pid)
+            return process.create_time() == created and process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    assert engine._engine_cores
+    assert not [core for core in engine._engine_cores if running(*core)]

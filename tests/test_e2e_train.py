@@ -94,6 +94,37 @@ def test_checkpoint_curve_and_regrade(trained):
     again = json.loads((out / "compare" / "compare.json").read_text())
     assert again["tasks"] == payload["tasks"]
 
+    # a sweep's compare job re-grades only; a checkpoint saved after its array was rendered (other weights,
+    # nothing cached) is left out with a notice, not an error
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    late = out / "checkpoint-60"
+    shutil.copytree(out / "checkpoint-40", late)
+    weights = load_file(late / "model.safetensors")
+    first = next(iter(weights))
+    weights[first] = weights[first] + 0.01
+    save_file(weights, late / "model.safetensors", metadata={"format": "pt"})
+    try:
+        cached = check(
+            run_command(
+                "-m",
+                "eval.cli",
+                "compare",
+                str(recipe),
+                "--checkpoints",
+                "all",
+                "--cached-only",
+                "--no-wandb",
+            )
+        )
+    finally:
+        shutil.rmtree(late)
+    assert "checkpoint-60 has no saved generations" in cached and "starting" not in cached
+    regraded_curve = json.loads((out / "compare" / "compare.json").read_text())["checkpoint_curve"]
+    assert [p["step"] for p in regraded_curve] == [0, 20, 40, 42]
+
 
 def test_lora_sft_saves_adapter_and_merged_model(tmp_path):
     recipe = write_recipe(

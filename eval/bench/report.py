@@ -62,7 +62,9 @@ def print_bench(results: dict) -> None:
         )
         table.add_row(
             "eval engine path",
-            "reasonlift VllmEngine + GenerationStore vs vllm LLM.generate, same prompts and limits",
+            f"reasonlift VllmEngine + GenerationStore vs vllm LLM.generate, same prompts and limits: "
+            f"{s['engine_path_tokens']:,} tokens, {s['engine_path_tokens_per_s']:,.0f} vs "
+            f"{s['llm_generate_tokens_per_s']:,.0f} tok/s",
             f"{s['engine_path_s']:.1f} s",
             f"{s['llm_generate_s']:.1f} s",
             f"{100 * s['engine_path_over_llm_generate']:.1f}%",

@@ -104,6 +104,7 @@ def bench_scheduling(recipe: Recipe, settings) -> dict:
         engine.close()
     theirs = _llm_generate(model_path, recipe, everything)
     ideal = total_tokens / peak
+    path_tokens = sum(r.sampling.n * r.sampling.max_new_tokens for r in _one_request_per_prompt(everything))
     return {
         "tasks": {name: len(r) for name, r in tasks.items()},
         "samples": len(everything),
@@ -121,8 +122,11 @@ def bench_scheduling(recipe: Recipe, settings) -> dict:
         "all_at_once_s": all_at_once,
         "ideal_over_one_task_at_a_time": ideal / one_by_one,
         "ideal_over_all_at_once": ideal / all_at_once,
+        "engine_path_tokens": path_tokens,
         "engine_path_s": ours,
+        "engine_path_tokens_per_s": path_tokens / ours,
         "llm_generate_s": theirs,
+        "llm_generate_tokens_per_s": path_tokens / theirs,
         "engine_path_over_llm_generate": theirs / ours,
     }
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from eval.compare.statistics import mean_and_se
 from eval.evaluate import ModelEvaluation, evaluate_model
+from eval.stores.generations import NotGenerated
 from recipes.runs import SUMMARY_FILE, last_checkpoint, saved_checkpoints
 from recipes.schema import Recipe
 
@@ -40,14 +41,23 @@ def checkpoint_curve(
         if not any(folder.glob("*.safetensors")) or not (folder / "config.json").exists():
             print(f"notice: {folder.name} holds no full weights (a LoRA adapter?): left out of the curve")
             continue
-        evaluation = evaluate_model(
-            str(folder),
-            recipe.eval,
-            recipe.model.chat_template,
-            recipe_dir=base_dir,
-            label=folder.name,
-            generate=generate,
-        )
+        try:
+            evaluation = evaluate_model(
+                str(folder),
+                recipe.eval,
+                recipe.model.chat_template,
+                recipe_dir=base_dir,
+                label=folder.name,
+                generate=generate,
+            )
+        except NotGenerated:
+            # re-grading only (a sweep's compare job): a checkpoint saved after the sweep's array was
+            # rendered has nothing cached; the curve goes on without it
+            print(
+                f"notice: {folder.name} has no saved generations (saved after the sweep was rendered?): "
+                "left out of the curve; render and submit the sweep again to add it"
+            )
+            continue
         seen.add(evaluation.model.fingerprint)
         points.append(_point(_step(folder), folder.name, evaluation))
     if tuned_eval.model.fingerprint not in seen:

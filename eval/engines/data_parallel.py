@@ -7,8 +7,11 @@ single engine. On a CPU machine each engine gets its own share of the cores.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
+import queue
+import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -17,6 +20,8 @@ from eval.engines.base import Request
 from eval.stores.generations import Sample
 from recipes.errors import UserError
 from recipes.schema import VllmSpec
+
+LIVENESS_POLL_S = 5.0  # how often a wait for results checks that every worker is alive
 
 
 def device_groups(data_parallel: int, tensor_parallel: int, gpus: int) -> list[str]:
@@ -38,21 +43,48 @@ def cpu_groups(data_parallel: int, cores: int) -> list[str]:
     return [f"{(r * per) % cores}-{(r * per) % cores + per - 1}" for r in range(data_parallel)]
 
 
-def _worker(rank: int, model_path: str, settings: dict, seed: int, env: dict, jobs, results) -> None:
+def _worker(rank: int, model_path: str, settings: dict, seed: int, env: dict, jobs, results, stop) -> None:
     os.environ.update(env)
     try:
         from eval.engines.vllm_engine import VllmEngine
 
         engine = VllmEngine(model_path, VllmSpec(**settings), seed=seed)
-        results.put(("ready", rank, None))
+        results.put(("ready", rank, _descendants()))
         while (job := jobs.get()) is not None:
             requests, numbers = job
-            for local, index, sample in engine.generate(requests):
+            samples = engine.generate(requests)
+            for local, index, sample in samples:
                 results.put(("sample", (numbers[local], index), asdict(sample)))
+                if stop.is_set():  # the caller stopped listening: abort the rest of this job
+                    break
+            samples.close()
             results.put(("done", rank, None))
         engine.close()
     except Exception:
         results.put(("error", rank, traceback.format_exc()))
+
+
+def _descendants() -> list[tuple[int, float]]:
+    """(pid, start time) of this process's children: vLLM's engine core, which outlives a worker that is
+    killed (psutil comes with vLLM)."""
+    import psutil
+
+    return [(child.pid, child.create_time()) for child in psutil.Process().children(recursive=True)]
+
+
+def _kill_leftovers(processes: list[tuple[int, float]]) -> None:
+    """Kill those of `processes` still running (the start time tells them from a later process that
+    happens to get the same pid)."""
+    import psutil
+
+    killed = []
+    for pid, started in processes:
+        with contextlib.suppress(psutil.Error):
+            process = psutil.Process(pid)
+            if process.create_time() == started:
+                process.kill()
+                killed.append(process)
+    psutil.wait_procs(killed, timeout=10)
 
 
 @dataclass
@@ -77,6 +109,7 @@ class DataParallelVllmEngine:
         ctx = mp.get_context("spawn")  # vLLM must not inherit a forked CUDA or engine state
         self._results = ctx.Queue()
         self._jobs = [ctx.Queue() for _ in range(size)]
+        self._stop = ctx.Event()
         settings = self.settings.model_dump()
         settings["data_parallel_size"] = 1  # each worker runs one ordinary engine
         for rank in range(size):
@@ -90,16 +123,36 @@ class DataParallelVllmEngine:
                     envs[rank],
                     self._jobs[rank],
                     self._results,
+                    self._stop,
                 ),
                 daemon=False,  # each worker starts vLLM's own engine processes
             )
             proc.start()
             self._procs.append(proc)
+        self._engine_cores: list[tuple[int, float]] = []
         for _ in range(size):
-            self._expect("ready")
+            self._engine_cores += self._expect("ready")[2]
 
     def _expect(self, kind: str):
-        message = self._results.get()
+        """The next message from a worker; a worker that died without a word (killed, out of memory) is
+        an error, not a wait without end."""
+        while True:
+            try:
+                message = self._results.get(timeout=LIVENESS_POLL_S)
+                break
+            except queue.Empty:
+                dead = [(rank, p.exitcode) for rank, p in enumerate(self._procs) if not p.is_alive()]
+                if dead:
+                    try:  # its last words, if it managed to send them
+                        message = self._results.get(timeout=1)
+                        break
+                    except queue.Empty:
+                        rank, code = dead[0]
+                        self.close()
+                        raise RuntimeError(
+                            f"vLLM data-parallel engine {rank} exited (exit code {code}) without a result; "
+                            "killed for memory? Saved samples are kept: run again to resume"
+                        ) from None
         if message[0] == "error":
             self.close()
             raise RuntimeError(f"vLLM data-parallel engine {message[1]} failed:\n{message[2]}")
@@ -108,6 +161,8 @@ class DataParallelVllmEngine:
         return message
 
     def generate(self, requests: list[Request]) -> Iterator[tuple[int, int, Sample]]:
+        if not self._procs:
+            raise RuntimeError("the data-parallel engine is closed")
         size = len(self._procs)
         shards = [list(range(r, len(requests), size)) for r in range(size)]
         busy = 0
@@ -115,19 +170,38 @@ class DataParallelVllmEngine:
             if numbers:
                 self._jobs[rank].put(([requests[i] for i in numbers], numbers))
                 busy += 1
-        while busy:
-            kind, key, payload = self._expect("")
-            if kind == "done":
-                busy -= 1
-            elif kind == "sample":
-                yield *key, Sample(**payload)
+        try:
+            while busy:
+                kind, key, payload = self._expect("")
+                if kind == "done":
+                    busy -= 1
+                elif kind == "sample":
+                    yield *key, Sample(**payload)
+        finally:
+            if busy and self._procs:
+                # interrupted: the workers abort their jobs; their last samples are drained here so the
+                # next call reads only its own
+                self._stop.set()
+                try:
+                    while busy:
+                        if self._expect("")[0] == "done":
+                            busy -= 1
+                finally:
+                    self._stop.clear()
 
     def close(self) -> None:
         for jobs, proc in zip(self._jobs, self._procs, strict=False):
             if proc.is_alive():
                 jobs.put(None)
+        # a worker exits only once what it sent has been read: keep reading until all have gone
+        deadline = time.monotonic() + 60
+        while any(proc.is_alive() for proc in self._procs) and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                self._results.get(timeout=0.5)
         for proc in self._procs:
-            proc.join(timeout=60)
             if proc.is_alive():
                 proc.terminate()
+            proc.join(timeout=5)
+        # a worker that was killed left its engine core running
+        _kill_leftovers(getattr(self, "_engine_cores", []))
         self._procs = []

@@ -19,7 +19,7 @@ from eval.engines.base import Engine, Request, prompt_seed
 from eval.harness.compat import NoSampleCache
 from eval.models import prompt_ids, render_prompt
 from eval.settings import TaskRun
-from eval.stores.generations import GenerationStore, Sample
+from eval.stores.generations import GenerationStore, NotGenerated, Sample
 from recipes.errors import UserError
 from recipes.protocol.grader import Grade
 
@@ -84,7 +84,7 @@ class StoredGenerationModel(LightevalModel):
         pending = {task: todo for task, todo in pending.items() if todo}
         if pending and not self.generate:
             task, todo = next(iter(pending.items()))
-            raise UserError(
+            raise NotGenerated(
                 f"{self.config.model_name}: {self.runs[task].name}: {len(todo)} of {len(by_task[task])} problems "
                 "have no saved generations to re-grade; run the evaluation (make compare / make eval) first"
             )
@@ -127,10 +127,13 @@ class StoredGenerationModel(LightevalModel):
                 claims.enter_context(self.stores[files[path]].claim(waiting=self.runs[files[path]].name))
             for task in tasks:
                 self.stores[task].reload()
-            requests, owners = [], []
+            requests, owners, queued = [], [], set()
             for task in tasks:
                 run, store = self.runs[task], self.stores[task]
                 for i in by_task[task]:
+                    if (store.path, rendered[i]) in queued:  # the same prompt twice: generated once
+                        continue
+                    queued.add((store.path, rendered[i]))
                     if missing := store.missing(rendered[i]):
                         ids = prompt_ids(self._tokenizer, rendered[i])
                         seed = prompt_seed(run.sampling.seed, rendered[i])

@@ -30,6 +30,10 @@ from recipes.errors import UserError
 from recipes.paths import cache_dir
 
 
+class NotGenerated(UserError):
+    """A re-grade only run (`--cached-only`) found problems with no saved generations."""
+
+
 @dataclass(frozen=True)
 class Sample:
     text: str
