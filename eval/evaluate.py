@@ -9,7 +9,7 @@ from eval.engines.base import Engine, choose_backend, make_engine
 from eval.models import ModelRef, load_tokenizer, resolve_model, token_counter
 from eval.settings import TaskRun, resolve_tasks
 from eval.stores.fingerprint import text_fingerprint
-from eval.stores.generations import GenerationStore, forget_generations
+from eval.stores.generations import GenerationStore, SamplingSettings, forget_generations
 from eval.stores.perf import forget_perf
 from eval.stores.results import TaskResult, forget_results, load_result, result_cache_path, save_result
 from recipes.schema import EvalSpec
@@ -103,7 +103,13 @@ def _evaluate_runs(
 ) -> dict[str, TaskResult]:
     from eval.harness.pipeline import run_tasks, task_result
 
-    stores = {run.info.lighteval_name: GenerationStore(ref.fingerprint, run.sampling) for run in runs}
+    # tasks with the same sampling settings share a store file, and so one store object: what one task
+    # generates, the other sees
+    shared: dict[SamplingSettings, GenerationStore] = {}
+    for run in runs:
+        if run.sampling not in shared:
+            shared[run.sampling] = GenerationStore(ref.fingerprint, run.sampling)
+    stores = {run.info.lighteval_name: shared[run.sampling] for run in runs}
     backend = "endpoint" if ref.endpoint is not None else choose_backend(spec.backend)
 
     def engine():

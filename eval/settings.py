@@ -13,7 +13,8 @@ from recipes.schema import EvalSpec
 EVAL_DATA_ENV = "REASONLIFT_EVAL_DATA"
 # Bump when a prompt or the scoring changes: cached results are then re-graded from the saved generations
 # (which are keyed on weights, prompt and sampling, not on this), never mixed in. 2: math-verify 0.9 grader.
-TASK_VERSION = 2
+# 3: a result holds only its own task's metrics (no 0.0 for other tasks' pass@k).
+TASK_VERSION = 3
 
 
 @dataclass(frozen=True)

@@ -115,11 +115,17 @@ def test_compare_refuses_a_side_evaluated_with_another_chat_template(trained_rec
 
 
 def test_transformers_backend_on_fixture_benchmarks_and_resume(tmp_path, isolated_cache):
+    # the fixtures, with one AIME problem listed twice (under another id): its prompt is generated once
+    data = tmp_path / "eval_data"
+    shutil.copytree(FIXTURES, data)
+    aime = data / "aime24" / "train.jsonl"
+    twin = json.loads(aime.read_text().splitlines()[0]) | {"id": 99}
+    aime.write_text(aime.read_text() + json.dumps(twin) + "\n")
     recipe = write_recipe(
         tmp_path / "r.yaml",
         **{
             "eval.backend": "transformers",
-            "eval.data_dir": str(FIXTURES),
+            "eval.data_dir": str(data),
             "eval.tasks": {"aime24": {"n": 2}, "math_500": {"n": 2}, "gpqa:diamond": {"n": 2}},
             "eval.generation.max_new_tokens": 12,
         },
@@ -135,7 +141,7 @@ def test_transformers_backend_on_fixture_benchmarks_and_resume(tmp_path, isolate
         name: len((out / f"{name}.jsonl").read_text().splitlines())
         for name in ("aime24", "math_500", "gpqa_diamond")
     }
-    assert counts == {"aime24": 3 * 2, "math_500": 5 * 2, "gpqa_diamond": 3 * 2}
+    assert counts == {"aime24": 4 * 2, "math_500": 5 * 2, "gpqa_diamond": 3 * 2}
     sample = json.loads((out / "gpqa_diamond.jsonl").read_text().splitlines()[0])
     assert sample["gold"] in "ABCD" and sample["tokens"] <= 12 + 1
 
@@ -145,7 +151,7 @@ def test_transformers_backend_on_fixture_benchmarks_and_resume(tmp_path, isolate
     (store_file,) = (isolated_cache / "generations").rglob("*.jsonl")  # one file: same weights, same settings
     lines = store_file.read_text().splitlines()
     rows = [json.loads(line) for line in lines]
-    assert len(rows) == 11 * 2  # one line per sample
+    assert len(rows) == 11 * 2  # one line per sample, the twin's prompt once
     math_keys = list(dict.fromkeys(r["key"] for r in rows if r["problem_id"].startswith("test/")))
     assert len(math_keys) == 5
     # three math problems lost entirely, and one sample of a fourth: resumed at the grain of a sample
@@ -158,7 +164,7 @@ def test_transformers_backend_on_fixture_benchmarks_and_resume(tmp_path, isolate
     store_file.write_text("\n".join(kept) + "\n" + lines[dropped[0]][:30])  # plus a torn last line
     second = check(run_command("-m", "eval.cli", "eval", "builtin:tiny-qwen2", "--recipe", str(recipe)))
     assert "math_500: resuming: 1 of 5 problems cached, 7 of 10 samples to generate" in second
-    assert "aime24: all 3 problems already generated (cached)" in second
+    assert "aime24: all 4 problems already generated (cached)" in second
     # the torn line was skipped, the finished samples kept, and only the seven missing ones generated again
     complete = []
     for line in store_file.read_text().splitlines():
@@ -208,6 +214,7 @@ def test_data_parallel_engines_share_the_problems(tmp_path, isolated_cache):
 
 
 def test_data_parallel_engine_interrupted_reused_and_a_dead_worker():
+    import signal
     import time
 
     from eval.engines.base import Request
@@ -220,21 +227,34 @@ def test_data_parallel_engine_interrupted_reused_and_a_dead_worker():
     engine = DataParallelVllmEngine(path, VllmSpec(data_parallel_size=2, max_model_len=256))
     try:
         sampling = SamplingSettings(n=4, temperature=1.0, top_p=1.0, max_new_tokens=32, seed=0)
-        first = [Request([1, 2, 3, p], p, sampling) for p in range(8)]
+        long = SamplingSettings(n=4, temperature=1.0, top_p=1.0, max_new_tokens=200, seed=0)
+        first = [Request([1, 2, 3, p], p, long) for p in range(64)]  # tens of seconds of work
         # the caller stops after one sample (an interrupt, an error in saving): the workers abort their jobs
         samples = engine.generate(first)
         next(samples)
+        started = time.monotonic()
         samples.close()
+        assert time.monotonic() - started < 5
         # the next call reads only its own samples, none left over from the interrupted one
         second = [Request([4, 5, p], p, sampling, (0, 2)) for p in range(3)]
         got = sorted((number, index) for number, index, _ in engine.generate(second))
         assert got == [(p, i) for p in range(3) for i in (0, 2)]
-        # a worker killed (for memory, say) is an error within seconds, not a wait without end
+        # a worker killed mid-call (for memory, say) is an error once the others are done, not a wait
+        # without end
+        samples = engine.generate(first)
+        next(samples)
         engine._procs[1].kill()
-        started = time.monotonic()
-        with pytest.raises(RuntimeError, match="engine 1 exited"):
-            list(engine.generate(first))
-        assert time.monotonic() - started < 30
+
+        def hung(*_):
+            raise TimeoutError("still waiting for a dead worker")
+
+        signal.signal(signal.SIGALRM, hung)
+        signal.alarm(120)
+        try:
+            with pytest.raises(RuntimeError, match="engine 1 exited"):
+                list(samples)
+        finally:
+            signal.alarm(0)
     finally:
         engine.close()
     # the killed worker's engine core is not left running

@@ -109,3 +109,20 @@ def test_an_uncached_hub_model_offline_names_the_download_command(monkeypatch):
         resolve_model("reasonlift-test/not-a-model")
     assert "hf download reasonlift-test/not-a-model" in str(err.value)
     assert "{repo_id}" not in str(err.value)
+
+
+def test_each_task_reports_only_its_own_metrics(isolated_cache):
+    """Tasks sampled a different number of times: lighteval's average over the `reasonlift:` tasks would
+    leave a 0.0 pass@4 on a task sampled once; each result holds its own pass@k and maj@n only."""
+    from eval.evaluate import evaluate_model
+
+    spec = EvalSpec(
+        tasks={"aime24": {"n": 1}, "math_500": {"n": 4}},
+        data_dir=str(FIXTURES),
+        backend="transformers",
+        generation={"max_new_tokens": 4},
+        max_problems=2,
+    )
+    evaluation = evaluate_model("builtin:tiny-qwen2", spec, recipe_dir=REPO)
+    assert set(evaluation.results["aime24"].metrics) == {"pass@1", "maj@1"}
+    assert set(evaluation.results["math_500"].metrics) == {"pass@1", "pass@2", "pass@4", "maj@4"}

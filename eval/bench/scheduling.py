@@ -99,12 +99,11 @@ def bench_scheduling(recipe: Recipe, settings) -> dict:
         if generated != total_tokens:  # random weights decode to each limit exactly
             raise RuntimeError(f"generated {generated} tokens, the limits add up to {total_tokens}")
         engine.engine.reset_prefix_cache()
-        ours = _engine_path(engine, everything)
+        ours, path_tokens = _engine_path(engine, everything)
     finally:
         engine.close()
     theirs = _llm_generate(model_path, recipe, everything)
     ideal = total_tokens / peak
-    path_tokens = sum(r.sampling.n * r.sampling.max_new_tokens for r in _one_request_per_prompt(everything))
     return {
         "tasks": {name: len(r) for name, r in tasks.items()},
         "samples": len(everything),
@@ -131,16 +130,17 @@ def bench_scheduling(recipe: Recipe, settings) -> dict:
     }
 
 
-def _engine_path(engine, requests: list[Request]) -> float:
+def _engine_path(engine, requests: list[Request]) -> tuple[float, int]:
     """reasonlift's path: the engine's per-sample requests, each sample written to a store as it finishes."""
     grouped = [Request(r.prompt_ids, r.seed, r.sampling) for r in _one_request_per_prompt(requests)]
     with tempfile.TemporaryDirectory() as root:
         store = GenerationStore("0" * 64, grouped[0].sampling, root=Path(root))
-        start = time.perf_counter()
+        start, tokens = time.perf_counter(), 0
         for number, index, sample in engine.generate(grouped):
             store.put_sample(str(number), index, sample, problem_id=str(number))
+            tokens += sample.tokens
         store.sync()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, tokens
 
 
 def _one_request_per_prompt(requests: list[Request]) -> list[Request]:

@@ -52,12 +52,9 @@ def _worker(rank: int, model_path: str, settings: dict, seed: int, env: dict, jo
         results.put(("ready", rank, _descendants()))
         while (job := jobs.get()) is not None:
             requests, numbers = job
-            samples = engine.generate(requests)
-            for local, index, sample in samples:
+            # the caller stopped listening (or closes the engine): the rest of the job is aborted
+            for local, index, sample in engine.generate(requests, stop=stop.is_set):
                 results.put(("sample", (numbers[local], index), asdict(sample)))
-                if stop.is_set():  # the caller stopped listening: abort the rest of this job
-                    break
-            samples.close()
             results.put(("done", rank, None))
         engine.close()
     except Exception:
@@ -163,6 +160,10 @@ class DataParallelVllmEngine:
     def generate(self, requests: list[Request]) -> Iterator[tuple[int, int, Sample]]:
         if not self._procs:
             raise RuntimeError("the data-parallel engine is closed")
+        for rank, proc in enumerate(self._procs):
+            if not proc.is_alive():
+                self.close()
+                raise RuntimeError(f"vLLM data-parallel engine {rank} exited (exit code {proc.exitcode})")
         size = len(self._procs)
         shards = [list(range(r, len(requests), size)) for r in range(size)]
         busy = 0
@@ -177,20 +178,27 @@ class DataParallelVllmEngine:
                     busy -= 1
                 elif kind == "sample":
                     yield *key, Sample(**payload)
-        finally:
-            if busy and self._procs:
-                # interrupted: the workers abort their jobs; their last samples are drained here so the
-                # next call reads only its own
-                self._stop.set()
-                try:
-                    while busy:
-                        if self._expect("")[0] == "done":
-                            busy -= 1
-                finally:
-                    self._stop.clear()
+        except GeneratorExit:
+            # the caller stopped listening: the workers abort their jobs, and what they still send is read
+            # here, so that the next call reads only its own samples
+            self._stop.set()
+            try:
+                while busy:
+                    if self._expect("")[0] == "done":
+                        busy -= 1
+            except Exception:  # a worker died meanwhile: nothing to keep
+                self.close()
+            finally:
+                self._stop.clear()
+            raise
+        except BaseException:  # an error, a dead worker, Ctrl-C: the engine is done
+            self.close()
+            raise
 
     def close(self) -> None:
+        self._stop.set()  # busy workers abort their jobs
         for jobs, proc in zip(self._jobs, self._procs, strict=False):
+            jobs.cancel_join_thread()  # never wait at exit to hand a job to a worker that is gone
             if proc.is_alive():
                 jobs.put(None)
         # a worker exits only once what it sent has been read: keep reading until all have gone

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from eval.engines.base import Request, sample_seed
@@ -77,7 +77,11 @@ class VllmEngine:
         """Sequences the scheduler decodes together: the recipe's, else vLLM's default for this hardware."""
         return self.engine.vllm_config.scheduler_config.max_num_seqs
 
-    def generate(self, requests: list[Request]) -> Iterator[tuple[int, int, Sample]]:
+    def generate(
+        self, requests: list[Request], stop: Callable[[], bool] | None = None
+    ) -> Iterator[tuple[int, int, Sample]]:
+        """Engine.generate; `stop`, checked at every engine step, ends the call early with what was still
+        running aborted (the data-parallel engine's workers use it)."""
         from vllm import SamplingParams, TokensPrompt
         from vllm.sampling_params import RequestOutputKind
 
@@ -101,7 +105,7 @@ class VllmEngine:
                 owner[request_id] = (number, index)
                 self.engine.add_request(request_id, prompt, params)
         try:
-            while self.engine.has_unfinished_requests():
+            while self.engine.has_unfinished_requests() and not (stop and stop()):
                 for output in self.engine.step():
                     if output.finished and output.request_id in owner:
                         (completion,) = output.outputs

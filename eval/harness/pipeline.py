@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from eval.engines.base import Engine
 from eval.harness.adapter import SampledResponse, StoredGenerationModel
+from eval.harness.metric import metric_names
 from eval.models import render_prompt
 from eval.settings import TaskRun
 from eval.stores.generations import GenerationStore
@@ -115,7 +116,10 @@ def task_result(
         settings=settings,
         data_fingerprint=data_fingerprint(problems),
         chat_template_hash=settings["chat_template"],
-        metrics={k: float(v) for k, v in metrics.items() if not k.endswith("_stderr")},
+        # only this task's own metrics: lighteval's average over tasks sharing the "reasonlift:" prefix
+        # reads every task's metrics through a defaultdict, leaving a 0.0 in each task for every metric
+        # of the others (pass@8 = 0.0 on a task sampled 4 times)
+        metrics={name: float(metrics[name]) for name in metric_names(run.sampling.n)},
         problems=problems,
         partial=partial,
     )

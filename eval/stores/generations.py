@@ -31,7 +31,7 @@ from recipes.paths import cache_dir
 
 
 class NotGenerated(UserError):
-    """A re-grade only run (`--cached-only`) found problems with no saved generations."""
+    """A re-grade only run (`--cached-only`) found a model with no saved generations at all."""
 
 
 @dataclass(frozen=True)
