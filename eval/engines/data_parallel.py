@@ -3,25 +3,30 @@
 Requests (from every task at once) are dealt round-robin to `data_parallel_size` engines (each spanning `tensor_parallel_size`
 GPUs); finished samples stream back to the caller, which saves them as they arrive, exactly as with a
 single engine. On a CPU machine each engine gets its own share of the cores.
+
+Each worker talks to the caller over a pipe of its own, and the caller waits on those pipes and on the
+workers' process sentinels together: a worker that dies (killed for memory, say) is noticed at once, and
+no worker's death can block the others (no lock is shared; the stop flag is a plain shared byte).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing as mp
 import os
-import queue
 import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import wait
 
 from eval.engines.base import Request
 from eval.stores.generations import Sample
 from recipes.errors import UserError
 from recipes.schema import VllmSpec
 
-LIVENESS_POLL_S = 5.0  # how often a wait for results checks that every worker is alive
+LIVENESS_POLL_S = 5.0  # the longest a wait for results goes without looking at the workers
 
 
 def device_groups(data_parallel: int, tensor_parallel: int, gpus: int) -> list[str]:
@@ -43,22 +48,24 @@ def cpu_groups(data_parallel: int, cores: int) -> list[str]:
     return [f"{(r * per) % cores}-{(r * per) % cores + per - 1}" for r in range(data_parallel)]
 
 
-def _worker(rank: int, model_path: str, settings: dict, seed: int, env: dict, jobs, results, stop) -> None:
+def _worker(rank: int, model_path: str, settings: dict, seed: int, env: dict, conn, stop) -> None:
     os.environ.update(env)
     try:
         from eval.engines.vllm_engine import VllmEngine
 
         engine = VllmEngine(model_path, VllmSpec(**settings), seed=seed)
-        results.put(("ready", rank, _descendants()))
-        while (job := jobs.get()) is not None:
+        conn.send(("ready", rank, _descendants()))
+        while (job := conn.recv()) is not None:
             requests, numbers = job
-            # the caller stopped listening (or closes the engine): the rest of the job is aborted
-            for local, index, sample in engine.generate(requests, stop=stop.is_set):
-                results.put(("sample", (numbers[local], index), asdict(sample)))
-            results.put(("done", rank, None))
+            # the stop flag, read at every engine step: the caller stopped listening or closes the engine
+            for local, index, sample in engine.generate(requests, stop=lambda: stop.value):
+                conn.send(("sample", (numbers[local], index), asdict(sample)))
+            conn.send(("done", rank, None))
         engine.close()
+    except EOFError:  # the caller is gone
+        pass
     except Exception:
-        results.put(("error", rank, traceback.format_exc()))
+        conn.send(("error", rank, traceback.format_exc()))
 
 
 def _descendants() -> list[tuple[int, float]]:
@@ -81,7 +88,11 @@ def _kill_leftovers(processes: list[tuple[int, float]]) -> None:
             if process.create_time() == started:
                 process.kill()
                 killed.append(process)
-    psutil.wait_procs(killed, timeout=10)
+    deadline = time.monotonic() + 10
+    for process in killed:  # gone, or a zombie its new parent has yet to reap
+        with contextlib.suppress(psutil.NoSuchProcess):
+            while process.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+                time.sleep(0.05)
 
 
 @dataclass
@@ -104,52 +115,59 @@ class DataParallelVllmEngine:
         else:
             envs = [{"VLLM_CPU_OMP_THREADS_BIND": c} for c in cpu_groups(size, os.cpu_count() or 1)]
         ctx = mp.get_context("spawn")  # vLLM must not inherit a forked CUDA or engine state
-        self._results = ctx.Queue()
-        self._jobs = [ctx.Queue() for _ in range(size)]
-        self._stop = ctx.Event()
+        self._stop = ctx.RawValue(ctypes.c_bool, False)
+        self._conns = []
+        self._engine_cores: list[tuple[int, float]] = []
         settings = self.settings.model_dump()
         settings["data_parallel_size"] = 1  # each worker runs one ordinary engine
         for rank in range(size):
+            ours, theirs = ctx.Pipe()
             proc = ctx.Process(
                 target=_worker,
-                args=(
-                    rank,
-                    self.model_path,
-                    settings,
-                    self.seed + rank,
-                    envs[rank],
-                    self._jobs[rank],
-                    self._results,
-                    self._stop,
-                ),
+                args=(rank, self.model_path, settings, self.seed + rank, envs[rank], theirs, self._stop),
                 daemon=False,  # each worker starts vLLM's own engine processes
             )
             proc.start()
+            theirs.close()  # the worker's end lives in the worker only: its death is an end of file here
             self._procs.append(proc)
-        self._engine_cores: list[tuple[int, float]] = []
+            self._conns.append(ours)
         for _ in range(size):
             self._engine_cores += self._expect("ready")[2]
 
     def _expect(self, kind: str):
-        """The next message from a worker; a worker that died without a word (killed, out of memory) is
-        an error, not a wait without end."""
+        """The next message from any worker. A worker that died is an error at once; one that was killed
+        (exit code not 0) is not read from again, since it may have died half way through a message."""
         while True:
-            try:
-                message = self._results.get(timeout=LIVENESS_POLL_S)
-                break
-            except queue.Empty:
-                dead = [(rank, p.exitcode) for rank, p in enumerate(self._procs) if not p.is_alive()]
-                if dead:
-                    try:  # its last words, if it managed to send them
-                        message = self._results.get(timeout=1)
-                        break
-                    except queue.Empty:
-                        rank, code = dead[0]
-                        self.close()
-                        raise RuntimeError(
-                            f"vLLM data-parallel engine {rank} exited (exit code {code}) without a result; "
-                            "killed for memory? Saved samples are kept: run again to resume"
-                        ) from None
+            if not self._procs:
+                raise RuntimeError("the data-parallel engine is closed")
+            ready = wait([*self._conns, *(proc.sentinel for proc in self._procs)], timeout=LIVENESS_POLL_S)
+            # gone: killed, or ended with nothing left to read (a worker that reports an error ends with 0)
+            dead = next(
+                (
+                    r
+                    for r, proc in enumerate(self._procs)
+                    if proc.exitcode is not None and (proc.exitcode != 0 or self._conns[r] not in ready)
+                ),
+                None,
+            )
+            if dead is None:
+                for rank, conn in enumerate(self._conns):
+                    if conn in ready:
+                        try:
+                            return self._check(conn.recv(), kind)
+                        except (EOFError, OSError):  # its end closed: it is gone
+                            dead = rank
+                            break
+            if dead is not None:
+                self._procs[dead].join(timeout=5)
+                code = self._procs[dead].exitcode
+                self.close()
+                raise RuntimeError(
+                    f"vLLM data-parallel engine {dead} exited (exit code {code}); killed for memory? "
+                    "Saved samples are kept: run again to generate only what is missing"
+                )
+
+    def _check(self, message: tuple, kind: str) -> tuple:
         if message[0] == "error":
             self.close()
             raise RuntimeError(f"vLLM data-parallel engine {message[1]} failed:\n{message[2]}")
@@ -168,8 +186,8 @@ class DataParallelVllmEngine:
         shards = [list(range(r, len(requests), size)) for r in range(size)]
         busy = 0
         for rank, numbers in enumerate(shards):
-            if numbers:
-                self._jobs[rank].put(([requests[i] for i in numbers], numbers))
+            if numbers:  # the worker is idle, waiting for a job: it reads this as it is sent
+                self._conns[rank].send(([requests[i] for i in numbers], numbers))
                 busy += 1
         try:
             while busy:
@@ -181,7 +199,7 @@ class DataParallelVllmEngine:
         except GeneratorExit:
             # the caller stopped listening: the workers abort their jobs, and what they still send is read
             # here, so that the next call reads only its own samples
-            self._stop.set()
+            self._stop.value = True
             try:
                 while busy:
                     if self._expect("")[0] == "done":
@@ -189,27 +207,36 @@ class DataParallelVllmEngine:
             except Exception:  # a worker died meanwhile: nothing to keep
                 self.close()
             finally:
-                self._stop.clear()
+                self._stop.value = False
             raise
         except BaseException:  # an error, a dead worker, Ctrl-C: the engine is done
             self.close()
             raise
 
     def close(self) -> None:
-        self._stop.set()  # busy workers abort their jobs
-        for jobs, proc in zip(self._jobs, self._procs, strict=False):
-            jobs.cancel_join_thread()  # never wait at exit to hand a job to a worker that is gone
+        self._stop.value = True  # busy workers abort their jobs
+        for conn, proc in zip(self._conns, self._procs, strict=False):
             if proc.is_alive():
-                jobs.put(None)
-        # a worker exits only once what it sent has been read: keep reading until all have gone
+                with contextlib.suppress(OSError):
+                    conn.send(None)
+        # a worker blocked sending a sample exits only once it is read: read until all have gone
         deadline = time.monotonic() + 60
-        while any(proc.is_alive() for proc in self._procs) and time.monotonic() < deadline:
-            with contextlib.suppress(queue.Empty):
-                self._results.get(timeout=0.5)
+        while time.monotonic() < deadline:
+            live = [
+                (conn, proc) for conn, proc in zip(self._conns, self._procs, strict=False) if proc.is_alive()
+            ]
+            if not live:
+                break
+            for conn in wait([c for c, _ in live] + [p.sentinel for _, p in live], timeout=0.5):
+                if conn in self._conns and self._procs[self._conns.index(conn)].is_alive():
+                    with contextlib.suppress(EOFError, OSError):
+                        conn.recv()
         for proc in self._procs:
             if proc.is_alive():
                 proc.terminate()
             proc.join(timeout=5)
+        for conn in self._conns:
+            conn.close()
         # a worker that was killed left its engine core running
-        _kill_leftovers(getattr(self, "_engine_cores", []))
-        self._procs = []
+        _kill_leftovers(self._engine_cores)
+        self._procs, self._conns = [], []
