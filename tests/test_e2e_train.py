@@ -121,7 +121,7 @@ def test_checkpoint_curve_and_regrade(trained):
         )
     finally:
         shutil.rmtree(late)
-    assert "checkpoint-60 has no saved generations" in cached and "starting" not in cached
+    assert "checkpoint-60 was never evaluated" in cached and "starting" not in cached
     regraded_curve = json.loads((out / "compare" / "compare.json").read_text())["checkpoint_curve"]
     assert [p["step"] for p in regraded_curve] == [0, 20, 40, 42]
 

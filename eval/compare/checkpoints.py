@@ -52,9 +52,9 @@ def checkpoint_curve(
             )
         except NotGenerated:
             # re-grading only (a sweep's compare job): a checkpoint saved after the sweep's array was
-            # rendered has nothing cached; the curve goes on without it (one evaluated in part is an error)
+            # rendered was never evaluated; the curve goes on without it (one evaluated in part is an error)
             print(
-                f"notice: {folder.name} has no saved generations (saved after the sweep was rendered?): "
+                f"notice: {folder.name} was never evaluated (saved after the sweep was rendered?): "
                 "left out of the curve; render and submit the sweep again to add it"
             )
             continue

@@ -117,6 +117,7 @@ class DataParallelVllmEngine:
         ctx = mp.get_context("spawn")  # vLLM must not inherit a forked CUDA or engine state
         self._stop = ctx.RawValue(ctypes.c_bool, False)
         self._conns = []
+        self._last = -1  # the worker whose message was read last
         self._engine_cores: list[tuple[int, float]] = []
         settings = self.settings.model_dump()
         settings["data_parallel_size"] = 1  # each worker runs one ordinary engine
@@ -151,8 +152,12 @@ class DataParallelVllmEngine:
                 None,
             )
             if dead is None:
-                for rank, conn in enumerate(self._conns):
+                # starting after the worker read last, so a busy worker cannot starve the others
+                size = len(self._conns)
+                for rank in ((self._last + 1 + k) % size for k in range(size)):
+                    conn = self._conns[rank]
                     if conn in ready:
+                        self._last = rank
                         try:
                             return self._check(conn.recv(), kind)
                         except (EOFError, OSError):  # its end closed: it is gone

@@ -88,13 +88,9 @@ class StoredGenerationModel(LightevalModel):
                 f"{self.config.model_name}: {self.runs[task].name}: {len(todo)} of {len(by_task[task])} problems "
                 "have no saved generations to re-grade; run the evaluation (make compare / make eval) first"
             )
-            # nothing at all cached (a model never evaluated) or a part (an evaluation cut short)
-            nothing = all(
-                len(self.stores[t].missing(rendered[i])) == self.stores[t].settings.n
-                for t, indices in by_task.items()
-                for i in indices
-            )
-            raise NotGenerated(message) if nothing else UserError(message)
+            # a model never evaluated, or one whose evaluation was cut short or lacks a task added since
+            never = not any(self.stores[t].model_has_samples() for t in by_task)
+            raise NotGenerated(message) if never else UserError(message)
         if pending:
             self._generate_all(sorted(pending), by_task, docs, rendered)
         responses: list[ModelResponse] = []

@@ -31,7 +31,8 @@ from recipes.paths import cache_dir
 
 
 class NotGenerated(UserError):
-    """A re-grade only run (`--cached-only`) found a model with no saved generations at all."""
+    """A re-grade only run (`--cached-only`) found a model that was never evaluated: not one saved sample,
+    for any task."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,10 @@ class GenerationStore:
         """The indices of the prompt's samples not saved yet."""
         samples = self._records.get(self.prompt_key(rendered_prompt), {})
         return tuple(i for i in range(self.settings.n) if i not in samples)
+
+    def model_has_samples(self) -> bool:
+        """Whether any store of this store's model (any sampling settings) holds a sample."""
+        return any(path.stat().st_size for path in self.path.parent.glob("*.jsonl"))
 
     def put_sample(self, rendered_prompt: str, index: int, sample: Sample, problem_id: str) -> None:
         key = self.prompt_key(rendered_prompt)
