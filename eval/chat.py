@@ -15,7 +15,7 @@ from eval.evaluate import engine_for
 from eval.models import load_tokenizer, prompt_ids, render_prompt, resolve_model
 from eval.stores.generations import SamplingSettings
 from recipes.errors import UserError
-from recipes.protocol.markup import THINK_CLOSE, answer_region
+from recipes.protocol.markup import THINK_CLOSE, split_thinking
 from recipes.protocol.prompts import task_prompt
 from recipes.protocol.task_catalog import TASKS
 from recipes.schema import EvalSpec
@@ -111,7 +111,11 @@ def chat(
     tokens = len(prompt_ids(tokenizer, display.text))
     console.print(
         f"--- ≈{tokens} tokens in {time.monotonic() - started:.1f} s; graded part: "
-        f"{answer_region(display.text).strip()[-200:]!r}",
+        + (
+            repr(split_thinking(display.text)[1].strip()[-200:])
+            if THINK_CLOSE in display.text
+            else "none (the thinking never closed, so there is no final answer)"
+        ),
         style="bold",
         markup=False,
     )

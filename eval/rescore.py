@@ -82,7 +82,8 @@ def rescore_jsonl(path: Path) -> RescoreResult:
         except ValueError as err:
             skipped.append(f"line {number}: {err}")
             continue
-        result = grade(response, gold, TASKS[task].answer_kind)
+        # R1-style by default (the prompt pre-filled `<think>`); `"thinking": false` for a model that does not think
+        result = grade(response, gold, TASKS[task].answer_kind, thinking=row.get("thinking", True) is not False)
         graded.append({**clean(row), "extracted": result.extracted, "correct": result.correct})
         totals[task].append(result.correct)
     out = path.with_suffix(".rescored.jsonl")

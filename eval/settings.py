@@ -14,7 +14,9 @@ EVAL_DATA_ENV = "REASONLIFT_EVAL_DATA"
 # Bump when a prompt or the scoring changes: cached results are then re-graded from the saved generations
 # (which are keyed on weights, prompt and sampling, not on this), never mixed in. 2: math-verify 0.9 grader.
 # 3: a result holds only its own task's metrics (no 0.0 for other tasks' pass@k).
-TASK_VERSION = 3
+# 4: the final answer located as a careful reader would (recipes.protocol.answers): unfinished responses have
+#    none, box groups, final statements after a box, explicit GPQA choices; golds that do not parse compared as text.
+TASK_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class TaskRun:
     data_location: str  # hub repo id or a local folder
     hf_subset: str
     revision: str | None
+    unfinished: str = "no_answer"  # eval.grading.unfinished
 
     @property
     def name(self) -> str:
@@ -36,6 +39,7 @@ class TaskRun:
             "task_version": TASK_VERSION,
             "dataset": self.info.hf_repo,
             "revision": self.revision,
+            "grading_unfinished": self.unfinished,
             **asdict(self.sampling),
         }
 
@@ -77,6 +81,7 @@ def resolve_tasks(spec: EvalSpec, recipe_dir: Path | None = None) -> list[TaskRu
                 data_location=location,
                 hf_subset=subset,
                 revision=task_spec.revision or info.hf_revision,
+                unfinished=spec.grading.unfinished,
             )
         )
     return runs

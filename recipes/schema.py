@@ -171,6 +171,14 @@ class AnalysisSpec(StrictModel):
     judge: JudgeSpec | None = None
 
 
+class GradingSpec(StrictModel):
+    unfinished: Literal["no_answer", "lenient"] = Field(
+        default="no_answer",
+        description="a response that never closed its thinking: no final answer (wrong), or graded whole "
+        "(lenient, for comparison with harnesses that do); both sides of a compare must share it",
+    )
+
+
 class EvalSpec(StrictModel):
     tasks: dict[str, TaskSpec] = Field(min_length=1)
     generation: GenerationSpec = Field(default_factory=GenerationSpec)
@@ -185,6 +193,7 @@ class EvalSpec(StrictModel):
         default=None, gt=0, description="debug only: evaluate the first N problems"
     )
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
+    grading: GradingSpec = Field(default_factory=GradingSpec)
 
     @field_validator("tasks", mode="before")
     @classmethod

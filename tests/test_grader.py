@@ -14,6 +14,8 @@ from recipes.protocol.grader import grade
 from recipes.protocol.task_catalog import TASKS
 from tests.conftest import REPO
 
+DONE = "Let me work it out.\n</think>\n\n"  # an R1-style response closes its thinking before answering
+
 MATH_CASES = [
     # 1. golds with an escaped dollar sign
     ("\\$4.75", "\\boxed{\\$4.75}", True),
@@ -48,7 +50,8 @@ MATH_CASES = [
 
 @pytest.mark.parametrize(("gold", "response", "expected"), MATH_CASES)
 def test_each_class_of_math_error_is_fixed(gold, response, expected):
-    assert grade(response, gold, "math").correct is expected
+    framed = response if "</think>" in response else DONE + response
+    assert grade(framed, gold, "math").correct is expected
 
 
 @pytest.mark.parametrize(
@@ -68,13 +71,14 @@ def test_each_class_of_math_error_is_fixed(gold, response, expected):
     ],
 )
 def test_gpqa_letters(response, expected):
-    assert grade(response, expected or "A", "letter").extracted == expected
+    assert grade(DONE + response, expected or "A", "letter").extracted == expected
 
 
 def test_the_grpo_reward_and_the_evaluation_agree_on_every_response():
     from recipes.protocol.rewards import accuracy
 
     pairs = [(response, gold) for gold, response, _ in MATH_CASES]
+    pairs += [(DONE + response, gold) for gold, response, _ in MATH_CASES]
     rewards = accuracy([r for r, _ in pairs], [g for _, g in pairs])
     assert rewards == [float(grade(r, g, "math").correct) for r, g in pairs]
     # an unparsable gold gives no reward at all, rather than punishing the answer
@@ -87,20 +91,20 @@ def test_the_grpo_reward_and_the_evaluation_agree_on_every_response():
 )
 def test_pathological_answers_cost_milliseconds(answer):
     started = time.perf_counter()
-    result = grade(f"\\boxed{{{answer}}}", "5", "math")
+    result = grade(f"{DONE}\\boxed{{{answer}}}", "5", "math")
     assert not result.correct and time.perf_counter() - started < 0.5
 
 
 def test_ordinary_powers_are_not_pathological():
-    assert grade("\\boxed{e^{x^{2}}}", "e^{x^2}", "math").correct
+    assert grade(DONE + "\\boxed{e^{x^{2}}}", "e^{x^2}", "math").correct
 
 
 def test_rescore_reports_malformed_rows_grades_the_rest_and_exits_1(tmp_path):
     path = tmp_path / "answers.jsonl"
     lines = [
-        json.dumps({"task": "math_500", "response": "\\boxed{2}", "gold": "2"}).encode(),
+        json.dumps({"task": "math_500", "response": "</think>\\boxed{2}", "gold": "2"}).encode(),
         json.dumps({"task": "gpqa:diamond", "response": "Answer: A", "gold": "E"}).encode(),  # gold not A-D
-        b'{"task": "math_500", "response": "\\ud800 \\\\boxed{3}", "gold": "3"}',  # a lone surrogate
+        b'{"task": "math_500", "response": "\\ud800 </think>\\\\boxed{3}", "gold": "3"}',  # a lone surrogate
         b'{"task": "math_500", "response": "caf\xe9 \\\\boxed{1}", "gold": "1"}',  # Latin-1, not UTF-8
         b"not json",
         json.dumps({"task": "aime25", "response": "1", "gold": "1"}).encode(),
@@ -139,7 +143,7 @@ def test_the_math_500_fixture_has_an_escaped_dollar_gold_that_can_be_scored():
     ]
     dollar = [r for r in rows if "\\$" in r["answer"]]
     assert dollar
-    assert grade(f"\\boxed{{{dollar[0]['answer']}}}", dollar[0]["answer"], "math").correct
+    assert grade(f"{DONE}\\boxed{{{dollar[0]['answer']}}}", dollar[0]["answer"], "math").correct
 
 
 def test_the_transformers_engine_samples_like_vllm_without_a_top_k_cut():
@@ -158,13 +162,16 @@ def test_the_transformers_engine_samples_like_vllm_without_a_top_k_cut():
     assert len({s.text for s in samples}) > 50
 
 
-def test_a_long_response_that_never_closed_its_thinking_is_graded_on_its_final_answer():
+def test_a_long_response_that_never_closed_its_thinking_has_no_answer_unless_lenient():
     response = (
         "Let me think step by step. " * 1500
         + "We also tried 2^{2^{2^{2^{2}}}} and gave up. So \\boxed{\\frac12}"
     )
     assert len(response) > 30_000 and "</think>" not in response
-    assert grade(response, "\\frac{1}{2}", "math").correct
+    assert not grade(response, "\\frac{1}{2}", "math").correct
+    started = time.perf_counter()
+    assert grade(response, "\\frac{1}{2}", "math", unfinished="lenient").correct
+    assert time.perf_counter() - started < 5
 
 
 @pytest.mark.parametrize(
@@ -181,12 +188,12 @@ def test_a_long_response_that_never_closed_its_thinking_is_graded_on_its_final_a
 )
 def test_numbers_too_large_to_write_are_refused_fast_and_real_towers_are_not(answer, gold, expected):
     started = time.perf_counter()
-    assert grade(f"\\boxed{{{answer}}}", gold, "math").correct is expected
+    assert grade(f"{DONE}\\boxed{{{answer}}}", gold, "math").correct is expected
     assert time.perf_counter() - started < 2
 
 
 def test_the_last_box_is_the_answer_even_when_boxes_stand_close():
-    assert grade("\\boxed{3} wait, no: \\boxed{5}", "5", "math").correct
+    assert grade(DONE + "\\boxed{3} wait, no: \\boxed{5}", "5", "math").correct
 
 
 def test_rescore_survives_odd_values_and_never_leaves_an_empty_result(tmp_path):

@@ -27,8 +27,13 @@ def test_completion_text_accepts_both_trl_formats():
 
 
 def test_accuracy():
-    completions = [conversational(GOOD), conversational(GOOD.replace("{7}", "{8}")), "\\boxed{\\frac{14}{2}}"]
-    assert accuracy(completions, answer=["7", "7", "7"]) == [1.0, 0.0, 1.0]
+    completions = [
+        conversational(GOOD),
+        conversational(GOOD.replace("{7}", "{8}")),
+        "so\n</think>\n\n\\boxed{\\frac{14}{2}}",
+        "\\boxed{7} but wait, let me check",  # never closed its thinking: no answer, no reward
+    ]
+    assert accuracy(completions, answer=["7", "7", "7", "7"]) == [1.0, 0.0, 1.0, 0.0]
 
 
 def test_accuracy_grades_only_after_the_think_block():
@@ -41,7 +46,7 @@ def test_accuracy_skips_an_unparsable_gold_instead_of_punishing():
 
 
 def test_accuracy_survives_a_pathological_answer():
-    nasty = "\\boxed{" + "(" * 2000 + "}"
+    nasty = "</think>\\boxed{" + "(" * 2000 + "}"
     assert accuracy([nasty], answer=["1"]) == [0.0]
 
 

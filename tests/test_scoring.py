@@ -1,7 +1,6 @@
 import pytest
 
 from recipes.protocol.grader import grade
-from recipes.protocol.markup import answer_region
 
 
 @pytest.mark.parametrize(
@@ -21,7 +20,8 @@ from recipes.protocol.markup import answer_region
     ],
 )
 def test_math_hard_cases(response, gold, correct):
-    assert grade(response, gold, "math").correct is correct
+    # responses of a model that does not think (no thinking block to close)
+    assert grade(response, gold, "math", thinking=False).correct is correct
 
 
 def test_only_text_after_the_last_think_close_is_graded():
@@ -30,11 +30,12 @@ def test_only_text_after_the_last_think_close_is_graded():
     assert not grade("maybe \\boxed{7}\n</think>\n\nSo \\boxed{3}", "7", "math").correct
 
 
-def test_unclosed_think_block_is_graded_whole():
+def test_unclosed_think_block_has_no_final_answer_unless_lenient():
     # the opening <think> was pre-filled in the prompt; the model never closed it (ran out of tokens)
     response = "Let me compute. 40 + 2 = 42, so \\boxed{42}. Wait, let me double check"
-    assert answer_region(response) == response
-    assert grade(response, "42", "math").correct
+    result = grade(response, "42", "math")
+    assert not result.correct and result.extracted is None and not result.finished
+    assert grade(response, "42", "math", unfinished="lenient").correct
 
 
 @pytest.mark.parametrize(
@@ -42,17 +43,18 @@ def test_unclosed_think_block_is_graded_whole():
     ["Answer: B", "the answer is (B)", "**Answer:** B", "Answer: $B$", "</think>\nThe correct option is B."],
 )
 def test_gpqa_letters_written_several_ways(response):
-    assert grade(response, "B", "letter").correct
+    assert grade(response, "B", "letter", thinking=False).correct
+    assert grade(f"Thinking...</think>{response}", "B", "letter").correct
 
 
 def test_gpqa_wrong_letter():
-    result = grade("Answer: C", "B", "letter")
+    result = grade("</think>Answer: C", "B", "letter")
     assert not result.correct and result.extracted == "C"
 
 
 def test_extracted_answer_is_reported():
-    assert grade("\\boxed{12}", "12", "math").extracted == "12"
-    assert grade("nothing", "12", "math").extracted is None
+    assert grade("</think>\\boxed{12}", "12", "math").extracted == "12"
+    assert grade("</think>nothing", "12", "math").extracted is None
 
 
 def test_rescore_a_jsonl_of_responses(tmp_path):
@@ -64,9 +66,11 @@ def test_rescore_a_jsonl_of_responses(tmp_path):
     rows = [
         {"task": "math_500", "response": "</think> \\boxed{\\frac{1}{2}}", "gold": "0.5"},
         {"task": "math_500", "response": "\\boxed{3}", "gold": "4"},
-        {"task": "gpqa:diamond", "response": "Answer: D", "gold": "D"},
+        {"task": "gpqa:diamond", "response": "Answer: D", "gold": "D", "thinking": False},
+        {"task": "math_500", "response": "so \\boxed{4}, wait", "gold": "4"},  # never closed its thinking
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert rescore_jsonl(path).accuracy == {"math_500": 0.5, "gpqa:diamond": 1.0}
+    assert rescore_jsonl(path).accuracy == {"math_500": 1 / 3, "gpqa:diamond": 1.0}
     graded = [json.loads(line) for line in path.with_suffix(".rescored.jsonl").read_text().splitlines()]
-    assert [g["correct"] for g in graded] == [True, False, True]
+    assert [g["correct"] for g in graded] == [True, False, True, False]
+    assert graded[3]["extracted"] is None

@@ -10,17 +10,19 @@ from lighteval.tasks.requests import Doc, SamplingMethod
 
 from eval.harness.adapter import SampledResponse
 from eval.metrics import ks_for, problem_metrics
-from recipes.protocol.grader import grade
+from recipes.protocol.grader import Unfinished, grade
+from recipes.protocol.markup import opens_thinking
 from recipes.protocol.task_catalog import AnswerKind
 
 
 class SampledAnswerMetric(SamplingMetric, SampleLevelComputation):
     """Grades each of the n samples of a problem and reduces them to pass@k and maj@n."""
 
-    def __init__(self, kind: AnswerKind, n: int):
+    def __init__(self, kind: AnswerKind, n: int, unfinished: Unfinished = "no_answer"):
         super().__init__()
         self.kind = kind
         self.n = n
+        self.unfinished = unfinished
 
     def num_samples(self) -> int:
         return self.n
@@ -28,7 +30,12 @@ class SampledAnswerMetric(SamplingMetric, SampleLevelComputation):
     def compute(self, doc: Doc, model_response: ModelResponse, **kwargs) -> dict[str, float]:
         gold = doc.get_golds()[0]
         choices = tuple(doc.choices) if self.kind == "letter" else ()
-        grades = [grade(text, gold, self.kind, choices) for text in model_response.text[: self.n]]
+        # R1-Distill's template pre-fills `<think>`: its responses start inside the thinking block
+        thinking = opens_thinking(model_response.input) if isinstance(model_response.input, str) else True
+        grades = [
+            grade(text, gold, self.kind, choices, thinking=thinking, unfinished=self.unfinished)
+            for text in model_response.text[: self.n]
+        ]
         if isinstance(model_response, SampledResponse):
             model_response.grades = grades  # the details read these: no second grading
         return problem_metrics([g.extracted for g in grades], [g.correct for g in grades])
@@ -38,12 +45,14 @@ def metric_names(n: int) -> list[str]:
     return [*(f"pass@{k}" for k in ks_for(n)), f"maj@{n}"]
 
 
-def sampled_answer_metric(kind: AnswerKind, n: int) -> SampleLevelMetricGrouping:
+def sampled_answer_metric(
+    kind: AnswerKind, n: int, unfinished: Unfinished = "no_answer"
+) -> SampleLevelMetricGrouping:
     names = metric_names(n)
     return SampleLevelMetricGrouping(
         metric_name=names,
         higher_is_better=dict.fromkeys(names, True),
         category=SamplingMethod.GENERATIVE,
-        sample_level_fn=SampledAnswerMetric(kind, n),
+        sample_level_fn=SampledAnswerMetric(kind, n, unfinished),
         corpus_level_fn=dict.fromkeys(names, np.mean),
     )

@@ -85,7 +85,7 @@ def task_config(run: TaskRun) -> LightevalTaskConfig:
         few_shots_select=None,
         generation_size=run.sampling.max_new_tokens,
         stop_sequence=[],
-        metrics=[sampled_answer_metric(run.info.answer_kind, run.sampling.n)],
+        metrics=[sampled_answer_metric(run.info.answer_kind, run.sampling.n, run.unfinished)],
         version=TASK_VERSION,
     )
 

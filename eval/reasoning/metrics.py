@@ -85,7 +85,7 @@ def _number(text: str) -> float | None:
 
 def step_reaches_answer(step: str, gold: str, kind: AnswerKind, choices: tuple[str, ...] = ()) -> bool:
     if kind == "letter":
-        return grade(step, gold, "letter", choices).correct
+        return grade(step, gold, "letter", choices, thinking=False).correct
     gold_number = _number(gold)
     for candidate in step_candidates(step):
         number = _number(candidate)
@@ -94,7 +94,7 @@ def step_reaches_answer(step: str, gold: str, kind: AnswerKind, choices: tuple[s
             if abs(number - gold_number) <= 1e-9 * max(1.0, abs(gold_number)):
                 return True
             continue
-        if grade(f"\\boxed{{{candidate}}}", gold, "math").correct:
+        if grade(f"\\boxed{{{candidate}}}", gold, "math", thinking=False).correct:
             return True
     return False
 

@@ -19,8 +19,9 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Literal
 
-from recipes.protocol.markup import answer_region, last_boxed
+from recipes.protocol.answers import answer_region, locate_letter, locate_math
 from recipes.protocol.task_catalog import AnswerKind
 
 TIMEOUT_SECONDS = 5
@@ -30,12 +31,20 @@ MIN_LATEX2SYMPY = (1, 11)
 MAX_NESTING = 40
 MAX_POWER_TOWER = 4  # symbolic towers (e^{-e^{-x^{2}}}) are fine; numeric ones are folded below
 MAX_ANSWER_CHARS = 20_000
+# What a response that never closed its thinking earns (the recipe's `eval.grading.unfinished`).
+Unfinished = Literal["no_answer", "lenient"]
+UNFINISHED_POLICIES: tuple[str, ...] = ("no_answer", "lenient")
 
 
 @dataclass(frozen=True)
 class Grade:
     correct: bool
     extracted: str | None  # the answer the checker read from the response, None if it found none
+    # where that answer was read: (start, end) character offsets in the response, None if nowhere
+    span: tuple[int, int] | None = None
+    finished: bool = (
+        True  # False: the response never closed its thinking (R1-style), so it has no final answer
+    )
 
 
 def as_latex_gold(gold: str) -> str:
@@ -147,68 +156,104 @@ def gold_parses(gold: str) -> bool:
     return bool(parse_gold(str(gold)))
 
 
+_TEXT_WRAPPER = re.compile(r"\\(?:text|textrm|mathrm|textbf|mbox)\s*\{([^{}]*)\}")
+# `\text{7 m}`: a number with its unit written as one text block, which math-verify reads as a word
+_TEXT_NUMBER = re.compile(r"\\(?:text|textrm|mathrm|mbox)\s*\{\s*(-?\d[\d,]*(?:\.\d+)?)\s*([^{}]*)\}")
+
+
 def _plain(text: str) -> str:
-    return re.sub(r"\s+|\\[,;!: ]|\$", "", text).lower()
+    """Text for a verbatim comparison: wrappers, math spacing, dollars, braces and case dropped."""
+    text = _TEXT_WRAPPER.sub(r"\1", text)
+    text = re.sub(r"\\[,;!: ]|\\quad|\\qquad|\\left|\\right", "", text)
+    return re.sub(r"[\s${}]|\.$", "", text).lower()
 
 
-def _grade_math(response: str, gold: str) -> Grade:
-    region = answer_region(response)
-    parsed_gold = parse_gold(gold)
-    boxed = last_boxed(region)
-    # the final answer: the last \boxed{} (math-verify would merge boxes that stand close together), else
-    # the end of the response; long prose before it is never the problem
-    candidate = f"\\boxed{{{boxed}}}" if boxed is not None else region[-2000:]
-    if pathological(candidate):
-        return Grade(correct=boxed is not None and _plain(boxed) == _plain(gold), extracted=None)
-    if not parsed_gold:
-        return Grade(correct=False, extracted=None)
+def _as_math(text: str) -> str:
+    """A located answer as math-verify reads it best: delimited, a number's unit out of its text block."""
+    text = _TEXT_NUMBER.sub(
+        lambda m: f"{m.group(1)} \\text{{ {m.group(2)}}}" if m.group(2) else m.group(1), text
+    )
+    return text if "$" in text.replace("\\$", "") or "\\(" in text or "\\[" in text else f"${text}$"
+
+
+def _verify(parsed_gold: tuple, source: str) -> tuple[bool, str | None]:
     mv = _math_verify()
     _, pred_config = _extraction()
-    try:
-        source = candidate if boxed is not None else region
-        predicted = mv.parse(source, extraction_config=pred_config, parsing_timeout=TIMEOUT_SECONDS)
-        correct = bool(predicted) and bool(
-            mv.verify(list(parsed_gold), predicted, timeout_seconds=TIMEOUT_SECONDS)
-        )
-    except Exception:  # a checker failure on one odd answer must not sink a whole evaluation
-        return Grade(correct=False, extracted=None)
-    extracted = predicted[-1] if predicted and isinstance(predicted[-1], str) else None
-    return Grade(correct=correct, extracted=extracted)
+    predicted = mv.parse(source, extraction_config=pred_config, parsing_timeout=TIMEOUT_SECONDS)
+    if not predicted:
+        return False, None
+    correct = bool(mv.verify(list(parsed_gold), predicted, timeout_seconds=TIMEOUT_SECONDS))
+    return correct, predicted[-1] if isinstance(predicted[-1], str) else None
 
 
-# "Answer: C", "the answer is (C).", "answer is option C", "**Answer:** c"; the letter must end its phrase
-# ("The answer is A bit tricky" names no option).
-_ANSWER_LINE = re.compile(
-    r"(?i:answer|option|choice)(?:\s+is)?(?:\s+(?i:option|choice))?\s*:?[\s*_$:(\[]*(?:\\text(?:bf)?\{\s*)?"
-    r"\(?([A-Za-z])\)?(?=[*_$)\]}]*(?:\s*$|\s*\n|[.,;:](?:\s|$)))|(?i:option|choice)\s+\(?([A-Z])\)?\s+is\s+(?i:correct|right)",
-    re.MULTILINE,
-)
+def _grade_math(response: str, gold: str, thinking: bool, lenient: bool) -> Grade:
+    candidates = locate_math(response, thinking=thinking, lenient=lenient)
+    if candidates is None:
+        return Grade(correct=False, extracted=None, finished=False)
+    parsed_gold = parse_gold(gold)
+    for located in candidates:
+        if located.how == "tail":
+            source = located.text
+        elif located.how == "boxes":
+            source = response[located.start : located.end]
+        else:
+            source = _as_math(located.text)
+        if located.how != "tail" and _plain(located.text) == _plain(gold):
+            return Grade(correct=True, extracted=located.text, span=(located.start, located.end))
+        if pathological(located.text):
+            if located.how == "tail":
+                break
+            return Grade(correct=False, extracted=None)
+        if (
+            not parsed_gold
+        ):  # a gold math-verify cannot read is compared as text only (and counted by the caller)
+            if located.how == "tail":
+                break
+            return Grade(correct=False, extracted=located.text, span=(located.start, located.end))
+        if located.how == "boxes":
+            source = _TEXT_NUMBER.sub(lambda m: m.group(1), source)
+        try:
+            correct, extracted = _verify(parsed_gold, source)
+        except Exception:  # a checker failure on one odd answer must not sink a whole evaluation
+            return Grade(correct=False, extracted=None)
+        if extracted is not None:
+            span = (located.start, located.end)
+            return Grade(correct=correct, extracted=extracted, span=span)
+    return Grade(correct=False, extracted=None)
 
 
-def extract_letter(response: str, letters: tuple[str, ...]) -> str | None:
-    """The option a GPQA response chose: its last `\\boxed{X}`, else its last "Answer: X", else a response
-    that is nothing but the letter."""
-    region = answer_region(response)
-    boxed = last_boxed(region)
-    if boxed is not None:
-        inner = re.sub(r"\\(?:text|mathrm|textbf)\s*\{([^{}]*)\}", r"\1", boxed).strip()
-        chosen = re.match(r"\(?([A-Z])\)?(?:$|[).:\s])", inner)
-        if chosen and chosen.group(1) in letters:
-            return chosen.group(1)
-    answers = [(m.group(1) or m.group(2)).upper() for m in _ANSWER_LINE.finditer(region)]
-    answers = [a for a in answers if a in letters]
-    if answers:
-        return answers[-1]
-    lines = [line for line in region.strip().splitlines() if line.strip()]
-    bare = re.fullmatch(r"\s*[*$]*\(?([A-Z])\)?[.)]?[*$]*\s*", lines[-1]) if lines else None
-    return bare.group(1) if bare and bare.group(1) in letters else None
+def extract_letter(
+    response: str, letters: tuple[str, ...], *, thinking: bool = True, lenient: bool = False
+) -> str | None:
+    """The option a multiple-choice response chose (see recipes.protocol.answers for the rules)."""
+    located = locate_letter(response, letters, thinking=thinking, lenient=lenient)
+    return located.text if located else None
 
 
 @lru_cache(maxsize=4096)  # the reasoning analysis checks the same short candidates again and again
-def grade(response: str, gold: str, kind: AnswerKind, choices: tuple[str, ...] = ()) -> Grade:
-    """Grade `response` against `gold` (a math answer, or a letter for multiple choice)."""
+def grade(
+    response: str,
+    gold: str,
+    kind: AnswerKind,
+    choices: tuple[str, ...] = (),
+    *,
+    thinking: bool = True,
+    unfinished: Unfinished = "no_answer",
+) -> Grade:
+    """Grade `response` against `gold` (a math answer, or a letter for multiple choice).
+
+    `thinking`: the prompt opened a thinking block (R1-Distill's does). `unfinished`: what a response that
+    never closed it earns: "no_answer" (nothing: it is wrong, counted as no answer) or "lenient" (its whole
+    text is graded, as harnesses that ignore the thinking block do)."""
+    lenient = unfinished == "lenient"
     if kind == "letter":
         letters = choices or ("A", "B", "C", "D")
-        chosen = extract_letter(response, letters)
-        return Grade(correct=chosen is not None and chosen == gold.strip(), extracted=chosen)
-    return _grade_math(response, gold)
+        if answer_region(response, thinking=thinking, lenient=lenient) is None:
+            return Grade(correct=False, extracted=None, finished=False)
+        located = locate_letter(response, letters, thinking=thinking, lenient=lenient)
+        if located is None:
+            return Grade(correct=False, extracted=None)
+        return Grade(
+            correct=located.text == gold.strip(), extracted=located.text, span=(located.start, located.end)
+        )
+    return _grade_math(response, gold, thinking, lenient)
