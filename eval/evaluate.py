@@ -65,7 +65,18 @@ def evaluate_model(
         for name, result in fresh.items():
             save_result(result, cache_paths[name])
         results.update(fresh)
+    for run in runs:
+        report_unparsed_golds(results[run.name], label)
     return ModelEvaluation(model=ref, results={r.name: results[r.name] for r in runs}, reused=reused)
+
+
+def report_unparsed_golds(result: TaskResult, label: str) -> None:
+    unparsed = result.unparsed_golds()
+    if unparsed:
+        print(
+            f"{label}: {result.task}: {len(unparsed)} of {len(result.problems)} gold answers cannot be parsed by "
+            f"math-verify and are compared as text only (e.g. {unparsed[0]})"
+        )
 
 
 def engine_for(ref: ModelRef, tokenizer, spec: EvalSpec, backend: str) -> Engine:

@@ -258,6 +258,12 @@ def _payload(recipe: Recipe, sides: Sides, comparisons: list[TaskComparison], mi
         "settings": {name: r.settings for name, r in sides.baseline.results.items()},
         "mismatched_settings": mismatches,
         "tasks": {c.task: [row.to_json() for row in c.rows] for c in comparisons},
+        # golds math-verify cannot read, compared as text only: the same problems on both sides
+        "unparsed_golds": {
+            name: {"count": len(ids), "problems": ids}
+            for name, r in sides.baseline.results.items()
+            for ids in [r.unparsed_golds()]
+        },
         "statistics": STATISTICS,
         "provenance": provenance(),
         "eval_spec": recipe.eval.model_dump(),

@@ -58,6 +58,15 @@ class TaskResult:
     problems: list[ProblemRecord] = field(default_factory=list)
     partial: bool = False  # evaluated on a subset of problems (eval.max_problems)
 
+    def unparsed_golds(self) -> list[str]:
+        """Problems whose math gold math-verify cannot read: they are graded by a text comparison only."""
+        from recipes.protocol.grader import gold_parses
+        from recipes.protocol.task_catalog import TASKS
+
+        if self.task not in TASKS or TASKS[self.task].answer_kind != "math":
+            return []
+        return [p.problem_id for p in self.problems if not gold_parses(p.gold)]
+
     def to_json(self) -> dict:
         return {"format": RESULTS_FORMAT, **asdict(self)}
 

@@ -5,12 +5,14 @@ copy of math-verify inside lighteval 0.13 still makes: text answers compared cas
 with and without the sign, `\\pm` answers (dropped to their positive value, or never equal to the set of both),
 clock times that both parse to complex infinity and compare equal. On top of it, reasonlift:
 - reads golds with an escaped dollar sign (`\\$12.50`, as in MATH-500), which were never extracted;
-- grades only the text after the last `</think>`: R1-Distill's prompt pre-fills `<think>\\n`, so a response
-  holds a closing tag and no opening one (a response that never closed its thinking is graded whole);
+- reads the final answer where recipes.protocol.answers locates it: after the last `</think>` (a response that
+  never closed its thinking has none, unless `eval.grading.unfinished: lenient`), the final group of boxes,
+  a final statement after the last box;
+- compares a located answer with the gold as text too (`\\text{7 m}` and 7 by its number, `3:15 \\text{ p.m.}`
+  and `\\text{3:15 p.m.}` verbatim), and golds math-verify cannot parse by text alone (the evaluation counts them);
 - refuses pathological answers (thousands of nested brackets, towers of powers) before any parse, so each one
   costs microseconds instead of the 5-second timeout; they are compared as plain text only;
-- reads GPQA letters itself: the last `\\boxed{X}`, else the last "Answer: X" line, so `\\boxed{C}` followed
-  by a sentence starting with "A" is C.
+- reads GPQA letters with the rules of recipes.protocol.answers: the last explicit choice wins.
 """
 
 from __future__ import annotations

@@ -1,0 +1,133 @@
+"""Where the final answer is read: each class of the answer-location rules, on invented responses."""
+
+from __future__ import annotations
+
+import pytest
+
+from recipes.protocol.grader import grade
+
+DONE = "Let me work through it.\n</think>\n\n"
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "correct"),
+    [
+        # 1. unfinished: a box inside the unfinished thinking, even one the reasoning goes on to reject
+        ("Try x = 4, so \\boxed{4}. Hmm, that fails the second condition, so", "4", False),
+        ("The sum is 17. Checking the carry again, the sum is 17", "17", False),
+        # 2. several boxes after </think> are one answer
+        (DONE + "The roots are $x=\\boxed{2}$ and $x=\\boxed{-3}$.", "2, -3", True),
+        (DONE + "So $\\boxed{a=4}, \\boxed{b=7}$", "a=4, b=7", True),
+        (DONE + "(a) $\\boxed{6}$ (b) $\\boxed{11}$", "6, 11", True),
+        # ... but an intermediate box followed by prose and a final box is the final box
+        (DONE + "First $|v| = \\boxed{13}$. Squaring, the area is $\\boxed{169}$.", "169", True),
+        (DONE + "First $|v| = \\boxed{13}$. Squaring, the area is $\\boxed{169}$.", "13", False),
+        (DONE + "\\boxed{3} wait, no: \\boxed{5}", "5", True),
+        # 3. a final statement after an intermediate box wins over it
+        (DONE + "So $|v| = \\boxed{13}$. The area is its square.\n\nThe final answer is 169.", "169", True),
+        (DONE + "So $|v| = \\boxed{13}$.\n\nFinal Answer: 169", "169", True),
+        (DONE + "So $|v| = \\boxed{13}$.\n\n**Answer: 169**", "169", True),
+        (DONE + "So $|v| = \\boxed{13}$.\n\n**Answer:** $169$", "169", True),
+        # the converse: an intermediate box equal to the gold, then a different stated final answer
+        (DONE + "So $|v| = \\boxed{13}$.\n\nThe final answer is 169.", "13", False),
+        # prose after a box is not a statement of the answer
+        (DONE + "So the area is $\\boxed{169}$. The answer is the square of 13.", "169", True),
+        (DONE + "$\\boxed{42}$\n\nThe answer is consistent with both checks.", "42", True),
+        # 6. text and units in a box, thousands separators in a statement
+        (DONE + "The rope is $\\boxed{\\text{7 m}}$ long.", "7", True),
+        (DONE + "The rope is $\\boxed{\\text{8 m}}$ long.", "7", False),
+        (DONE + "They meet at $\\boxed{3:15 \\text{ p.m.}}$", "\\text{3:15 p.m.}", True),
+        (DONE + "They meet at $\\boxed{4:15 \\text{ p.m.}}$", "\\text{3:15 p.m.}", False),
+        (DONE + "The final answer is 12,345.", "12345", True),
+        (DONE + "Final Answer: 12,345", "12345", True),
+    ],
+)
+def test_math_answer_location(response, gold, correct):
+    assert grade(response, gold, "math").correct is correct
+
+
+def test_unfinished_responses_are_no_answer_and_lenient_reads_the_whole_text():
+    response = "Try x = 4, so \\boxed{4}. Hmm, that fails the second condition, so"
+    strict = grade(response, "4", "math")
+    assert (strict.correct, strict.extracted, strict.finished) == (False, None, False)
+    assert grade(response, "4", "math", unfinished="lenient").correct
+    # a model that does not think has no thinking block to leave open
+    assert grade("so \\boxed{4}", "4", "math", thinking=False).correct
+    # ... unless it opens one itself
+    assert not grade("<think>so \\boxed{4}", "4", "math", thinking=False).correct
+
+
+def test_the_span_points_at_the_answer_that_was_read():
+    response = DONE + "So $|v| = \\boxed{13}$.\n\nFinal Answer: 169"
+    result = grade(response, "169", "math")
+    start, end = result.span
+    assert response[start:end] == "169"
+    response = DONE + "The roots are $x=\\boxed{2}$ and $x=\\boxed{-3}$."
+    start, end = grade(response, "2, -3", "math").span
+    assert response[start:end] == "\\boxed{2}$ and $x=\\boxed{-3}"
+
+
+@pytest.mark.parametrize(
+    ("response", "letter"),
+    [
+        # 4. the letter need not end its phrase
+        ("ANSWER: (B) 42 kJ", "B"),
+        ("The answer is (B) 42 kJ.", "B"),
+        ("Answer: D) 2.0×10⁵ s", "D"),
+        ("**Final Answer: (C) the second isomer**", "C"),
+        ("Both fit, but I'd go with D", "D"),
+        ("I will choose (A) because the spin is conserved.", "A"),
+        # the last explicit statement wins
+        ("ANSWER: A\n\nOn reflection the sign is wrong.\n\nANSWER: (B) 0.2 T", "B"),
+        ("\\boxed{C}\n\nOn reflection, Answer: (A)", "A"),
+        # a box holding a quantity is not an option
+        ("The field is $\\boxed{B = 0.2\\,\\text{T}}$.\n\nAnswer: C", "C"),
+        ("The field is $\\boxed{B = 0.2\\,\\text{T}}$.", None),
+        ("$\\boxed{(D)}$", "D"),
+        ("$\\boxed{\\text{D}}$", "D"),
+        # still nothing where no option was named
+        ("The answer is A bit tricky; the correct one is unclear.", None),
+        ("The answer: a = 5 is not among them.", None),
+    ],
+)
+def test_gpqa_answer_location(response, letter):
+    assert grade(DONE + response, letter or "A", "letter").extracted == letter
+
+
+def test_an_unfinished_gpqa_response_has_no_letter():
+    result = grade("The spin is conserved, so ANSWER: B. But wait", "B", "letter")
+    assert (result.correct, result.extracted, result.finished) == (False, None, False)
+    assert grade("The spin is conserved, so ANSWER: B. But wait", "B", "letter", unfinished="lenient").correct
+
+
+def test_a_gold_math_verify_cannot_parse_is_compared_as_text_and_counted():
+    from eval.stores.results import ProblemRecord, SampleRecord, TaskResult
+    from recipes.protocol.grader import gold_parses
+
+    assert not gold_parses("\\cos^2 t")
+    assert grade(DONE + "So $\\boxed{\\cos^2 t}$.", "\\cos^2 t", "math").correct
+    assert grade(DONE + "So $\\boxed{\\cos^{2} t}$.", "\\cos^2 t", "math").correct  # braces are notation
+    assert not grade(DONE + "So $\\boxed{\\sin^2 t}$.", "\\cos^2 t", "math").correct
+    sample = SampleRecord(text="", tokens=1, finish_reason="stop", extracted=None, correct=False)
+    problems = [ProblemRecord(pid, gold, "h", [sample]) for pid, gold in [("p1", "\\cos^2 t"), ("p2", "7")]]
+    result = TaskResult("math_500", "m", "f", {}, "d", "t", {}, problems)
+    assert result.unparsed_golds() == ["p1"]
+
+
+def test_every_fixture_and_toy_gold_parses():
+    import json
+
+    from recipes.builtins.toy_data import toy_dataset_path
+    from recipes.protocol.grader import gold_parses
+    from tests.conftest import REPO
+
+    files = [*sorted((REPO / "tests/fixtures/eval_data").glob("*/*.jsonl")), *toy_dataset_path().glob("eval/*.jsonl")]
+    golds = [
+        json.loads(line)["answer"]
+        for path in files
+        if "gpqa" not in str(path)
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
+    assert len(golds) >= 30
+    assert [g for g in golds if not gold_parses(str(g))] == []
