@@ -7,6 +7,7 @@ from pathlib import Path
 
 from eval.quiet import quiet_libraries
 from recipes.errors import UserError, exit_on_user_error
+from recipes.files import strict_json
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -83,7 +84,6 @@ def _eval(args: argparse.Namespace) -> None:
 
 
 def _analyze(args: argparse.Namespace) -> None:
-    import json
 
     from eval.evaluate import evaluate_model
     from eval.models import token_counter
@@ -105,7 +105,7 @@ def _analyze(args: argparse.Namespace) -> None:
     rows = single_model_rows([analyse_task(r, count, spec.analysis) for r in evaluation.results.values()])
     print_single_model(args.model, rows)
     if args.output:
-        Path(args.output).write_text(json.dumps(rows, indent=2))
+        Path(args.output).write_text(strict_json(rows))
         print(f"wrote {args.output}")
 
 

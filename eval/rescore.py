@@ -83,7 +83,9 @@ def rescore_jsonl(path: Path) -> RescoreResult:
             skipped.append(f"line {number}: {err}")
             continue
         # R1-style by default (the prompt pre-filled `<think>`); `"thinking": false` for a model that does not think
-        result = grade(response, gold, TASKS[task].answer_kind, thinking=row.get("thinking", True) is not False)
+        result = grade(
+            response, gold, TASKS[task].answer_kind, thinking=row.get("thinking", True) is not False
+        )
         graded.append({**clean(row), "extracted": result.extracted, "correct": result.correct})
         totals[task].append(result.correct)
     out = path.with_suffix(".rescored.jsonl")

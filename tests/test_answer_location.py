@@ -121,7 +121,10 @@ def test_every_fixture_and_toy_gold_parses():
     from recipes.protocol.grader import gold_parses
     from tests.conftest import REPO
 
-    files = [*sorted((REPO / "tests/fixtures/eval_data").glob("*/*.jsonl")), *toy_dataset_path().glob("eval/*.jsonl")]
+    files = [
+        *sorted((REPO / "tests/fixtures/eval_data").glob("*/*.jsonl")),
+        *toy_dataset_path().glob("eval/*.jsonl"),
+    ]
     golds = [
         json.loads(line)["answer"]
         for path in files

@@ -1,5 +1,4 @@
 import itertools
-from math import comb
 
 import numpy as np
 import pytest
@@ -7,10 +6,12 @@ from scipy import stats as scipy_stats
 
 from eval.compare.statistics import (
     compare_paired,
+    holm,
     mean_and_se,
     minimum_detectable_effect,
-    paired_bootstrap_ci,
     paired_permutation_pvalue,
+    paired_t_ci,
+    permutation_floor,
 )
 from eval.metrics import ks_for, majority_correct, pass_at_k, problem_metrics
 
@@ -99,30 +100,41 @@ def test_exact_permutation_p_for_all_positive_diffs():
     base = np.zeros(5)
     tuned = np.full(5, 0.5)
     assert paired_permutation_pvalue(base, tuned) == pytest.approx(2 / 32)
-    assert comb(5, 0) == 1
+    assert permutation_floor(base, tuned) is None  # enumerated: an exact p, no floor
 
 
-def test_bootstrap_matches_an_independent_loop():
+def test_the_interval_is_the_paired_t_interval():
     rng = np.random.default_rng(0)
     base = rng.integers(0, 17, 30) / 16
     tuned = np.clip(base + rng.normal(0.1, 0.2, 30), 0, 1)
-    low, high = paired_bootstrap_ci(base, tuned, resamples=10_000, seed=0)
-    # independent: scipy's percentile bootstrap of the mean paired difference
-    reference = scipy_stats.bootstrap(
-        (tuned - base,), np.mean, n_resamples=10_000, method="percentile", random_state=11
-    ).confidence_interval
-    assert low == pytest.approx(reference.low, abs=0.01)
-    assert high == pytest.approx(reference.high, abs=0.01)
-    # and a hand-written loop with the same generator reproduces ours exactly
-    g = np.random.default_rng(0)
-    idx = g.integers(0, 30, size=(10_000, 30))
-    means = np.array([(tuned - base)[row].mean() for row in idx])
-    assert (low, high) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])))
+    low, high = paired_t_ci(base, tuned)
+    # by hand: mean difference ± t(0.975, 29) × its standard error
+    diffs = tuned - base
+    half = scipy_stats.t.ppf(0.975, 29) * diffs.std(ddof=1) / np.sqrt(30)
+    assert (low, high) == pytest.approx((diffs.mean() - half, diffs.mean() + half))
+    assert paired_t_ci(np.zeros(4), np.full(4, 0.25)) == (0.25, 0.25)  # no spread
 
 
-def test_bootstrap_is_seeded():
-    base, tuned = np.array([0.0, 0.5, 1.0, 0.25]), np.array([0.5, 0.5, 1.0, 1.0])
-    assert paired_bootstrap_ci(base, tuned, seed=1) == paired_bootstrap_ci(base, tuned, seed=1)
+def test_the_interval_covers_a_null_effect_at_least_94_5_percent_of_the_time():
+    """3,000 simulated AIME-sized compares (30 problems, 16 samples a side) with no effect: per-problem
+    difficulty drawn from a U-shaped Beta (many problems always or never solved, as on AIME), both sides
+    sampled from the same difficulty. The 95% interval must cover zero in at least 94.5% of them."""
+    rng = np.random.default_rng(1)
+    covered = 0
+    trials = 3_000
+    for _ in range(trials):
+        p = rng.beta(0.4, 0.6, size=30)
+        base, tuned = rng.binomial(16, p) / 16, rng.binomial(16, p) / 16
+        low, high = paired_t_ci(base, tuned)
+        covered += low <= 0 <= high
+    assert covered / trials >= 0.945
+
+
+def test_holm_matches_the_textbook_procedure():
+    p = [0.01, 0.04, 0.03, 0.20, 0.005]
+    # sorted: 0.005×5, 0.01×4, 0.03×3, 0.04×2, 0.20×1, made monotone
+    assert holm(p) == pytest.approx([0.04, 0.09, 0.09, 0.20, 0.025])
+    assert holm([]) == []
 
 
 def test_compare_paired_flags_significance():
@@ -146,6 +158,8 @@ def test_one_differing_problem_is_no_evidence():
 def test_monte_carlo_permutation_counts_the_observed_pattern():
     # 30 equal improvements: no random sign pattern beats the observed one, so p = 1 / (resamples + 1)
     assert paired_permutation_pvalue(np.zeros(30), np.full(30, 0.5)) == pytest.approx(1 / 10_001)
+    result = compare_paired(np.zeros(30), np.full(30, 0.5))
+    assert result.p_floor == pytest.approx(1 / 10_001) and result.p_at_floor
 
 
 def test_minimum_detectable_effect_has_the_promised_power():
@@ -169,3 +183,57 @@ def test_minimum_detectable_effect_without_spread_is_nan():
     same = np.array([0.5, 0.25, 1.0])
     assert np.isnan(minimum_detectable_effect(same, same))
     assert np.isnan(compare_paired(same, same).mde)
+
+
+def _result(task: str, scores: list[tuple[str, int, float]]):
+    from eval.stores.results import ProblemRecord, SampleRecord, TaskResult
+
+    def samples(p1: float) -> list[SampleRecord]:
+        right = round(4 * p1)
+        return [SampleRecord("", 1, "stop", "1", i < right) for i in range(4)]
+
+    problems = [ProblemRecord(pid, "1", "h", samples(p1), level=level) for pid, level, p1 in scores]
+    return TaskResult(task, "m", "f", {"n": 4}, "d", "t", {}, problems)
+
+
+def test_level_rows_are_holm_adjusted_and_have_their_own_detectable_effect():
+    from eval.compare.pairing import compare_task
+
+    rng = np.random.default_rng(3)
+    ids = [(f"p{i}", 1 + i % 5) for i in range(100)]
+    base = _result("math_500", [(pid, level, rng.integers(0, 5) / 4) for pid, level in ids])
+    # level 1 improves a lot; the others not at all
+    tuned = _result(
+        "math_500",
+        [(p.problem_id, p.level, 1.0 if p.level == 1 else p.pass1) for p in base.problems],
+    )
+    comparison = compare_task(base, tuned)
+    task_row, *levels = comparison.rows
+    assert task_row.stats.p_adjusted is None and len(levels) == 5
+    raw = [r.stats.p_value for r in levels]
+    assert [r.stats.p_adjusted for r in levels] == pytest.approx(holm(raw))
+    assert all(r.stats.p_adjusted >= r.stats.p_value for r in levels)
+    assert levels[0].stats.significant
+    assert not any(r.stats.significant for r in levels[1:])
+    assert all(r.stats.n_problems == 20 for r in levels)
+    # each level's detectable effect is its own (20 problems), larger than the task's (100)
+    finite = [r.stats.mde for r in levels if r.stats.mde == r.stats.mde]
+    assert finite and all(m > task_row.stats.mde for m in finite)
+
+
+def test_compare_json_is_strict_json():
+    import json
+
+    from eval.compare.pairing import compare_task
+    from recipes.files import strict_json
+
+    same = _result("aime24", [(f"p{i}", None, 0.5) for i in range(5)])
+    row = compare_task(same, same).rows[0]
+    assert row.stats.mde != row.stats.mde  # NaN: no spread
+    text = strict_json({"row": row.to_json(), "inf": float("inf"), "np": np.float64("nan")})
+
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    data = json.loads(text, parse_constant=refuse)
+    assert data["row"]["mde"] is None and data["inf"] is None and data["np"] is None

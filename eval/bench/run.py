@@ -18,7 +18,6 @@ prompts and sequences (see recipes.architectures and train.bench_train): the rea
 from __future__ import annotations
 
 import importlib.util
-import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from eval.bench.hardware import detect
 from eval.bench.report import print_bench
 from eval.bench.scoring import bench_scoring
 from recipes.architectures import architecture_dir
-from recipes.files import atomic_write_text
+from recipes.files import atomic_write_text, strict_json
 from recipes.gpus import gpu_available, vllm_available
 from recipes.provenance import provenance
 from recipes.runs import recipe_dir
@@ -116,6 +115,6 @@ def run_bench(recipe: Recipe, out_dir: Path, settings: BenchSettings | None = No
     if recipe.train is not None and "grpo" in settings.stages:
         results["grpo"] = bench_grpo_step(recipe, settings.grpo_steps, workload)
     print_bench(results)
-    atomic_write_text(out_dir / "bench.json", json.dumps(results, indent=2, default=str))
+    atomic_write_text(out_dir / "bench.json", strict_json(results))
     print(f"wrote {out_dir / 'bench.json'}")
     return results

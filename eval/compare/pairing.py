@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from eval.compare.guard import settings_mismatches
-from eval.compare.statistics import PairedComparison, compare_paired
+from eval.compare.statistics import PairedComparison, compare_paired, holm
 from eval.stores.results import ProblemRecord, TaskResult
 
 
@@ -51,7 +51,7 @@ class CompareRow:
             "metric": self.metric,
             **asdict(self.stats),
             "significant": self.stats.significant,
-            "mde": None if self.stats.mde != self.stats.mde else self.stats.mde,  # NaN is not JSON
+            "p_at_floor": self.stats.p_at_floor,
             "seen_in_training": self.seen_in_training,
             "baseline_side": asdict(self.baseline),
             "tuned_side": asdict(self.tuned),
@@ -103,10 +103,15 @@ def compare_task(
             rows.append(_row(baseline.task, "clean", [p for p, _ in clean], [q for _, q in clean], seed))
     levels = sorted({p.level for p in base if p.level not in (None, "")}, key=str)
     if len(levels) > 1:
+        level_rows = []
         for level in levels:
             b = [p for p in base if p.level == level]
             t = [q for p, q in zip(base, tune, strict=True) if p.level == level]
-            rows.append(_row(baseline.task, f"level {level}", b, t, seed))
+            level_rows.append(_row(baseline.task, f"level {level}", b, t, seed))
+        # the levels are one family of comparisons: each is significant only after Holm's adjustment
+        for row, adjusted in zip(level_rows, holm([r.stats.p_value for r in level_rows]), strict=True):
+            row.stats = replace(row.stats, p_adjusted=adjusted)
+        rows += level_rows
     return TaskComparison(
         task=baseline.task,
         samples=baseline.settings["n"],

@@ -1,9 +1,15 @@
 """Statistics for before/after comparisons on small benchmarks, through scipy.stats.
 
-The unit of resampling is the problem, not the sample: AIME has 30 problems, and 16 samples of each
-shrink the noise of each problem's pass@1 but not the luck of which 30 problems were set. Baseline
-and tuned model answer the same problems, so the comparison is paired: both tests work on the
-per-problem differences tuned - baseline.
+The unit is the problem, not the sample: AIME has 30 problems, and 16 samples of each shrink the noise of
+each problem's pass@1 but not the luck of which 30 problems were set. Baseline and tuned model answer the
+same problems, so the comparison is paired: the interval, the test and the detectable effect all work on
+the per-problem differences tuned - baseline.
+
+The interval is the paired t interval (scipy.stats.ttest_rel). Its coverage was checked by simulation
+(tests/test_stats.py: thousands of AIME-sized compares with no effect, 30 problems of 16 samples): about
+95.5%, where the percentile bootstrap covered about 93.5% and BCa about 92.7% (both too narrow at 30
+problems). The detectable effect uses the same t distribution. Sub-rows of one task (MATH-500's levels) are
+a family of comparisons: their p values are Holm-adjusted (statsmodels) before any is called significant.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-BOOTSTRAP_RESAMPLES = 10_000
 PERMUTATION_RESAMPLES = 10_000
 EXACT_PERMUTATION_LIMIT = 16  # up to 2**16 sign patterns are enumerated exactly
 MDE_POWER = 0.8
@@ -32,10 +37,20 @@ class PairedComparison:
     ci_high: float
     p_value: float
     mde: float  # minimum detectable effect (a difference of means), see minimum_detectable_effect
+    # the smallest p the test could report: 1/(R+1) for R random sign patterns; None when the test was exact
+    p_floor: float | None = None
+    # Holm-adjusted p within a family of sub-rows (MATH-500's levels); None for a task's own row
+    p_adjusted: float | None = None
+
+    @property
+    def p_at_floor(self) -> bool:
+        return self.p_floor is not None and self.p_value <= self.p_floor
 
     @property
     def significant(self) -> bool:
-        """The 95% interval excludes zero."""
+        """The 95% interval excludes zero; for a sub-row of a family, the Holm-adjusted p is below 5%."""
+        if self.p_adjusted is not None:
+            return self.p_adjusted < MDE_ALPHA
         return self.ci_low > 0 or self.ci_high < 0
 
 
@@ -46,26 +61,31 @@ def mean_and_se(values: np.ndarray) -> tuple[float, float]:
     return float(values.mean()), float(stats.sem(values))
 
 
-def paired_bootstrap_ci(
-    baseline: np.ndarray,
-    tuned: np.ndarray,
-    resamples: int = BOOTSTRAP_RESAMPLES,
-    seed: int = 0,
-    confidence: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval for mean(tuned - baseline), resampling problems with replacement."""
-    diffs = np.asarray(tuned, dtype=float) - np.asarray(baseline, dtype=float)
-    if len(diffs) < 2:  # nothing to resample: the interval is the one difference
+def paired_t_ci(baseline: np.ndarray, tuned: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """The paired t interval for mean(tuned - baseline) (scipy.stats.ttest_rel)."""
+    baseline, tuned = np.asarray(baseline, dtype=float), np.asarray(tuned, dtype=float)
+    diffs = tuned - baseline
+    if len(diffs) < 2 or np.all(diffs == diffs[0]):  # no spread: the interval is the one difference
         return float(diffs.mean()), float(diffs.mean())
-    result = stats.bootstrap(
-        (diffs,),
-        np.mean,
-        n_resamples=resamples,
-        confidence_level=confidence,
-        method="percentile",
-        rng=np.random.default_rng(seed),
-    )
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+    interval = stats.ttest_rel(tuned, baseline).confidence_interval(confidence_level=confidence)
+    return float(interval.low), float(interval.high)
+
+
+def permutation_floor(
+    baseline: np.ndarray, tuned: np.ndarray, resamples: int = PERMUTATION_RESAMPLES
+) -> float | None:
+    """1/(R+1) when the permutation test draws R random sign patterns; None when it enumerates them all."""
+    diffs = np.asarray(tuned, dtype=float) - np.asarray(baseline, dtype=float)
+    return None if np.count_nonzero(diffs) <= EXACT_PERMUTATION_LIMIT else 1 / (resamples + 1)
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm-adjusted p values of a family of comparisons (statsmodels.stats.multitest)."""
+    from statsmodels.stats.multitest import multipletests
+
+    if not p_values:
+        return []
+    return [float(p) for p in multipletests(p_values, alpha=MDE_ALPHA, method="holm")[1]]
 
 
 def paired_permutation_pvalue(
@@ -140,7 +160,7 @@ def compare_paired(baseline: np.ndarray, tuned: np.ndarray, seed: int = 0) -> Pa
         raise ValueError("paired comparison needs two equal-length, non-empty vectors of per-problem scores")
     b_mean, b_se = mean_and_se(baseline)
     t_mean, t_se = mean_and_se(tuned)
-    low, high = paired_bootstrap_ci(baseline, tuned, seed=seed)
+    low, high = paired_t_ci(baseline, tuned)
     return PairedComparison(
         n_problems=len(baseline),
         baseline_mean=b_mean,
@@ -152,4 +172,5 @@ def compare_paired(baseline: np.ndarray, tuned: np.ndarray, seed: int = 0) -> Pa
         ci_high=high,
         p_value=paired_permutation_pvalue(baseline, tuned, seed=seed),
         mde=minimum_detectable_effect(baseline, tuned),
+        p_floor=permutation_floor(baseline, tuned),
     )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from eval.contamination.check import ContaminationReport
-from recipes.files import atomic_write_text
+from recipes.files import atomic_write_text, strict_json
 
 NOTE = (
     "a problem counts as seen when one of its {n}-grams of normalised words (lower case, LaTeX layout and "
@@ -58,5 +57,5 @@ def contamination_markdown(report: ContaminationReport) -> str:
 
 def write_contamination(report: ContaminationReport, folder: Path) -> Path:
     path = folder / "contamination.json"
-    atomic_write_text(path, json.dumps(report.to_json(), indent=2) + "\n")
+    atomic_write_text(path, strict_json(report.to_json()) + "\n")
     return path

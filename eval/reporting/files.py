@@ -8,7 +8,7 @@ from pathlib import Path
 from eval.compare.pairing import TaskComparison
 from eval.reporting.table import csv_table
 from eval.stores.results import TaskResult
-from recipes.files import atomic_write_text
+from recipes.files import atomic_write_text, strict_json
 
 
 def write_reports(
@@ -21,7 +21,7 @@ def write_reports(
     }
     atomic_write_text(paths["markdown"], "\n".join(markdown_sections))
     atomic_write_text(paths["csv"], csv_table(comparisons))
-    atomic_write_text(paths["json"], json.dumps(payload, indent=2, default=str))
+    atomic_write_text(paths["json"], strict_json(payload))
     return paths
 
 

@@ -42,8 +42,15 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
-def _p(p: float) -> str:
-    return f"{p:.3f}" if p >= 0.001 else "<0.001"
+def _p(row: CompareRow, _: int = 0) -> str:
+    s = row.stats
+    if s.p_at_floor:  # no random sign pattern was as extreme: the true p is below what R patterns can show
+        text = f"< 1/{round(1 / s.p_floor):,}"
+    else:
+        text = f"{s.p_value:.3f}" if s.p_value >= 0.001 else "<0.001"
+    if s.p_adjusted is not None:
+        text += f" (Holm {s.p_adjusted:.3f})"
+    return text
 
 
 def _delta(row: CompareRow, _: int) -> str:
@@ -95,7 +102,7 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "p",
-        lambda r, _: _p(r.stats.p_value),
+        _p,
         (Field("p_value", lambda r: r.stats.p_value), Field("significant", lambda r: r.stats.significant)),
     ),
     _sides("tokens", lambda s: s.mean_tokens, ".1f", lambda b, t: f"{b:.0f} → {t:.0f}", "tokens (b → t)"),
@@ -116,12 +123,17 @@ COLUMNS: tuple[Column, ...] = (
 )
 HEADERS = [c.header for c in COLUMNS]
 # numbers in the CSV and W&B summary that are footnotes, not columns, in the rendered tables
-NOTE_FIELDS = (Field("mde", lambda r: r.stats.mde), Field("seen_in_training", lambda r: r.seen_in_training))
+NOTE_FIELDS = (
+    Field("mde", lambda r: r.stats.mde),
+    Field("seen_in_training", lambda r: r.seen_in_training),
+    Field("p_at_floor", lambda r: r.stats.p_at_floor),
+    Field("p_holm", lambda r: float("nan") if r.stats.p_adjusted is None else r.stats.p_adjusted),
+)
 FIELDS = [*(f for c in COLUMNS for f in c.fields), *NOTE_FIELDS]
 FOOTNOTE = (
     "pass@1 in %, mean over problems of the share of correct samples, ± standard error over problems. "
-    "delta = tuned − baseline in points; 95% paired bootstrap interval over problems (10,000 resamples); "
-    "p from a paired permutation test; * = the interval excludes zero."
+    "delta = tuned − baseline in points; 95% paired t interval over problems; p from a paired permutation "
+    "test; * = the interval excludes zero (for a task's levels: Holm-adjusted p < 0.05 across its levels)."
 )
 
 
@@ -137,6 +149,14 @@ def mde_notes(comparisons: list[TaskComparison]) -> list[str]:
         else:
             detail = f"could detect about ±{100 * s.mde:.1f} points"
         notes.append(f"{row.label}: on these {s.n_problems} problems this compare {detail}")
+    for comparison in comparisons:  # each level has its own, larger detectable effect
+        levels = [r for r in comparison.rows if r.subset and r.subset.startswith("level")]
+        if levels:
+            each = ", ".join(
+                f"{r.subset} ±{100 * r.stats.mde:.1f}" if r.stats.mde == r.stats.mde else f"{r.subset} n/a"
+                for r in levels
+            )
+            notes.append(f"{comparison.task} by level (points): {each}")
     if notes:
         notes.append(
             "(minimum detectable effect: 80% power, two-sided 5% level, paired t on the observed per-problem "

@@ -29,7 +29,7 @@ from eval.serving.vllm_cli import vllm_command
 from eval.settings import resolve_tasks
 from eval.stores.perf import save_perf
 from recipes.errors import UserError, exit_on_user_error
-from recipes.files import atomic_write_text
+from recipes.files import atomic_write_text, strict_json
 from recipes.runs import recipe_dir
 from recipes.schema import Recipe
 
@@ -258,7 +258,7 @@ def run_perf(
         # each level is kept as soon as it is measured: an interrupted run keeps the levels it finished
         for concurrency, level in run_levels(measured, recipe, out_dir, levels, requests):
             payload["levels"][concurrency] = level
-            atomic_write_text(out_dir / "perf.json", json.dumps(payload, indent=2))
+            atomic_write_text(out_dir / "perf.json", strict_json(payload))
             save_perf(target.ref.fingerprint, {**payload, "levels": {concurrency: level}})
 
     if url:
