@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from eval.compare.checkpoints import checkpoint_curve
 from eval.compare.cost import serving_cost
 from eval.compare.pairing import TaskComparison, compare_task
+from eval.compare.published import check_baseline, check_lines
 from eval.endpoint import is_endpoint
 from eval.evaluate import ModelEvaluation, evaluate_model
 from eval.models import token_counter
@@ -174,6 +175,9 @@ def report(
     out_dir = compare_dir(recipe)
     title = f"{recipe.name}: {sides.baseline_name} → {sides.tuned_name}"
     print_table(comparisons, title, bool(mismatches))
+    published = check_baseline(sides.baseline.model.name, sides.baseline.results)
+    for line in check_lines(published):
+        print(line)
     if contamination is not None:
         print_contamination(contamination)
     for side, evaluation in (("baseline", sides.baseline), ("tuned", sides.tuned)):
@@ -182,6 +186,7 @@ def report(
     plots = write_plots(out_dir, comparisons)
     payload = _payload(recipe, sides, comparisons, mismatches)
     payload["contamination"] = contamination.to_json() if contamination is not None else None
+    payload["published_baseline"] = [c.to_json() for c in published]
     if checkpoints:
         curve = checkpoint_curve(
             recipe, Path(sides.tuned.model.path), sides.baseline, sides.tuned, recipe_dir(recipe), generate
@@ -198,6 +203,7 @@ def report(
     payload["serving_cost"] = cost
     markdown = [
         markdown_table(comparisons, title, bool(mismatches)),
+        "\n".join(f"- {line}" for line in check_lines(published)) + "\n" if published else "",
         contamination_markdown(contamination) if contamination is not None else "",
         reasoning_markdown(reasoning_rows),
         cost_markdown(cost),
