@@ -6,6 +6,7 @@ import pytest
 
 from eval.reasoning.metrics import (
     analyse_sample,
+    count_self_checks,
     count_switches,
     split_reasoning,
     split_steps,
@@ -84,11 +85,63 @@ def test_steps_and_candidates():
     ]
 
 
-def test_switch_markers_are_configurable_and_not_double_counted():
-    text = "But wait, no. Wait, yes. Another approach: hmm. Let me reconsider."
-    assert count_switches(text) == 4
+def test_switch_markers_are_evalscopes_and_wait_is_its_own_column():
+    text = "But wait, no. Wait, yes. Another approach: hmm. Let me reconsider. Alternatively, another angle."
+    # EvalScope's markers: but wait, another approach, let me reconsider, alternatively, another angle
+    assert count_switches(text) == 5
+    assert count_self_checks(text) == 2  # "wait" as a word, both of them
+    assert count_self_checks("awaiting the result") == 0
     assert count_switches(text, ["hmm"]) == 1
     assert count_switches(text, []) == 0
+
+
+def test_token_counts_never_exceed_what_was_generated():
+    """Re-tokenised text can be longer than the ids that produced it (the demo's untrained baseline wrote
+    63.5 'reasoning tokens' of a 45-token generation); counts come from the ids, or are capped by them."""
+    response = "step one\n\nwe get x = 42\n\nchecking again"  # never closed: all reasoning
+    words_x3 = lambda text: 3 * len(text.split())  # noqa: E731 - a tokenizer that inflates
+    capped = analyse_sample(response, "42", "math", False, words_x3, generated_tokens=10)
+    assert capped.reasoning_tokens == 10 and capped.first_correct_tokens <= 10
+    exact = analyse_sample(
+        response + "</think>\boxed{42}",
+        "42",
+        "math",
+        True,
+        words_x3,
+        generated_tokens=20,
+        reasoning_tokens=12,
+    )
+    assert exact.reasoning_tokens == 12
+    # the first correct point is where the re-tokenised text puts it, scaled to the 12 real tokens
+    assert (
+        exact.first_correct_tokens == round(12 * 7 / 9)
+        and exact.reflection_tokens == 12 - exact.first_correct_tokens
+    )
+
+
+def test_evalscope_aggregation_and_the_paired_figures():
+    from eval.reasoning.analysis import AnalysedTask, comparison_rows
+
+    found = analyse_sample("1 + 1 = 2\n\nok</think>\\boxed{2}", "2", "math", True, words, problem_id="p1")
+    missed = analyse_sample("1 + 1 = 3\n\nhmm</think>\\boxed{3}", "2", "math", False, words, problem_id="p2")
+    summary = summarise([found, missed])
+    # reasonlift's: over correct samples where the point was found; EvalScope's: over all, 0 where not found
+    assert summary.efficiency == pytest.approx(found.efficiency)
+    assert summary.efficiency_all == pytest.approx(found.efficiency / 2)
+    assert summary.first_correct_tokens_all == pytest.approx(found.first_correct_tokens / 2)
+    assert summary.reflection_tokens_all == pytest.approx(
+        (found.reflection_tokens + missed.reasoning_tokens) / 2
+    )
+    base = AnalysedTask("aime24", {None: [found, missed]})
+    tuned_found = analyse_sample(
+        "1 + 1 = 2\n\nchecking it twice more</think>\\boxed{2}", "2", "math", True, words, problem_id="p1"
+    )
+    tuned_p2 = analyse_sample("1 + 1 = 2</think>\\boxed{2}", "2", "math", True, words, problem_id="p2")
+    [row] = comparison_rows(base, AnalysedTask("aime24", {None: [tuned_found, tuned_p2]}))
+    # only p1 was solved by both: the paired figures leave the tuned side's p2 out
+    assert row["paired"]["problems"] == 1
+    assert row["paired"]["tuned"]["efficiency"] == pytest.approx(tuned_found.efficiency)
+    assert row["tuned"]["efficiency"] != row["paired"]["tuned"]["efficiency"]
 
 
 def test_summary():

@@ -18,6 +18,7 @@ from eval.endpoint import Endpoint, client, error_line, sends_seeds
 from eval.engines.base import Request, sample_seed
 from eval.stores.generations import Sample, SamplingSettings
 from recipes.errors import UserError
+from recipes.protocol.markup import reasoning_token_count
 from recipes.schema import EndpointSpec
 
 
@@ -27,6 +28,7 @@ class EndpointEngine:
     spec: EndpointSpec
     count_tokens: Callable[[str], int]  # when the server does not return the generated token ids
     name: str = "endpoint"
+    close_id: int | None = None  # `</think>`'s id, to count reasoning tokens on the ids the server returns
 
     def __post_init__(self) -> None:
         self.send_seeds = sends_seeds(self.endpoint, self.spec)
@@ -129,10 +131,14 @@ class EndpointEngine:
         if len(reply.choices) != 1:
             raise ValueError(f"asked for one sample, the server returned {len(reply.choices)}")
         (choice,) = reply.choices
+        token_ids = (choice.model_extra or {}).get("token_ids")
         return Sample(
             text=choice.text,
-            tokens=_token_count(choice, self.count_tokens),
+            tokens=len(token_ids) if isinstance(token_ids, list) else self.count_tokens(choice.text),
             finish_reason=choice.finish_reason or "stop",
+            reasoning_tokens=reasoning_token_count(token_ids, self.close_id)
+            if isinstance(token_ids, list)
+            else None,
         )
 
     def stream(self, ids: list[int], seed: int, sampling: SamplingSettings) -> Iterator[str]:
@@ -161,8 +167,3 @@ class EndpointEngine:
 
     def close(self) -> None:
         pass
-
-
-def _token_count(choice, count_tokens: Callable[[str], int]) -> int:
-    token_ids = (choice.model_extra or {}).get("token_ids")
-    return len(token_ids) if isinstance(token_ids, list) else count_tokens(choice.text)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from eval.engines.base import Request, sample_seed
 from eval.stores.generations import Sample, SamplingSettings
+from recipes.protocol.markup import reasoning_token_count, think_close_id
 
 
 @dataclass
@@ -92,6 +93,7 @@ class TransformersEngine:
         import torch
 
         eos, _ = self._stop_tokens()
+        close_id = think_close_id(self.tokenizer)
         for number, request in enumerate(requests):
             ids, indices = request.prompt_ids, request.indices
             torch.manual_seed(sample_seed(request.seed, indices[0]))
@@ -110,6 +112,7 @@ class TransformersEngine:
                         text=text,
                         tokens=len(generated) + (1 if stopped else 0),
                         finish_reason="stop" if stopped else "length",
+                        reasoning_tokens=reasoning_token_count(generated, close_id),
                     ),
                 )
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from eval.engines.base import Request, sample_seed
 from eval.stores.generations import Sample
+from recipes.protocol.markup import reasoning_token_count, think_close_id
 from recipes.schema import VllmSpec
 
 
@@ -71,6 +72,7 @@ class VllmEngine:
         # fallback of 128 sequences and 2048 tokens
         self.engine = LLMEngine.from_engine_args(EngineArgs(**kwargs), usage_context=UsageContext.LLM_CLASS)
         self._next_id = 0
+        self.close_id = None if self.random_weights else think_close_id(self.engine.get_tokenizer())
 
     @property
     def max_num_seqs(self) -> int:
@@ -113,6 +115,7 @@ class VllmEngine:
                             text=completion.text,
                             tokens=len(completion.token_ids),
                             finish_reason=completion.finish_reason or "stop",
+                            reasoning_tokens=reasoning_token_count(list(completion.token_ids), self.close_id),
                         )
                         yield *owner.pop(output.request_id), sample
         finally:

@@ -82,6 +82,7 @@ def problem_record(detail, run: TaskRun) -> ProblemRecord:
             finish_reason=sample.finish_reason,
             extracted=g.extracted,
             correct=g.correct,
+            reasoning_tokens=sample.reasoning_tokens,
         )
         for sample, g in zip(response.samples, response.grades, strict=True)
     ]

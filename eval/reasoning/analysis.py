@@ -23,8 +23,11 @@ METRICS = [
     ("first_correct_tokens", "first-correct tok", 1),
     ("reflection_tokens", "reflection tok", 1),
     ("efficiency", "efficiency", 1),
+    ("efficiency_all", "efficiency (EvalScope)", 1),
     ("switches", "switches", 1),
+    ("self_checks", "wait", 1),
 ]
+PAIRED = ("reasoning_tokens_correct", "first_correct_tokens", "reflection_tokens", "efficiency")
 
 
 @dataclass
@@ -49,7 +52,17 @@ def analyse_task(result: TaskResult, count_tokens, spec: AnalysisSpec) -> Analys
             index = located[i]
             locate = lambda _steps, index=index: index  # noqa: E731
         analysed = analyse_sample(
-            sample.text, problem.gold, kind, sample.correct, count_tokens, markers, choices, locate=locate
+            sample.text,
+            problem.gold,
+            kind,
+            sample.correct,
+            count_tokens,
+            markers,
+            choices,
+            locate=locate,
+            generated_tokens=sample.tokens,
+            reasoning_tokens=sample.reasoning_tokens,
+            problem_id=problem.problem_id,
         )
         by_subset[None].append(analysed)
         if problem.level not in (None, ""):
@@ -77,6 +90,15 @@ def _judge_locations(flat, spec: AnalysisSpec):
     return results
 
 
+def solved_by_both(base: list[SampleReasoning], tuned: list[SampleReasoning]) -> set[str]:
+    """Problems that each side answered correctly at least once: the set a paired efficiency is taken over."""
+
+    def solved(samples: list[SampleReasoning]) -> set[str]:
+        return {s.problem_id for s in samples if s.correct}
+
+    return solved(base) & solved(tuned)
+
+
 def comparison_rows(base: AnalysedTask, tuned: AnalysedTask) -> list[dict]:
     base_s, tuned_s = base.summaries(), tuned.summaries()
     rows = []
@@ -84,6 +106,11 @@ def comparison_rows(base: AnalysedTask, tuned: AnalysedTask) -> list[dict]:
         if subset not in tuned_s:
             continue
         b, t = base_s[subset], tuned_s[subset]
+        # each side's own averages run over its own correct samples, so over different problems; the
+        # paired figures keep only the problems both sides solved
+        both = solved_by_both(base.samples[subset], tuned.samples[subset])
+        paired_b = summarise([s for s in base.samples[subset] if s.problem_id in both])
+        paired_t = summarise([s for s in tuned.samples[subset] if s.problem_id in both])
         rows.append(
             {
                 "task": base.task,
@@ -91,6 +118,11 @@ def comparison_rows(base: AnalysedTask, tuned: AnalysedTask) -> list[dict]:
                 "baseline": b.to_json(),
                 "tuned": t.to_json(),
                 "delta": {key: getattr(t, key) - getattr(b, key) for key, _, _ in METRICS},
+                "paired": {
+                    "problems": len(both),
+                    "baseline": {key: getattr(paired_b, key) for key in PAIRED},
+                    "tuned": {key: getattr(paired_t, key) for key in PAIRED},
+                },
             }
         )
     return rows

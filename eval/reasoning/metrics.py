@@ -1,10 +1,20 @@
 """How a model thinks, from its saved generations: reasoning length, when it first reaches the answer,
-how much it reflects afterwards, how often it switches approach.
+how much it reflects afterwards, how often it switches approach. Modelled on EvalScope's ThinkBench, and
+checked against its code (tests/test_oracle_evalscope.py):
 
-R1-Distill's prompt pre-fills `<think>`, so the reasoning is the response up to its last `</think>`
-(the whole response when the model never closes it). The reasoning is split into steps at blank lines;
-the first correct point is the end of the first step that contains the gold answer, found with the
-same answer checker as scoring (no judge model), or optionally by a judge (`eval.reasoning.judge`).
+- the reasoning is the response up to its last `</think>` (the whole response when the model never closes
+  it: R1-Distill's prompt pre-fills `<think>`), split into steps at blank lines;
+- reasoning tokens are counted on the generated token ids (the store keeps the position of `</think>`),
+  never more than were generated; where the ids are unknown, by re-tokenising, capped at the generated total;
+- the first correct point is the end of the first step that contains the gold answer, found with the
+  grader (no judge model), or optionally by a judge (`eval.analysis.judge`);
+- switches count EvalScope's markers (alternatively, but wait, let me reconsider, another way / approach /
+  method / angle) as it does: case-insensitive substrings of the reasoning. Self-checks ("wait") are a
+  column of their own;
+- first-correct, reflection and efficiency come in two aggregations: over correct samples where the point
+  was found (reasonlift's), and EvalScope's, over all samples with 0 first-correct tokens (all reflection,
+  efficiency 0) where no point was found, so a figure can be set beside published ThinkBench ones. Its
+  "accuracy" is reasonlift's reached rate.
 """
 
 from __future__ import annotations
@@ -19,15 +29,17 @@ from recipes.protocol.grader import grade
 from recipes.protocol.markup import boxed_contents, split_thinking
 from recipes.protocol.task_catalog import AnswerKind
 
+# EvalScope ThinkBench's thought-switch markers (evalscope/third_party/thinkbench/eval.py, 1.14.1)
 DEFAULT_SWITCH_MARKERS = (
     "alternatively",
     "but wait",
-    "wait, ",
     "let me reconsider",
+    "another way",
     "another approach",
-    "on second thought",
-    "let me try a different",
+    "another method",
+    "another angle",
 )
+SELF_CHECK = re.compile(r"\bwait\b", re.IGNORECASE)
 
 EQUALS_RHS = re.compile(r"=\s*\$?([^=\n$]+?)\$?\s*(?=$|[,;]|\.(?:\s|$))", re.M)
 ANSWER_IS = re.compile(r"answer\s+is\s*:?\s*\$?([^\n$]+?)\$?\s*(?=$|[,;]|\.(?:\s|$))", re.I | re.M)
@@ -43,6 +55,8 @@ class SampleReasoning:
     switches: int
     correct: bool
     closed_thinking: bool
+    self_checks: int = 0
+    problem_id: str = ""
 
     @property
     def efficiency(self) -> float | None:
@@ -109,12 +123,15 @@ def first_correct_step(
 
 
 def count_switches(reasoning: str, markers: Sequence[str] = DEFAULT_SWITCH_MARKERS) -> int:
-    """Occurrences of the markers, case-insensitive; overlapping markers ("but wait", "wait,") count once."""
-    if not markers:
-        return 0
-    ordered = sorted({m.lower() for m in markers}, key=len, reverse=True)
-    pattern = re.compile("|".join(re.escape(m) for m in ordered), re.IGNORECASE)
-    return sum(1 for _ in pattern.finditer(reasoning))
+    """Occurrences of the markers as EvalScope counts them: case-insensitive substrings, each marker counted
+    on its own (no marker of the default list contains another)."""
+    lowered = reasoning.lower()
+    return sum(lowered.count(marker.lower()) for marker in dict.fromkeys(markers))
+
+
+def count_self_checks(reasoning: str) -> int:
+    """ "Wait" as a word: the self-check R1 models write, which EvalScope's switches leave out."""
+    return sum(1 for _ in SELF_CHECK.finditer(reasoning))
 
 
 def analyse_sample(
@@ -126,17 +143,28 @@ def analyse_sample(
     markers: Sequence[str] = DEFAULT_SWITCH_MARKERS,
     choices: tuple[str, ...] = (),
     locate: Callable[[list[str]], int | None] | None = None,
+    *,
+    generated_tokens: int | None = None,
+    reasoning_tokens: int | None = None,
+    problem_id: str = "",
 ) -> SampleReasoning:
-    """Reasoning metrics of one response; `locate` finds the first correct step (default: the answer checker)."""
+    """Reasoning metrics of one response; `locate` finds the first correct step (default: the answer checker).
+
+    `reasoning_tokens` (counted on the generated ids) is the reasoning's length when known; else the text is
+    re-tokenised and capped at `generated_tokens`. A step's position is re-tokenised text scaled to that
+    length, so no count exceeds what was generated."""
     reasoning, closed = split_reasoning(response)
     steps = split_steps(reasoning)
     index = locate(steps) if locate is not None else first_correct_step(steps, gold, kind, choices)
-    reasoning_tokens = count_tokens(reasoning)
+    text_tokens = count_tokens(reasoning)
+    if reasoning_tokens is None:
+        reasoning_tokens = text_tokens if generated_tokens is None else min(text_tokens, generated_tokens)
+    scale = reasoning_tokens / text_tokens if text_tokens else 0.0
     if index is None:
         first_tokens = reflection = None
     else:
-        first_tokens = count_tokens("".join(steps[: index + 1]))
-        reflection = max(reasoning_tokens - first_tokens, 0)
+        first_tokens = min(round(count_tokens("".join(steps[: index + 1])) * scale), reasoning_tokens)
+        reflection = reasoning_tokens - first_tokens
     return SampleReasoning(
         reasoning_tokens=reasoning_tokens,
         first_correct_tokens=first_tokens,
@@ -144,6 +172,8 @@ def analyse_sample(
         switches=count_switches(reasoning, markers),
         correct=correct,
         closed_thinking=closed,
+        self_checks=count_self_checks(reasoning),
+        problem_id=problem_id,
     )
 
 
@@ -156,9 +186,17 @@ class ReasoningSummary:
     first_correct_tokens: float  # mean over correct samples where the point was found
     reflection_tokens: float  # likewise
     efficiency: float  # mean first-correct / reasoning over correct samples where the point was found
-    switches: float  # mean thought switches per sample
-    reached_rate: float  # share of samples whose reasoning contains the gold answer somewhere
+    switches: float  # mean thought switches per sample (EvalScope's markers)
+    reached_rate: (
+        float  # share of samples whose reasoning contains the gold answer somewhere (EvalScope's accuracy)
+    )
     closed_rate: float  # share of samples that closed their thinking
+    self_checks: float = float("nan")  # mean "wait" per sample
+    # EvalScope's aggregation: over all samples, 0 first-correct tokens (and all reflection, efficiency 0)
+    # where no first correct point was found
+    first_correct_tokens_all: float = float("nan")
+    reflection_tokens_all: float = float("nan")
+    efficiency_all: float = float("nan")
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -182,4 +220,14 @@ def summarise(samples: Sequence[SampleReasoning]) -> ReasoningSummary:
         switches=_mean([s.switches for s in samples]),
         reached_rate=_mean([float(s.first_correct_tokens is not None) for s in samples]),
         closed_rate=_mean([float(s.closed_thinking) for s in samples]),
+        self_checks=_mean([s.self_checks for s in samples]),
+        first_correct_tokens_all=_mean([s.first_correct_tokens or 0 for s in samples]),
+        reflection_tokens_all=_mean([s.reasoning_tokens - (s.first_correct_tokens or 0) for s in samples]),
+        efficiency_all=_mean([_all_efficiency(s) for s in samples]),
     )
+
+
+def _all_efficiency(sample: SampleReasoning) -> float:
+    if not sample.first_correct_tokens or sample.reasoning_tokens == 0:
+        return 0.0
+    return sample.first_correct_tokens / sample.reasoning_tokens

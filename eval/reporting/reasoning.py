@@ -42,9 +42,11 @@ def print_reasoning_table(rows: list[dict]) -> None:
 
 
 FOOTNOTE = (
-    "reasoning tok: tokens before </think> (all of it if never closed). first-correct tok: tokens until the "
-    "step that first reaches the gold answer; reflection tok: the reasoning after it (both over correct samples "
-    "where that point was found). efficiency: first-correct / reasoning tokens. switches: approach changes per sample."
+    "reasoning tok: generated tokens before </think> (all of them if never closed). first-correct tok: tokens "
+    "until the step that first reaches the gold answer; reflection tok: the reasoning after it (both over correct "
+    "samples where that point was found). efficiency: first-correct / reasoning tokens; (EvalScope): its "
+    "aggregation, over all samples with 0 where no point was found. switches: EvalScope's markers per sample; "
+    "wait: self-checks per sample. compare.json also holds, per row, the figures over problems both sides solved."
 )
 
 

@@ -40,6 +40,9 @@ class Sample:
     text: str
     tokens: int
     finish_reason: str  # "stop" or "length" (hit the token limit)
+    # generated tokens before the last `</think>` (all of them if it never came), counted on the token ids;
+    # None when unknown (a server that returns no ids, samples saved before this was recorded)
+    reasoning_tokens: int | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ class SampleRecord:
     finish_reason: str
     extracted: str | None
     correct: bool
+    reasoning_tokens: int | None = None  # Sample.reasoning_tokens
 
 
 @dataclass

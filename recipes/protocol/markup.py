@@ -23,6 +23,25 @@ def split_thinking(response: str) -> tuple[str, str, bool]:
     return response, response, False
 
 
+def think_close_id(tokenizer) -> int | None:
+    """The id of `</think>` when the tokenizer holds it as one token (R1-Distill's and the tiny model's do)."""
+    if tokenizer is None:
+        return None
+    ids = tokenizer.encode(THINK_CLOSE, add_special_tokens=False)
+    return ids[0] if len(ids) == 1 else None
+
+
+def reasoning_token_count(generated_ids: list[int], close_id: int | None) -> int | None:
+    """Generated tokens before the last `</think>` (all of them when it never came); None when `</think>`
+    is not one token, so that its position among the ids is unknown."""
+    if close_id is None:
+        return None
+    for position in range(len(generated_ids) - 1, -1, -1):
+        if generated_ids[position] == close_id:
+            return position
+    return len(generated_ids)
+
+
 def opens_thinking(prompt: str) -> bool:
     """Whether a rendered prompt leaves a thinking block open (R1-Distill's template pre-fills `<think>`)."""
     return prompt.rfind(THINK_OPEN) > prompt.rfind(THINK_CLOSE)
