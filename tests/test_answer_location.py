@@ -134,3 +134,27 @@ def test_every_fixture_and_toy_gold_parses():
     ]
     assert len(golds) >= 30
     assert [g for g in golds if not gold_parses(str(g))] == []
+
+
+def test_the_unfinished_rule_flows_from_the_recipe_to_the_metric_and_the_compare_settings():
+    from eval.harness.tasks import task_config
+    from eval.settings import resolve_tasks
+    from recipes.schema import EvalSpec
+
+    [strict] = resolve_tasks(EvalSpec(tasks=["aime24"]))
+    [lenient] = resolve_tasks(EvalSpec(tasks=["aime24"], grading={"unfinished": "lenient"}))
+    assert strict.describe()["grading_unfinished"] == "no_answer"
+    assert lenient.describe()["grading_unfinished"] == "lenient"
+    metric = task_config(lenient).metrics[0].sample_level_fn
+    assert metric.unfinished == "lenient"
+
+
+def test_a_bad_unfinished_value_names_the_key(tmp_path):
+    from recipes.errors import UserError
+    from recipes.loader import load_recipe
+    from tests.conftest import write_recipe
+
+    path = write_recipe(tmp_path / "r.yaml", **{"eval.grading": {"unfinished": "whole"}})
+    with pytest.raises(UserError) as err:
+        load_recipe(path)
+    assert "eval.grading.unfinished" in str(err.value) and "lenient" in str(err.value)

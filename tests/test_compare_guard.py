@@ -16,6 +16,7 @@ SETTINGS = {
     "max_new_tokens": 32768,
     "seed": 1234,
     "chat_template": "abc",
+    "grading_unfinished": "no_answer",
 }
 
 
@@ -57,6 +58,7 @@ def test_identical_settings_pass():
         ("temperature", 0.0, "temperature"),
         ("chat_template", "other", "chat template"),
         ("task_version", 2, "task version"),
+        ("grading_unfinished", "lenient", "unfinished responses"),
     ],
 )
 def test_each_kind_of_mismatch_is_named(key, value, words):

@@ -14,6 +14,7 @@ SETTINGS_LABELS = {
     "max_new_tokens": "max new tokens",
     "seed": "sampling seed",
     "chat_template": "chat template",
+    "grading_unfinished": "grading of unfinished responses (eval.grading.unfinished)",
 }
 
 
