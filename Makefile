@@ -13,6 +13,8 @@ GRADER_PACKAGES := math-verify==0.9.0 latex2sympy2_extended==1.11.0
 GRADER_STAMP := $(VENV)/.grader-math-verify-0.9.0
 
 export REASONLIFT_CACHE ?= $(CURDIR)/.cache/reasonlift
+# The tests' own cache (the tiny model and toy data, shared between runs): never the user's.
+TEST_CACHE := $(CURDIR)/.cache/tests
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export TOKENIZERS_PARALLELISM ?= false
 
@@ -74,10 +76,10 @@ demo: install
 test: install
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest $(if $(filter true,$(CI)),,-m "not slow") -q
+	REASONLIFT_CACHE=$(TEST_CACHE) $(PY) -m pytest $(if $(filter true,$(CI)),,-m "not slow") -q --durations=10
 
 test-all: install
-	$(PY) -m pytest -q
+	REASONLIFT_CACHE=$(TEST_CACHE) $(PY) -m pytest -q --durations=10
 
 train: install
 	$(PY) -m train.cli $(RECIPE) $(if $(resume),--resume) $(if $(fresh),--fresh) $(if $(nproc),--num-processes $(nproc)) \

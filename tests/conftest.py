@@ -36,8 +36,11 @@ def isolated_cache(tmp_path, monkeypatch):
 
 
 def write_recipe(path: Path, base: str = "sft.yaml", **overrides) -> Path:
-    """A smoke recipe (recipes/smoke/<base>) with nested overrides (dotted keys), written to `path`."""
+    """A smoke recipe (recipes/smoke/<base>) with nested overrides (dotted keys), written to `path`. Its
+    training output goes beside it (never the repository's own outputs/, which `make demo` fills)."""
     data = yaml.safe_load((REPO / "recipes" / "smoke" / base).read_text())
+    if "train" in data:
+        data["train"]["output_dir"] = str(path.parent / "outputs" / data["name"])
     for dotted, value in overrides.items():
         node = data
         *parents, leaf = dotted.split(".")
