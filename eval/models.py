@@ -11,10 +11,9 @@ from eval.endpoint import Endpoint, is_endpoint, probe
 from eval.stores.fingerprint import text_fingerprint, weights_fingerprint
 from recipes.builtins import local_path
 from recipes.errors import UserError
+from recipes.hub import TOKENIZER_FILES, snapshot
 from recipes.protocol.chat_template import apply_recipe_template
 from recipes.schema import EndpointSpec
-
-TOKENIZER_FILES = ["*.json", "*.model", "*.txt", "*.jinja"]
 
 
 @dataclass(frozen=True)
@@ -76,24 +75,7 @@ def _resolve_endpoint(
 
 
 def _download(repo_id: str, revision: str | None, patterns: list[str] | None = None) -> Path:
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-
-    try:
-        return Path(
-            snapshot_download(
-                repo_id,
-                revision=revision,
-                allow_patterns=patterns or [*TOKENIZER_FILES, "*.safetensors"],
-            )
-        )
-    except LocalEntryNotFoundError:
-        raise UserError(
-            f"model {repo_id!r}: not in the local Hugging Face cache and the hub cannot be reached; "
-            f"download it on a connected machine (`hf download {repo_id}`) or point at a local folder"
-        ) from None
-    except HfHubHTTPError as err:
-        raise UserError(f"model {repo_id!r}: could not be fetched from the hub ({err})") from None
+    return snapshot(repo_id, revision, patterns)
 
 
 def load_tokenizer(path: str, chat_template: str = "model"):

@@ -12,17 +12,27 @@ from typing import Any
 from recipes.builtins import resolve
 from recipes.errors import UserError
 from recipes.gpus import gpu_available
+from recipes.hub import snapshot
 from recipes.protocol.chat_template import apply_recipe_template
 from recipes.provenance import provenance
 from recipes.runs import RECIPE_COPY, SUMMARY_FILE, last_checkpoint, output_dir, recipe_dir
 from recipes.schema import Recipe
 
 
+def model_location(recipe: Recipe) -> str:
+    """The recipe's model as a local folder: a builtin built, a path resolved, a hub id at `model.revision`
+    downloaded (or found in the cache). Everything that loads the model afterwards, TRL's reference model
+    and its colocated vLLM included, reads this folder, so all of them see the pinned revision."""
+    location = resolve(recipe.model.name_or_path, recipe_dir(recipe))
+    if Path(location).exists():
+        return location
+    return str(snapshot(location, recipe.model.revision))
+
+
 def load_tokenizer(recipe: Recipe):
     from transformers import AutoTokenizer
 
-    location = resolve(recipe.model.name_or_path, recipe_dir(recipe))
-    tokenizer = AutoTokenizer.from_pretrained(location, revision=recipe.model.revision)
+    tokenizer = AutoTokenizer.from_pretrained(model_location(recipe))
     apply_recipe_template(tokenizer, recipe.model.chat_template)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -44,10 +54,7 @@ def _model_kwargs(recipe: Recipe) -> dict[str, Any]:
 def load_model(recipe: Recipe):
     from transformers import AutoModelForCausalLM
 
-    location = resolve(recipe.model.name_or_path, recipe_dir(recipe))
-    return AutoModelForCausalLM.from_pretrained(
-        location, revision=recipe.model.revision, **_model_kwargs(recipe)
-    )
+    return AutoModelForCausalLM.from_pretrained(model_location(recipe), **_model_kwargs(recipe))
 
 
 def random_model(recipe: Recipe, architecture: Path):
