@@ -175,9 +175,11 @@ def training_state(
     lora = t < p
     frozen = p - t if lora else 0
     if strategy in ("zero2", "zero3"):
-        # DeepSpeed casts the module to bf16 and keeps fp32 masters and Adam states in partitions
+        # DeepSpeed casts the module to bf16 and keeps fp32 masters and Adam states in partitions; at the
+        # optimizer step the gradient partition is also held in fp32: 2 (bf16) + 4 (fp32) bytes per trainable
+        # parameter, as DeepSpeed's own estimator counts it (estimate_zero2_model_states_mem_needs: 2 + 18/N)
         module = 2 * (p if strategy == "zero2" else p / n)
-        grads = 2 * t / n
+        grads = (2 + 4) * t / n
         buffers = 2 * min(DEEPSPEED_REDUCE_BUCKET, t)
         if strategy == "zero3":
             buffers += 2 * 2 * arch.layer_params  # the gathered layer and the prefetched one
