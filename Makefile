@@ -31,7 +31,7 @@ help:
 	@echo "make compare recipe=R          evaluate baseline and tuned model; print the before/after table"
 	@echo "  [baseline=M] [tuned=M] [checkpoints=all] [mismatch=allow] [wandb=0]"
 	@echo "make eval model=M tasks=aime24,math_500 [recipe=R]   evaluate one model"
-	@echo "make rescore recipe=R | file=F.jsonl   re-grade saved generations (no generation)"
+	@echo "make rescore recipe=R | file=F.jsonl [unfinished=lenient] [thinking=0]   re-grade saved generations (no generation)"
 	@echo "make bench [recipe=R] [weights=random] [stages=generation,sft,grpo,scoring]  throughput vs the hardware bound"
 	@echo "make analyze model=M [recipe=R]  how one model thinks (from its saved generations)"
 	@echo "make chat (model=M | url=U) prompt=\"...\" [task=math_500]   one answer, streamed, as the eval prompts it"
@@ -117,7 +117,8 @@ contamination: install
 	$(PY) -m eval.cli contamination $(RECIPE)
 
 rescore: install
-	$(PY) -m eval.cli rescore $(if $(file),--file $(file),--recipe $(RECIPE)) $(if $(filter 0,$(wandb)),--no-wandb)
+	$(PY) -m eval.cli rescore $(if $(file),--file $(file),--recipe $(RECIPE)) $(if $(filter 0,$(wandb)),--no-wandb) \
+		$(if $(unfinished),--unfinished $(unfinished)) $(if $(filter 0,$(thinking)),--no-thinking)
 
 # vLLM's OpenAI-compatible server for the recipe's model (or model=M) with the evaluation's settings.
 serve: install

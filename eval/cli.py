@@ -173,7 +173,7 @@ def _rescore(args: argparse.Namespace) -> None:
     if args.file:
         from eval.rescore import rescore_jsonl
 
-        if rescore_jsonl(Path(args.file)).skipped:
+        if rescore_jsonl(Path(args.file), unfinished=args.unfinished, thinking=not args.no_thinking).skipped:
             raise SystemExit(1)
         return
     if not args.recipe:
@@ -276,6 +276,17 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("rescore", help="re-grade saved generations without generating again")
     p.add_argument("--recipe", help="re-grade both sides of this recipe's compare and print the table again")
     p.add_argument("--file", help="a JSONL of {task, response, gold} lines to grade")
+    p.add_argument(
+        "--unfinished",
+        choices=["no_answer", "lenient"],
+        default="no_answer",
+        help="--file: what a response that never closed its thinking earns (as eval.grading.unfinished)",
+    )
+    p.add_argument(
+        "--no-thinking",
+        action="store_true",
+        help="--file: the responses come from a model whose prompt opens no thinking block",
+    )
     p.add_argument("--no-wandb", action="store_true")
     p.set_defaults(func=_rescore)
     args = parser.parse_args(argv)

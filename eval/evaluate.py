@@ -12,6 +12,7 @@ from eval.stores.fingerprint import text_fingerprint
 from eval.stores.generations import GenerationStore, SamplingSettings, forget_generations
 from eval.stores.perf import forget_perf
 from eval.stores.results import TaskResult, forget_results, load_result, result_cache_path, save_result
+from recipes.protocol.markup import think_close_id
 from recipes.schema import EvalSpec
 
 
@@ -83,7 +84,12 @@ def engine_for(ref: ModelRef, tokenizer, spec: EvalSpec, backend: str) -> Engine
     """The engine for a resolved model: its server when it is a URL, else `backend` on its folder."""
     if ref.endpoint is not None:
         return make_engine(
-            "endpoint", ref.path, spec, endpoint=ref.endpoint, count_tokens=token_counter(tokenizer)
+            "endpoint",
+            ref.path,
+            spec,
+            endpoint=ref.endpoint,
+            count_tokens=token_counter(tokenizer),
+            close_id=think_close_id(tokenizer),
         )
     return make_engine(backend, ref.path, spec)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from recipes.errors import UserError
 from recipes.files import atomic_write_text
-from recipes.protocol.grader import grade
+from recipes.protocol.grader import Unfinished, grade
 from recipes.protocol.prompts import LETTERS
 from recipes.protocol.task_catalog import TASKS
 
@@ -70,10 +70,13 @@ def _row(raw: bytes) -> tuple[str, str, str, dict]:
     return task, clean_text(response), gold, row
 
 
-def rescore_jsonl(path: Path) -> RescoreResult:
+def rescore_jsonl(path: Path, unfinished: Unfinished = "no_answer", thinking: bool = True) -> RescoreResult:
+    """Grade a JSONL of responses. R1-style by default (the prompt pre-filled `<think>`): a row's
+    `"thinking": false`, or `thinking=False` for the whole file, says its model opens no thinking block."""
     if not path.is_file():
         raise UserError(f"{path}: file not found")
     graded, totals, skipped = [], defaultdict(list), []
+    unfinished_rows = 0
     for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
         if not raw.strip():
             continue
@@ -82,10 +85,9 @@ def rescore_jsonl(path: Path) -> RescoreResult:
         except ValueError as err:
             skipped.append(f"line {number}: {err}")
             continue
-        # R1-style by default (the prompt pre-filled `<think>`); `"thinking": false` for a model that does not think
-        result = grade(
-            response, gold, TASKS[task].answer_kind, thinking=row.get("thinking", True) is not False
-        )
+        row_thinks = thinking and row.get("thinking", True) is not False
+        result = grade(response, gold, TASKS[task].answer_kind, thinking=row_thinks, unfinished=unfinished)
+        unfinished_rows += not result.finished
         graded.append({**clean(row), "extracted": result.extracted, "correct": result.correct})
         totals[task].append(result.correct)
     out = path.with_suffix(".rescored.jsonl")
@@ -93,6 +95,11 @@ def rescore_jsonl(path: Path) -> RescoreResult:
     accuracy = {task: sum(v) / len(v) for task, v in totals.items()}
     for task, value in accuracy.items():
         print(f"{task}: {100 * value:.1f}% of {len(totals[task])} responses correct")
+    if unfinished_rows:
+        print(
+            f"{unfinished_rows} responses never closed their thinking: no answer (unfinished=lenient grades them "
+            "whole; thinking=0 if the model does not think)"
+        )
     for line in skipped[:SHOWN_SKIPS]:
         print(f"skipped {path}: {line}")
     if len(skipped) > SHOWN_SKIPS:

@@ -74,3 +74,16 @@ def test_rescore_a_jsonl_of_responses(tmp_path):
     graded = [json.loads(line) for line in path.with_suffix(".rescored.jsonl").read_text().splitlines()]
     assert [g["correct"] for g in graded] == [True, False, True, False]
     assert graded[3]["extracted"] is None
+
+
+def test_rescore_a_file_of_a_model_that_does_not_think_or_leniently(tmp_path, capsys):
+    import json
+
+    from eval.rescore import rescore_jsonl
+
+    path = tmp_path / "answers.jsonl"
+    path.write_text(json.dumps({"task": "math_500", "response": "so \\boxed{4}", "gold": "4"}) + "\n")
+    assert rescore_jsonl(path).accuracy == {"math_500": 0.0}
+    assert "1 responses never closed their thinking" in capsys.readouterr().out
+    assert rescore_jsonl(path, thinking=False).accuracy == {"math_500": 1.0}
+    assert rescore_jsonl(path, unfinished="lenient").accuracy == {"math_500": 1.0}

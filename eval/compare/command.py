@@ -33,7 +33,8 @@ STATISTICS = {
     "unit": "problem",
     "interval": "95% paired t interval over problems (scipy.stats.ttest_rel); coverage checked by simulation",
     "test": "paired permutation (sign-flip), exact up to 16 non-zero differences, else 10,000 random sign "
-    "patterns (scipy.stats.permutation_test); p_at_floor: below 1/10,001, the smallest such a test can show",
+    "patterns (scipy.stats.permutation_test); p_at_floor: no pattern was as extreme, p <= 1/10,001; "
+    "significant: p < 0.05",
     "levels": "sub-rows of a task (MATH-500 levels) are one family: p Holm-adjusted (statsmodels), * on it",
 }
 

@@ -91,6 +91,7 @@ def make_engine(
     data_parallel: bool = True,
     endpoint: Endpoint | None = None,
     count_tokens: Callable[[str], int] | None = None,
+    close_id: int | None = None,
 ) -> Engine:
     """The engine `backend` ("vllm" or "transformers", see choose_backend) for a model folder, with the
     evaluation's vLLM settings; `prefix_caching` overrides the recipe's (the bench sets both ways), and
@@ -102,7 +103,7 @@ def make_engine(
 
         if count_tokens is None:
             raise ValueError("an endpoint engine needs count_tokens")
-        return EndpointEngine(endpoint, spec.endpoint, count_tokens)
+        return EndpointEngine(endpoint, spec.endpoint, count_tokens, close_id=close_id)
     if backend == "vllm":
         vllm = spec.vllm
         if prefix_caching is not None:

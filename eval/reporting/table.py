@@ -45,7 +45,7 @@ def _pct(x: float) -> str:
 def _p(row: CompareRow, _: int = 0) -> str:
     s = row.stats
     if s.p_at_floor:  # no random sign pattern was as extreme: the true p is below what R patterns can show
-        text = f"< 1/{round(1 / s.p_floor):,}"
+        text = f"≤ 1/{round(1 / s.p_floor):,}"
     else:
         text = f"{s.p_value:.3f}" if s.p_value >= 0.001 else "<0.001"
     if s.p_adjusted is not None:
@@ -133,7 +133,7 @@ FIELDS = [*(f for c in COLUMNS for f in c.fields), *NOTE_FIELDS]
 FOOTNOTE = (
     "pass@1 in %, mean over problems of the share of correct samples, ± standard error over problems. "
     "delta = tuned − baseline in points; 95% paired t interval over problems; p from a paired permutation "
-    "test; * = the interval excludes zero (for a task's levels: Holm-adjusted p < 0.05 across its levels)."
+    "test; * = p < 0.05 (for a task's levels: Holm-adjusted across its levels)."
 )
 
 

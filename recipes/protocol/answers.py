@@ -43,13 +43,14 @@ def answer_region(response: str, *, thinking: bool = True, lenient: bool = False
     return response, 0
 
 
-# What may stand between two boxes of one answer: connectives, labels of parts, math spacing and short
-# left-hand sides (`x =`, `(b)`, `\\quad \\text{and} \\quad`). Any other word ("wait, no:") or a sentence end
-# separates a box from the next.
+# What may stand between two boxes of one answer: connectives, labels of parts, spacing commands and short
+# left-hand sides (`x =`, `(b)`, `\\quad \\text{and} \\quad`). Any other word ("wait, no:"), an operator
+# (`\\cdot`, `=`, `\\implies`: a computation, not a list) or a sentence end separates a box from the next.
 MAX_GAP = 80
 _GAP_ALLOWED = re.compile(
-    r"\\[A-Za-z]+|[\s${}()\[\],;:=&.\\]|\b(?:and|or|for|part|parts|the|also|respectively|with|while|is|are)\b"
-    r"|\b[A-Za-z](?:_\{?\w+\}?|')?(?![A-Za-z])|\b(?:[ivx]+|\d+)(?=\))"
+    r"\\(?:quad|qquad|text|textrm|mathrm|mbox|left|right)(?![A-Za-z])|\\[,;:! ()\[\]]|[\s${}()\[\],;:&.]"
+    r"|\b(?:and|or|for|part|parts|the|also|respectively|with|while|is|are)\b"
+    r"|\b[A-Za-z](?:_\{?\w+\}?|')?\s*=|\b[A-Za-z](?:_\{?\w+\}?|')?(?![A-Za-z=])|\b(?:[ivx]+|\d+)(?=\))"
 )
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n\s*\n")
 
@@ -71,45 +72,74 @@ def final_box_group(text: str) -> list[tuple[int, int, str]]:
     return group
 
 
-# "The final answer is X", "Final Answer: X", "**Answer:** X", "Answer: X", "the answer is X" (a sentence's
-# last clause). The statement's content runs to the end of its line.
+# "The final answer is X", "Final Answer: X", "**Answer:** X", "Answer: X", "the answer is X". A statement's
+# content runs to the next statement or the end of its line, then to the end of its sentence.
 _STATEMENT = re.compile(
-    r"(?i:\bfinal\s+answer\b[*_]*\s*(?:is|:)?|\banswer\s*[*_]*\s*(?:is\s*)?:|\bthe\s+answer\s+is\b)"
-    r"[*_\s:]*(?P<content>[^\n]*)"
+    r"(?i:\bfinal\s+answer\b(?:[*_]+)?[ \t]*(?:is\b|:)?|\banswer(?:[*_]+)?[ \t]*(?:is[ \t]*)?:|\bthe\s+answer\s+is\b)"
+    r"(?:[*_: \t]+)?"
 )
-_TRAILER = re.compile(r"(?i)(?:\.?\s*I hope it is correct\.?|[*_\s]+)$")
+_HOPE = re.compile(r"(?i)\.?\s*I hope it is correct\.?$")
 _PREFIX = re.compile(r"(?i)^(?:the\s+)?(?:final\s+)?answer\s*(?:is|:)\s*")
-# A statement's content counts as an answer when it starts like one: a number, math, `x = ...`. Prose
-# ("the answer is consistent with the box", "the square of 13") is not a statement of the answer.
-_ANSWER_LIKE = re.compile(r"^(?:[-+.\d$\\({\[]|[A-Za-z]\s*=)")
+# Where the answer in a statement ends: a clause after it ("6, which is the number of ways", "12 (in square
+# units)", "x = 7, as required") is not part of it.
+_CLAUSE = re.compile(
+    r",\s+(?:which|because|as|since|so|where|i\.e\.|e\.g\.)\b|\s+(?:because|since|as)\s|\s+\("
+)
+_MATH_SPAN = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\]", re.S)
+
+
+MAX_STATEMENT = 300
+
+
+def _trim(text: str) -> str:
+    return text.strip().strip("*_").strip().rstrip(".").strip()
 
 
 def _statement_content(raw: str) -> str:
-    content = re.split(r"\.(?=\s)|[!?](?=\s|$)", raw, maxsplit=1)[0].strip()  # its sentence only
+    content = re.split(r"\.(?=\s)|[!?](?=\s|$)", raw, maxsplit=1)[0]  # its sentence only
     for _ in range(3):  # "Final Answer: The final answer is $5$. I hope it is correct."
-        content = _TRAILER.sub("", content)
-        content = re.sub(r"^[*_\s]+|[*_\s]+$", "", content).rstrip(".").strip()
+        content = _trim(_HOPE.sub("", _trim(content)))
         content, stripped = _PREFIX.subn("", content)
         if not stripped:
             break
-    return content
+    outside_math = _MATH_SPAN.sub(" ", content)
+    clause = _CLAUSE.search(outside_math)
+    if clause:  # cut at the clause, measured on the text with math blanked out (same length)
+        content = content[: clause.start()]
+    content = re.sub(r"\s+", " ", _trim(content))
+    return content if len(content) <= MAX_STATEMENT else ""  # longer is prose, not a stated answer
+
+
+def answer_only(content: str) -> bool:
+    """A statement's content is an answer when it is math or a number, with at most a unit word or two:
+    prose ("the square of 13", "see above", "1/2 of the original") is not a statement of the answer."""
+    if not re.search(r"[\d\\$^=]", content) and len(content) > 3:
+        return False
+    words = re.findall(r"(?<![\\A-Za-z])[A-Za-z]{2,}", _MATH_SPAN.sub(" ", content))  # not \\commands
+    return len(words) <= 2
 
 
 def final_statements(text: str, after: int = 0) -> list[tuple[int, int, str]]:
     """Final-answer statements starting at or after `after`: (start, end, content), in order."""
     found = []
-    for match in _STATEMENT.finditer(text, after):
-        content = _statement_content(match.group("content"))
+    matches = list(_STATEMENT.finditer(text, after))
+    for number, match in enumerate(matches):
+        start = match.end()
+        line_end = text.find("\n", start)
+        end = len(text) if line_end < 0 else line_end
+        if number + 1 < len(matches):
+            end = min(end, matches[number + 1].start())
+        content = _statement_content(text[start:end])
         # a statement holding a box is read as the box
-        if content and _ANSWER_LIKE.match(content) and not BOXED_OPEN.search(content):
-            found.append((match.start("content"), match.end("content"), content))
+        if content and answer_only(content) and not BOXED_OPEN.search(content):
+            found.append((start, end, content))
     return found
 
 
 def locate_math(response: str, *, thinking: bool = True, lenient: bool = False) -> list[Located] | None:
-    """Candidates for a math answer, best first: a final statement after the last box, the final box group,
-    any final statement, then the end of the region (for math-verify's own unanchored extraction). None:
-    the response has no final answer (unfinished)."""
+    """Candidates for a math answer, best first: a final statement after the last box, the final box group;
+    without a box, a final statement, then the end of the region (for math-verify's own unanchored
+    extraction). None: the response has no final answer (unfinished)."""
     region = answer_region(response, thinking=thinking, lenient=lenient)
     if region is None:
         return None
@@ -124,47 +154,76 @@ def locate_math(response: str, *, thinking: bool = True, lenient: bool = False) 
     if group:
         joined = ", ".join(contents for _, _, contents in group)
         candidates.append(Located(joined, offset + group[0][0], offset + group[-1][1], "boxes"))
+        return candidates  # a response that boxed its answer is graded on it, never on its prose
     tail_start = max(0, len(text) - 2000)
-    candidates.append(Located(text[tail_start:], offset + tail_start, offset + len(text), "tail"))
+    tail = re.sub(r"[ \t]{2,}|\n{3,}", lambda m: m.group()[0], text[tail_start:])  # runs choke the parser
+    candidates.append(Located(tail, offset + tail_start, offset + len(text), "tail"))
     return candidates
 
 
-# An option letter in a box: `B`, `(B)`, `\text{B}`, `B) 42 kJ`, `B. 42 kJ`, but not `B = 0.2 T`.
-_BOX_LETTER = re.compile(r"^\s*(?:\(\s*([A-Z])\s*\)|([A-Z])\s*(?:$|\)|[.:](?!\d)))")
+# An option letter in a box: `B`, `(B)`, `\\text{B}`, `B) 42 kJ`, `B. 42 kJ`, `c`, but not `B = 0.2 T`.
+_BOX_LETTER = re.compile(r"^\s*(?:\(\s*([A-Za-z])\s*\)|([A-Za-z])\s*(?:$|\)|[.:](?!\d)))")
 _LETTER_TEXT = re.compile(r"\\(?:text|mathrm|textbf|mathbf)\s*\{([^{}]*)\}")
-# An explicit choice: "Answer: (B) 42 kJ", "the answer is D) ...", "**Final Answer: (C)**", "Answer: $B$",
-# "option B is correct", "I'd go with D". A bare letter must not start a word ("The answer is A bit ...").
-_CHOICE = re.compile(
-    r"(?:(?i:\b(?:final\s+answer|answer|correct\s+(?:option|choice|answer))\b(?:\s+is)?|"
-    r"\b(?:i(?:'d|\s+would|'ll|\s+will)?\s+(?:go\s+with|choose|pick|select)|i\s+choose|i\s+pick))"
-    r"(?:\s+(?i:option|choice))?[\s*_:$]*(?:\\text(?:bf)?\{\s*|\\boxed\{\s*)?"
-    r"(?:\(\s*(?P<paren>[A-Za-z])\s*\)|(?P<bare>[A-Za-z])(?![A-Za-z0-9])(?!\s+[a-z])(?!\s*=)))"
-    r"|(?i:\b(?:option|choice))\s+\(?(?P<stated>[A-Z])\)?\s+is\s+(?i:correct|right)",
+_LETTER = (
+    r"[*_$\s]*(?:\\(?:text|textbf|mathrm|boxed)\{\s*)?(?:\(\s*(?P<paren>[A-Za-z])\s*\)|(?P<bare>[A-Za-z]))"
 )
+# The format the GPQA prompt asks for: "Answer: X" (also "Final Answer:", "Choice:", bold, parenthesised).
+_FORMATTED = re.compile(r"(?i:\b(?:final\s+answer|answer|choice|option)(?:[*_]+)?[ \t]*:)" + _LETTER)
+# Other explicit choices: "the answer is D) ...", "the correct option is B", "I'd go with D", "option B is correct".
+_STATED = re.compile(
+    r"(?i:\b(?:(?:final|correct)\s+)?(?:answer|option|choice)\s+is\b(?:\s+(?:option|choice)\b)?"
+    r"|\bi(?:'d|\s+would|'ll|\s+will)?\s+(?:go\s+with|choose|pick|select)\b(?:\s+(?:option|choice)\b)?)"
+    + _LETTER
+    + r"|(?i:\b(?:option|choice))\s+\(?(?P<named>[A-Z])\)?\s+is\s+(?i:correct|right)"
+)
+# A word after a bare "A" or "I" makes it the English word ("The answer is A bit tricky"), except these.
+_AFTER_A = {"because", "since", "as"}
+
+
+def _bare_letter_ok(letter: str, following: str) -> bool:
+    """Whether a bare letter names an option, judged by what follows it on its line."""
+    if re.match(r"[A-Za-z0-9]|-[A-Za-z]", following):  # part of a word: "Diels-Alder", "D-glucose"
+        return False
+    if re.match(r"[ \t]*=", following):  # a quantity: "B = 0.2 T"
+        return False
+    if letter.islower():  # "the answer is a ..." is prose unless the letter stands alone
+        return re.match(r"[ \t]*(?:[.,;:!?)*$}\]]|\n|$)", following) is not None
+    word = re.match(r"[ \t]+([a-z]+)", following)
+    return not (letter in "AI" and word and word.group(1) not in _AFTER_A)
+
+
+def _choices(pattern: re.Pattern, text: str, offset: int, letters: tuple[str, ...]) -> list[Located]:
+    found = []
+    for match in pattern.finditer(text):
+        group = next(g for g in ("paren", "bare", "named") if g in pattern.groupindex and match.group(g))
+        letter = match.group(group)
+        if group == "bare" and not _bare_letter_ok(letter, text[match.end(group) : match.end(group) + 24]):
+            continue
+        if letter.upper() in letters:
+            start, end = offset + match.start(group), offset + match.end(group)
+            found.append(Located(letter.upper(), start, end, "letter-statement"))
+    return found
 
 
 def locate_letter(
     response: str, letters: tuple[str, ...], *, thinking: bool = True, lenient: bool = False
 ) -> Located | None:
-    """The option a multiple-choice response chose, or None."""
+    """The option a multiple-choice response chose, or None. The last "Answer: X" (the format the prompt
+    asks for) wins; without one, the last other explicit choice or boxed letter; failing all, a last line
+    that is nothing but a letter."""
     region = answer_region(response, thinking=thinking, lenient=lenient)
     if region is None:
         return None
     text, offset = region
-    chosen: list[Located] = []
+    formatted = _choices(_FORMATTED, text, offset, letters)
+    if formatted:
+        return formatted[-1]
+    chosen = _choices(_STATED, text, offset, letters)
     for start, end, contents in boxes(text):
-        inner = _LETTER_TEXT.sub(r"\1", contents)
-        match = _BOX_LETTER.match(inner)
-        letter = match and (match.group(1) or match.group(2))
+        match = _BOX_LETTER.match(_LETTER_TEXT.sub(r"\1", contents))
+        letter = match and (match.group(1) or match.group(2)).upper()
         if letter in letters:
             chosen.append(Located(letter, offset + start, offset + end, "letter-box"))
-    for match in _CHOICE.finditer(text):
-        group = next(g for g in ("paren", "bare", "stated") if match.group(g))
-        letter = match.group(group).upper()
-        if letter in letters:
-            chosen.append(
-                Located(letter, offset + match.start(group), offset + match.end(group), "letter-statement")
-            )
     if chosen:
         return max(chosen, key=lambda c: c.start)
     lines = [(m.start(), m.group()) for m in re.finditer(r"[^\n]*\S[^\n]*", text)]

@@ -164,10 +164,13 @@ _TEXT_NUMBER = re.compile(r"\\(?:text|textrm|mathrm|mbox)\s*\{\s*(-?\d[\d,]*(?:\
 
 
 def _plain(text: str) -> str:
-    """Text for a verbatim comparison: wrappers, math spacing, dollars, braces and case dropped."""
+    """Text for a verbatim comparison: wrappers, math spacing, dollars and the braces of single tokens
+    dropped (`\\cos^{2} t` is `\\cos^2 t`); case and every other brace kept (`\\frac{11}{2}` is not
+    `\\frac{1}{12}`, x is not X)."""
     text = _TEXT_WRAPPER.sub(r"\1", text)
-    text = re.sub(r"\\[,;!: ]|\\quad|\\qquad|\\left|\\right", "", text)
-    return re.sub(r"[\s${}]|\.$", "", text).lower()
+    text = re.sub(r"\\[,;!: ]|\\quad|\\qquad|\\left|\\right|\$", "", text)
+    text = re.sub(r"\{\s*(\\?\w)\s*\}", r"\1", text)
+    return re.sub(r"\s|\.$", "", text)
 
 
 def _as_math(text: str) -> str:
@@ -193,35 +196,32 @@ def _grade_math(response: str, gold: str, thinking: bool, lenient: bool) -> Grad
     if candidates is None:
         return Grade(correct=False, extracted=None, finished=False)
     parsed_gold = parse_gold(gold)
+    first: Grade | None = None  # for a gold math-verify cannot read: the best candidate, compared as text
     for located in candidates:
+        span = (located.start, located.end)
         if located.how == "tail":
             source = located.text
         elif located.how == "boxes":
-            source = response[located.start : located.end]
+            source = _TEXT_NUMBER.sub(lambda m: m.group(1), response[located.start : located.end])
         else:
             source = _as_math(located.text)
         if located.how != "tail" and _plain(located.text) == _plain(gold):
-            return Grade(correct=True, extracted=located.text, span=(located.start, located.end))
+            return Grade(correct=True, extracted=located.text, span=span)
         if pathological(located.text):
             if located.how == "tail":
                 break
             return Grade(correct=False, extracted=None)
-        if (
-            not parsed_gold
-        ):  # a gold math-verify cannot read is compared as text only (and counted by the caller)
-            if located.how == "tail":
-                break
-            return Grade(correct=False, extracted=located.text, span=(located.start, located.end))
-        if located.how == "boxes":
-            source = _TEXT_NUMBER.sub(lambda m: m.group(1), source)
+        if not parsed_gold:  # compared as text only (and counted by the caller): try every located answer
+            if located.how != "tail" and first is None:
+                first = Grade(correct=False, extracted=located.text, span=span)
+            continue
         try:
             correct, extracted = _verify(parsed_gold, source)
         except Exception:  # a checker failure on one odd answer must not sink a whole evaluation
             return Grade(correct=False, extracted=None)
         if extracted is not None:
-            span = (located.start, located.end)
             return Grade(correct=correct, extracted=extracted, span=span)
-    return Grade(correct=False, extracted=None)
+    return first or Grade(correct=False, extracted=None)
 
 
 def extract_letter(

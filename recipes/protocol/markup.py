@@ -47,24 +47,33 @@ def opens_thinking(prompt: str) -> bool:
     return prompt.rfind(THINK_OPEN) > prompt.rfind(THINK_CLOSE)
 
 
+def _closing_braces(text: str) -> dict[int, int]:
+    """Each `{` that is closed, mapped to its `}` (one pass, so thousands of unclosed boxes cost nothing)."""
+    closing: dict[int, int] = {}
+    stack: list[int] = []
+    for index, char in enumerate(text):
+        if char == "{":
+            stack.append(index)
+        elif char == "}" and stack:
+            closing[stack.pop()] = index
+    return closing
+
+
 def boxes(text: str) -> list[tuple[int, int, str]]:
     """Every outermost `\\boxed{...}`: (start of `\\boxed`, end after its closing brace, contents), braces
     balanced; an unclosed box is left out, and a box inside another is part of the outer one's contents."""
     found: list[tuple[int, int, str]] = []
+    opens = list(BOXED_OPEN.finditer(text))
+    if not opens:
+        return found
+    closing = _closing_braces(text)
     end = 0
-    for match in BOXED_OPEN.finditer(text):
-        if match.start() < end:
+    for match in opens:
+        brace = match.end() - 1
+        if match.start() < end or brace not in closing:
             continue
-        depth = 1
-        for index in range(match.end(), len(text)):
-            if text[index] == "{":
-                depth += 1
-            elif text[index] == "}":
-                depth -= 1
-                if depth == 0:
-                    found.append((match.start(), index + 1, text[match.end() : index]))
-                    end = index + 1
-                    break
+        found.append((match.start(), closing[brace] + 1, text[match.end() : closing[brace]]))
+        end = closing[brace] + 1
     return found
 
 
