@@ -259,3 +259,36 @@ def test_make_train_warns_instead_of_refusing_a_model_whose_config_is_not_here(t
     assert not plan.refusals and any("memory not estimated" in w for w in plan.warnings)
     with pytest.raises(UserError, match=r"hf download reasonlift-test/unknown-model config\.json"):
         build_plan(recipe, hw("h100", 1))
+
+
+def test_plan_refuses_bf16_off_under_deepspeed_and_warns_on_logged_completions(tmp_path):
+    from recipes.loader import load_recipe
+    from tests.conftest import write_recipe
+    from train.plan.build import build_plan, hardware_for
+
+    base = {"train.accelerate_config": "zero2", "train.args.bf16": False}
+    recipe = load_recipe(write_recipe(tmp_path / "z.yaml", **base))
+    plan = build_plan(recipe, hardware_for(8, "h100"), evaluation=False)
+    assert any("bf16 false with zero2.yaml" in r and "DeepSpeed refuses" in r for r in plan.refusals)
+    from tests.conftest import DELETE
+
+    grpo = {
+        "model.from_recipe": DELETE,
+        "model.name_or_path": "builtin:tiny-qwen2",
+        "train.accelerate_config": "zero2",
+        "train.args.log_completions": True,
+        "train.args.logging_steps": 1,
+    }
+    plan = build_plan(
+        load_recipe(write_recipe(tmp_path / "g.yaml", "grpo.yaml", **grpo)),
+        hardware_for(8, "h100"),
+        evaluation=False,
+    )
+    assert any("log_completions" in w and "all of them" in w for w in plan.warnings)
+
+
+def test_shipped_grpo_recipes_follow_deepscaler_and_log_no_completions():
+    for path in (REPO / "recipes" / "deepseek-r1-distill-qwen-1.5b").glob("grpo-*.yaml"):
+        args = yaml.safe_load(path.read_text())["train"]["args"]
+        assert args["mask_truncated_completions"] is False, path  # truncated answers earn 0, as in DeepScaleR
+        assert not args.get("log_completions"), path

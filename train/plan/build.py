@@ -223,6 +223,19 @@ def _launch_section(
         plan.launch.append(
             ("prompts per step", f"{global_batch // generations} (x {generations} completions each)")
         )
+        if args.get("log_completions"):
+            shown = args.get("num_completions_to_print")
+            plan.warnings.append(
+                f"log_completions: TRL writes all {global_batch} completions of each generation batch to parquet "
+                f"and a W&B table every {args.get('logging_steps')} logging step(s) and prints "
+                f"{'all of them' if shown is None else shown} with rich while the GPUs wait; set "
+                "num_completions_to_print and a larger logging_steps, or log_completions: false"
+            )
+    if launch.distributed_type == "DEEPSPEED" and launch.mixed_precision == "bf16" and args.get("bf16") is False:
+        plan.refusals.append(
+            f"train.args.bf16 false with {launch.path.name} (mixed_precision bf16): DeepSpeed refuses to start "
+            "(its bf16 is on, the trainer's off); remove bf16: false, or use a config without bf16"
+        )
     intended_batch = micro * intended * accumulation
     if intended != processes:
         factor = intended_batch / max(micro * processes, 1)
