@@ -70,8 +70,11 @@ def test_retraining_into_a_used_folder_needs_resume(trained):
     result = run_command("-m", "train.cli", str(recipe))
     assert result.returncode == 2 and "resume=1" in result.stderr and "Traceback" not in result.stderr
     assert any(Path(out).glob("checkpoint-*"))
+    runs_before = sorted((Path(out) / "wandb").glob("*run-*"))
     resumed = check(run_command("-m", "train.cli", str(recipe), "--resume"))
-    assert "resuming from" in resumed
+    # the run had finished: resuming it trains nothing, starts no W&B run and keeps its summary
+    assert "already holds this recipe's trained model" in resumed and "resuming from" not in resumed
+    assert sorted((Path(out) / "wandb").glob("*run-*")) == runs_before
 
 
 def test_checkpoint_curve_and_regrade(trained):
@@ -81,7 +84,7 @@ def test_checkpoint_curve_and_regrade(trained):
     )
     payload = json.loads((out / "compare" / "compare.json").read_text())
     curve = payload["checkpoint_curve"]
-    # the resume test above may have left a checkpoint at the last step (42); it then stands for the final model
+    # the last step (42) is the final model
     assert [p["step"] for p in curve] == [0, 20, 40, 42]
     assert [p["label"] for p in curve][:3] == ["baseline", "checkpoint-20", "checkpoint-40"]
     assert curve[0]["tasks"]["toy_addition"]["pass@1"] == payload["tasks"]["toy_addition"][0]["baseline_mean"]

@@ -15,7 +15,7 @@ from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT
 from recipes.runs import output_dir, recipe_dir
 from recipes.wandb_env import REASON_VAR, choose_mode
-from train.common import check_output_dir
+from train.common import check_output_dir, finished_notice, finished_run
 from train.data import load_for_method
 from train.launch_config import load_launch_config
 from train.plan.build import build_plan, hardware_for
@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.fresh and args.resume:
         raise UserError("--fresh and --resume contradict each other: pick one")
+    if args.resume and (done := finished_run(load_recipe(args.recipe))):
+        print(finished_notice(done))
+        return
     command = launch_command(args.recipe, args.resume, args.num_processes, fresh=args.fresh, force=args.force)
     # once, here: every training process inherits the mode instead of each waiting on the server
     if load_recipe(args.recipe).wandb.enabled and choose_mode() == "offline":

@@ -127,12 +127,55 @@ def prepare_output_dir(recipe: Recipe, resume: bool) -> Path | None:
     return None
 
 
-def write_summary(recipe: Recipe, trainer, started: float, extra: dict[str, Any] | None = None) -> dict:
-    """train_summary.json: what was trained, for how long, how fast, to what loss, with which code."""
+def finished_run(recipe: Recipe) -> dict | None:
+    """The summary of a run that already trained to the recipe's end in its output folder (a resubmitted
+    job, a requeue after the final save); None when there is something left to train."""
+    if recipe.train is None:
+        return None
+    folder = output_dir(recipe)
+    try:
+        summary = json.loads((folder / SUMMARY_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    checkpoint = last_checkpoint(folder)
+    if checkpoint is not None and int(checkpoint.name.rsplit("-", 1)[-1]) > summary.get("global_step", 0):
+        return None  # trained further since that summary
+    args = recipe.train.args
+    if int(args.get("max_steps", -1)) > 0:
+        return summary if summary.get("global_step", 0) >= int(args["max_steps"]) else None
+    epochs = float(args.get("num_train_epochs", 3.0))  # TrainingArguments' default
+    return summary if (summary.get("epochs") or 0) >= epochs - 1e-6 else None
+
+
+def finished_notice(summary: dict) -> str:
+    return (
+        f"{summary['output_dir']} already holds this recipe's trained model ({summary['global_step']} steps, "
+        f"{summary.get('epochs') or 0:g} epochs): nothing to resume. Raise num_train_epochs or max_steps to train "
+        "further, or start over with fresh=1"
+    )
+
+
+def _tokens_at(checkpoint: Path | None) -> int:
+    """Tokens trained when `checkpoint` was saved (0 for a fresh run)."""
+    if checkpoint is None:
+        return 0
+    try:
+        history = json.loads((checkpoint / "trainer_state.json").read_text()).get("log_history", [])
+    except (OSError, json.JSONDecodeError):
+        return 0
+    return int(max((h.get("num_tokens", 0) for h in history), default=0))
+
+
+def write_summary(
+    recipe: Recipe, trainer, started: float, extra: dict[str, Any] | None = None, resumed: Path | None = None
+) -> dict:
+    """train_summary.json: what was trained, for how long, how fast, to what loss, with which code. After a
+    resume, tokens/s is this segment's: the tokens trained since `resumed` over this segment's runtime."""
     folder = output_dir(recipe)
     history = trainer.state.log_history
     losses = [h["loss"] for h in history if "loss" in h]
     tokens = max((h.get("num_tokens", 0) for h in history), default=0)
+    segment_tokens = tokens - _tokens_at(resumed)
     runtime = time.time() - started
     train_metrics = next((h for h in reversed(history) if "train_runtime" in h), {})
     summary = {
@@ -146,8 +189,10 @@ def write_summary(recipe: Recipe, trainer, started: float, extra: dict[str, Any]
         "runtime_s": round(runtime, 2),
         "train_runtime_s": train_metrics.get("train_runtime"),
         "tokens": int(tokens),
-        "tokens_per_s": round(tokens / train_metrics["train_runtime"], 1)
-        if tokens and train_metrics.get("train_runtime")
+        "resumed_from_step": int(resumed.name.rsplit("-", 1)[-1]) if resumed else None,
+        "segment_tokens": int(segment_tokens),
+        "tokens_per_s": round(segment_tokens / train_metrics["train_runtime"], 1)
+        if segment_tokens and train_metrics.get("train_runtime")
         else None,
         "first_loss": losses[0] if losses else None,
         "final_loss": losses[-1] if losses else None,
@@ -183,7 +228,7 @@ def train_and_save(
         return None
     tokenizer.save_pretrained(str(output_dir(recipe)))
     copy_recipe(recipe)
-    return write_summary(recipe, trainer, started, extra=extra)
+    return write_summary(recipe, trainer, started, extra=extra, resumed=checkpoint)
 
 
 def copy_recipe(recipe: Recipe) -> None:

@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> None:
 
     recipe = load_recipe(args.recipe)
     assert recipe.train is not None
+    if args.resume and (done := common.finished_run(recipe)):  # a resubmitted or requeued finished job
+        if common.is_main_process():
+            print(common.finished_notice(done))
+        return
     wandb_dir = common.output_dir(recipe)
     if recipe.wandb.enabled:
         mode = configure(

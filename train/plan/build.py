@@ -231,7 +231,11 @@ def _launch_section(
                 f"{'all of them' if shown is None else shown} with rich while the GPUs wait; set "
                 "num_completions_to_print and a larger logging_steps, or log_completions: false"
             )
-    if launch.distributed_type == "DEEPSPEED" and launch.mixed_precision == "bf16" and args.get("bf16") is False:
+    if (
+        launch.distributed_type == "DEEPSPEED"
+        and launch.mixed_precision == "bf16"
+        and args.get("bf16") is False
+    ):
         plan.refusals.append(
             f"train.args.bf16 false with {launch.path.name} (mixed_precision bf16): DeepSpeed refuses to start "
             "(its bf16 is on, the trainer's off); remove bf16: false, or use a config without bf16"

@@ -1,0 +1,64 @@
+"""Resuming: a finished run is not trained again, and tokens/s counts only the resumed segment."""
+
+from __future__ import annotations
+
+import json
+
+from recipes.loader import load_recipe
+from tests.conftest import write_recipe
+
+
+def _run_folder(tmp_path, epochs: int, checkpoint_steps: list[int], summary_step: int, summary_epochs: float):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    recipe = load_recipe(write_recipe(tmp_path / "r.yaml", **{"train.args.num_train_epochs": epochs}))
+    out = tmp_path / "outputs" / recipe.name
+    for step in checkpoint_steps:
+        (out / f"checkpoint-{step}").mkdir(parents=True)
+        state = {"log_history": [{"step": step, "num_tokens": 1000 * step}]}
+        (out / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps(state))
+    summary = {"output_dir": str(out), "global_step": summary_step, "epochs": summary_epochs}
+    (out / "train_summary.json").write_text(json.dumps(summary))
+    return recipe, out
+
+
+def test_a_finished_run_is_recognised_and_one_with_more_to_train_is_not(tmp_path):
+    from train.common import finished_notice, finished_run
+
+    recipe, _ = _run_folder(tmp_path / "a", 15, [40], 42, 15.0)
+    done = finished_run(recipe)
+    assert done and "nothing to resume" in finished_notice(done) and "fresh=1" in finished_notice(done)
+    # the recipe now asks for more epochs: resuming trains them
+    recipe, _ = _run_folder(tmp_path / "b", 20, [40], 42, 15.0)
+    assert finished_run(recipe) is None
+    # a checkpoint newer than the summary: trained further since, not finished
+    recipe, _ = _run_folder(tmp_path / "c", 15, [40, 60], 42, 15.0)
+    assert finished_run(recipe) is None
+
+
+def test_resuming_a_finished_run_exits_cleanly_without_starting_anything(tmp_path, capsys):
+    from train.cli import main
+
+    recipe, out = _run_folder(tmp_path, 15, [40], 42, 15.0)
+    main([str(tmp_path / "r.yaml"), "--resume"])
+    assert "already holds this recipe's trained model" in capsys.readouterr().out
+    assert not (out / "wandb").exists()
+
+
+def test_tokens_per_second_after_a_resume_counts_the_segment_only(tmp_path):
+    from types import SimpleNamespace
+
+    from train.common import write_summary
+
+    recipe, out = _run_folder(tmp_path, 15, [40], 40, 14.0)
+    history = [
+        {"step": 40, "num_tokens": 40_000},
+        {"step": 60, "num_tokens": 60_000},
+        {"train_runtime": 10.0},
+    ]
+    trainer = SimpleNamespace(
+        state=SimpleNamespace(log_history=history, global_step=60, epoch=15.0),
+        args=SimpleNamespace(world_size=1),
+    )
+    summary = write_summary(recipe, trainer, started=0.0, resumed=out / "checkpoint-40")
+    assert summary["tokens"] == 60_000 and summary["segment_tokens"] == 20_000
+    assert summary["tokens_per_s"] == 2_000.0 and summary["resumed_from_step"] == 40
