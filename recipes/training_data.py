@@ -16,6 +16,7 @@ def load_raw(spec: DatasetSpec, recipe_dir: Path):
     """The rows `spec` names (a hub dataset at its revision, a local file or folder, or a builtin), subset to
     `max_samples` as training sees them."""
     from datasets import load_dataset
+    from datasets.exceptions import DatasetGenerationError
 
     location = resolve(spec.path, recipe_dir)
     path = Path(location)
@@ -26,15 +27,48 @@ def load_raw(spec: DatasetSpec, recipe_dir: Path):
                 raise UserError(
                     f"train.dataset.path: unsupported file type {path.suffix!r} (use .jsonl, .json, .parquet or .csv)"
                 )
+            check_local_file(path)
             dataset = load_dataset(fmt, data_files={spec.split: str(path)}, split=spec.split)
         else:
             dataset = load_dataset(location, name=spec.name, revision=spec.revision, split=spec.split)
-    except (FileNotFoundError, ValueError, ConnectionError) as err:
-        raise UserError(f"train.dataset: could not load {spec.path!r} split {spec.split!r}: {err}") from None
+    except (FileNotFoundError, ValueError, ConnectionError, DatasetGenerationError, StopIteration) as err:
+        cause = err.__cause__ or err
+        raise UserError(
+            f"train.dataset: could not load {spec.path!r} split {spec.split!r}: {type(cause).__name__}: {cause}"
+        ) from None
+    if len(dataset) == 0:
+        raise UserError(f"train.dataset: {spec.path!r} split {spec.split!r} has no rows")
     if spec.max_samples and spec.max_samples < len(dataset):
         # a seeded random subset: the first rows of a hub dataset are often one source or one difficulty
         dataset = dataset.shuffle(seed=spec.seed).select(range(spec.max_samples))
     return dataset
+
+
+def check_local_file(path: Path) -> None:
+    """The mistakes a hand-made training file has, named by line before `datasets` turns them into a
+    traceback: an empty file, a JSONL line that is not one JSON object."""
+    import json
+
+    if path.stat().st_size == 0:
+        raise UserError(f"train.dataset.path: {path} is empty")
+    if path.suffix != ".jsonl":
+        return
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        rows = 0
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise UserError(
+                    f"train.dataset.path: {path} line {number} is not valid JSON ({err.msg})"
+                ) from None
+            if not isinstance(row, dict):
+                raise UserError(f"train.dataset.path: {path} line {number} is not a JSON object")
+            rows += 1
+    if not rows:
+        raise UserError(f"train.dataset.path: {path} holds no rows")
 
 
 def problem_statements(spec: DatasetSpec, method: str, recipe_dir: Path) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from recipes.schema import DatasetSpec
 from train.data import drop_or_keep_long, load_train_dataset
 
@@ -47,3 +49,33 @@ def test_rows_longer_than_max_length_are_counted_and_dropped_or_kept(tmp_path, c
     assert len(drop_or_keep_long(dataset, tokenizer, limit, "truncate")) == 70
     assert "cut at max_length" in capsys.readouterr().out
     assert drop_or_keep_long(dataset, tokenizer, max(lengths), "drop") is dataset
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"\n\n", "holds no rows"),
+        (b'{"messages": []}\n{"messages": [\n', "line 2 is not valid JSON"),
+        (b'{"messages": []}\n[1, 2]\n', "line 2 is not a JSON object"),
+    ],
+)
+def test_a_broken_training_file_is_one_line_naming_the_line(tmp_path, content, message):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, write_recipe
+
+    data = tmp_path / "train.jsonl"
+    data.write_bytes(content)
+    recipe = write_recipe(tmp_path / "r.yaml", **{"train.dataset.path": str(data)})
+    result = subprocess.run(
+        [sys.executable, "-m", "train.cli", str(recipe)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, (
+        result.stderr
+    )

@@ -38,7 +38,7 @@ def test_a_finished_run_is_recognised_and_one_with_more_to_train_is_not(tmp_path
 def test_resuming_a_finished_run_exits_cleanly_without_starting_anything(tmp_path, capsys):
     from train.cli import main
 
-    recipe, out = _run_folder(tmp_path, 15, [40], 42, 15.0)
+    _, out = _run_folder(tmp_path, 15, [40], 42, 15.0)
     main([str(tmp_path / "r.yaml"), "--resume"])
     assert "already holds this recipe's trained model" in capsys.readouterr().out
     assert not (out / "wandb").exists()
