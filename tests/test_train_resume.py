@@ -62,3 +62,20 @@ def test_tokens_per_second_after_a_resume_counts_the_segment_only(tmp_path):
     summary = write_summary(recipe, trainer, started=0.0, resumed=out / "checkpoint-40")
     assert summary["tokens"] == 60_000 and summary["segment_tokens"] == 20_000
     assert summary["tokens_per_s"] == 2_000.0 and summary["resumed_from_step"] == 40
+
+
+def test_ctrl_c_during_training_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    import pytest
+
+    import train.cli
+
+    recipe = write_recipe(tmp_path / "r.yaml")
+
+    def interrupted(command):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.cli, "run_launch", interrupted)
+    with pytest.raises(SystemExit) as exit_:
+        train.cli.main([str(recipe)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 130 and "resume=1" in err and "Traceback" not in err

@@ -112,9 +112,14 @@ def run_launch(command: list[str]) -> None:
     if "torch.distributed.run" in command:
         env["ACCELERATE_USE_CPU"] = "true"
         env.setdefault("OMP_NUM_THREADS", "1")
-    result = subprocess.run(command, env=env, check=False)
-    if result.returncode != 0:
-        raise SystemExit(result.returncode)
+    process = subprocess.Popen(command, env=env)
+    try:
+        returncode = process.wait()
+    except KeyboardInterrupt:  # the workers got the same Ctrl-C: let them stop before saying so
+        process.wait()
+        raise
+    if returncode != 0:
+        raise SystemExit(returncode)
 
 
 def remove_previous_run(recipe_path: str) -> None:
@@ -159,10 +164,18 @@ def main(argv: list[str] | None = None) -> None:
     # once, here: every training process inherits the mode instead of each waiting on the server
     if load_recipe(args.recipe).wandb.enabled and choose_mode() == "offline":
         print(f"W&B: logging offline ({os.environ.get(REASON_VAR)})")
-    ensure_base_model_trained(args.recipe)
-    if args.fresh:
-        remove_previous_run(args.recipe)
-    run_launch(command)
+    try:
+        ensure_base_model_trained(args.recipe)
+        if args.fresh:
+            remove_previous_run(args.recipe)
+        run_launch(command)
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: the checkpoints saved so far are kept; resume with `make train recipe={args.recipe} "
+            "resume=1`",
+            file=sys.stderr,
+        )
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

@@ -13,6 +13,13 @@ from train import common
 
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
+    try:
+        _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C reaches every worker: the launcher says what to do, once
+        raise SystemExit(130) from None
+
+
+def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("recipe")
     parser.add_argument("--resume", action="store_true")
