@@ -43,3 +43,18 @@ def test_weights_fingerprint_follows_content_not_path(tmp_path):
     assert weights_fingerprint(one) == weights_fingerprint(two)
     (two / "model.safetensors").write_bytes(b"weights-v2")  # re-trained into the same folder
     assert weights_fingerprint(one) != weights_fingerprint(two)
+
+
+def test_a_checkpoint_and_the_same_weights_saved_as_the_final_model_share_a_fingerprint(tmp_path, isolated_cache):
+    from eval.stores.fingerprint import weights_fingerprint
+
+    checkpoint, final = tmp_path / "checkpoint-42", tmp_path / "final"
+    for folder in (checkpoint, final):
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"weights")
+        (folder / "config.json").write_text("{}")
+    for name in ("optimizer.pt", "scheduler.pt", "training_args.bin", "rng_state.pth", "scaler.pt"):
+        (checkpoint / name).write_bytes(b"training state")
+    assert weights_fingerprint(checkpoint) == weights_fingerprint(final)
+    (final / "model.safetensors").write_bytes(b"other weights")
+    assert weights_fingerprint(checkpoint) != weights_fingerprint(final)

@@ -11,11 +11,19 @@ import xxhash
 from recipes.paths import cache_dir
 
 WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt", "config.json")
+# What a Trainer checkpoint holds beside the weights: the same weights saved as the final model (without
+# these) are the same model, evaluated once
+TRAINING_STATE = ("optimizer", "scheduler", "scaler", "training_args", "rng_state")
 CHUNK = 16 * 1024 * 1024
 
 
 def _weight_files(folder: Path) -> list[Path]:
-    files = {p for pattern in WEIGHT_PATTERNS for p in folder.glob(pattern) if p.is_file()}
+    files = {
+        p
+        for pattern in WEIGHT_PATTERNS
+        for p in folder.glob(pattern)
+        if p.is_file() and not p.name.startswith(TRAINING_STATE)
+    }
     return sorted(files)
 
 
