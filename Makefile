@@ -38,7 +38,7 @@ help:
 	@echo "make serve recipe=R [model=M] [port=8000] [host=0.0.0.0]   vLLM's OpenAI server with the eval's settings"
 	@echo "make perf recipe=R (model=M | url=U) [concurrency=1,8,32] [requests=N]   serving latency and throughput"
 	@echo "make vllm-serve recipe=R [tp=N] [port=P]   TRL's vLLM server for GRPO in server mode"
-	@echo "make slurm recipe=R kind=train|grpo|eval [checkpoints=all] [nodes=N] [gpus=8] [cpus=N] [partition=P]   write sbatch scripts"
+	@echo "make slurm recipe=R kind=train|grpo|eval [checkpoints=all] [nodes=N] [gpus=N] [cpus=N] [mem=M] [time=T] [parallel=N] [partition=P]   write sbatch scripts"
 	@echo "make check-recipe recipe=R     validate a recipe without running anything"
 	@echo "make install [profile=cpu|gpu] create .venv and install (done by the targets above)"
 
@@ -143,7 +143,7 @@ slurm: venv
 	$(PY) -m train.slurm.render $(RECIPE) --kind $(or $(kind),train) $(if $(nodes),--nodes $(nodes)) \
 		$(if $(gpus),--gpus-per-node $(gpus)) $(if $(partition),--partition $(partition)) $(if $(time),--time $(time)) \
 		$(if $(vllm_tp),--vllm-tp $(vllm_tp)) $(if $(cpus),--cpus-per-task $(cpus)) \
-		$(if $(checkpoints),--checkpoints $(checkpoints))
+		$(if $(checkpoints),--checkpoints $(checkpoints)) $(if $(mem),--mem $(mem)) $(if $(parallel),--parallel $(parallel))
 
 # Before anything heavy: the run the recipe would make on the GPUs here (or gpus=N gpu=KIND nodes=N).
 plan: venv

@@ -45,7 +45,9 @@ def test_weights_fingerprint_follows_content_not_path(tmp_path):
     assert weights_fingerprint(one) != weights_fingerprint(two)
 
 
-def test_a_checkpoint_and_the_same_weights_saved_as_the_final_model_share_a_fingerprint(tmp_path, isolated_cache):
+def test_a_checkpoint_and_the_same_weights_saved_as_the_final_model_share_a_fingerprint(
+    tmp_path, isolated_cache
+):
     from eval.stores.fingerprint import weights_fingerprint
 
     checkpoint, final = tmp_path / "checkpoint-42", tmp_path / "final"

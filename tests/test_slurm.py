@@ -64,7 +64,12 @@ def test_scripts_requeue_poll_the_real_health_path_and_pass_cpus_to_srun(kind):
     assert "#SBATCH --cpus-per-task=24" in text and 'SRUN_CPUS_PER_TASK="${SLURM_CPUS_PER_TASK:-24}"' in text
     assert "/health/" not in text
     if kind == "grpo":
-        assert ':8000/health"' in text
+        assert ':$VLLM_PORT/health"' in text and "REASONLIFT_VLLM_SERVER_PORT=$VLLM_PORT" in text
+    assert "29500" not in text and "8000" not in text  # ports of the job's own
+    assert (
+        f"#SBATCH --job-name=r1-distill-1.5b-{'grpo-math-server' if kind == 'grpo' else 'sft-openr1-math'}-{kind}"
+        in text
+    )
     default = render(str(recipe), kind, nodes=2, gpus_per_node=4)
     assert "#SBATCH --cpus-per-task=32" in default  # 8 per GPU unless told
 
@@ -187,3 +192,30 @@ def test_a_sweep_needs_checkpoints(tmp_path):
     recipe = write_recipe(tmp_path / "r.yaml", **{"train.output_dir": str(tmp_path / "none")})
     with pytest.raises(UserError, match=r"no checkpoint-\* folders with full weights .* train first"):
         render_sweep(str(recipe))
+
+
+def test_one_source_of_resources_for_every_script(tmp_path, monkeypatch):
+    from train.slurm.render import main
+
+    recipe = REAL / "sft-openr1-math.yaml"
+    out = tmp_path / "eval.sbatch"
+    main([str(recipe), "--kind", "eval", "--mem", "200G", "--time", "04:00:00", "--output", str(out)])
+    text = out.read_text()
+    # an evaluation asks for the GPUs its vLLM engines use (TP x DP = 1 here), not a whole node
+    assert (
+        "#SBATCH --gres=gpu:1" in text and "#SBATCH --mem=200G" in text and "#SBATCH --time=04:00:00" in text
+    )
+
+
+def test_the_sweeps_compare_job_gets_the_time_and_cpus_it_was_told(tmp_path):
+    from train.slurm.render import render_sweep
+
+    recipe, _ = _trained(tmp_path)
+    files = render_sweep(
+        str(recipe), time="00:30:00", cpus_per_task=2, mem="16G", parallel=3, out_dir=tmp_path
+    )
+    compare = next(text for path, text in files.items() if path.name.endswith("compare.sbatch"))
+    array = next(text for path, text in files.items() if path.name.endswith("array.sbatch"))
+    assert "#SBATCH --cpus-per-task=2" in compare and "#SBATCH --time=00:30:00" in compare
+    assert "#SBATCH --requeue" in compare and "#SBATCH --mem=16G" in compare
+    assert "%3" in array.split("--array=")[1].splitlines()[0]

@@ -82,6 +82,8 @@ def build_trl_config(recipe: Recipe, config_cls: type, run_name: str, **owned: A
     if args.get("vllm_mode") == "server" and os.environ.get("REASONLIFT_VLLM_SERVER_HOST"):
         # set by the Slurm script, which only learns the generation node's name when the job starts
         args["vllm_server_host"] = os.environ["REASONLIFT_VLLM_SERVER_HOST"]
+    if args.get("vllm_mode") == "server" and os.environ.get("REASONLIFT_VLLM_SERVER_PORT"):
+        args["vllm_server_port"] = int(os.environ["REASONLIFT_VLLM_SERVER_PORT"])  # the job's own port
     report_to = ["wandb"] if recipe.wandb.enabled else []
     return config_cls(output_dir=str(output_dir(recipe)), run_name=run_name, report_to=report_to, **args)
 

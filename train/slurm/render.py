@@ -32,7 +32,7 @@ def render(
     vllm_tp: int = 1,
     resume: bool = True,
     repo: Path = REPO_ROOT,
-    vllm_port: int = 8000,
+    mem: str | None = None,
 ) -> str:
     recipe = load_recipe(recipe_path, check_paths=False)
     if kind in ("train", "grpo") and recipe.train is None:
@@ -68,7 +68,13 @@ def render(
         accelerate_config = str(load_launch_config(recipe.train.accelerate_config, recipe_dir(recipe)).path)
     values = {
         **_job_values(
-            recipe, recipe_path, repo, time, partition, cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus_per_node
+            recipe,
+            recipe_path,
+            repo,
+            time,
+            partition,
+            cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus_per_node,
+            mem,
         ),
         "NODES": str(nodes),
         "GPUS_PER_NODE": str(gpus_per_node),
@@ -78,7 +84,6 @@ def render(
         "RESUME": "--resume" if resume else "",
         "BASE_MODEL": recipe.model.name_or_path or "",
         "VLLM_TP": str(vllm_tp),
-        "VLLM_PORT": str(vllm_port),
         "COMPARE_FLAGS": "",
     }
     text = (HERE / TEMPLATES[kind]).read_text()
@@ -86,12 +91,17 @@ def render(
     return rendered
 
 
-def _job_values(recipe, recipe_path: str, repo: Path, time: str, partition: str | None, cpus: int) -> dict:
-    """What every rendered script fills in the same way."""
+def _job_values(
+    recipe, recipe_path: str, repo: Path, time: str, partition: str | None, cpus: int, mem: str | None
+) -> dict:
+    """What every rendered script fills in the same way: one source for the resources every job asks for."""
     return {
         "NAME": recipe.name,
         "CPUS_PER_TASK": str(cpus),
         "TIME": time,
+        "MEM_LINE": f"#SBATCH --mem={mem}"
+        if mem
+        else "# (no --mem: the partition's default per CPU; set mem=)",
         "LOG_DIR": str(repo / "outputs" / "slurm"),
         "PARTITION_LINE": f"#SBATCH --partition={partition}" if partition else "# (no partition set)",
         "REPO": str(repo),
@@ -128,6 +138,14 @@ def sweep_models(recipe) -> list[str]:
     return [base, *(str(c) for c in full), str(folder)]
 
 
+def eval_gpus(recipe) -> int:
+    """GPUs an evaluation job uses: the recipe's vLLM tensor x data parallel size."""
+    return recipe.eval.vllm.tensor_parallel_size * recipe.eval.vllm.data_parallel_size
+
+
+COMPARE_CPUS = 4  # the sweep's compare reads the cache and grades: a few cores, no GPU
+
+
 def render_sweep(
     recipe_path: str,
     gpus_per_node: int | None = None,
@@ -136,18 +154,21 @@ def render_sweep(
     cpus_per_task: int | None = None,
     repo: Path = REPO_ROOT,
     out_dir: Path | None = None,
+    mem: str | None = None,
+    parallel: int = 8,
 ) -> dict[Path, str]:
     """`kind=eval checkpoints=all`: the array script, the compare script and the script that submits both."""
     recipe = load_recipe(recipe_path, check_paths=False)
     models = sweep_models(recipe)
-    vllm = recipe.eval.vllm
-    gpus = gpus_per_node or vllm.tensor_parallel_size * vllm.data_parallel_size
+    gpus = gpus_per_node or eval_gpus(recipe)
     out_dir = out_dir or repo / "outputs" / "slurm"
     names = {k: out_dir / f"{recipe.name}-eval-{k}" for k in ("array.sbatch", "compare.sbatch", "sweep.sh")}
     values = {
         **_job_values(
-            recipe, recipe_path, repo, time, partition, cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus
+            recipe, recipe_path, repo, time, partition, cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus, mem
         ),
+        "COMPARE_CPUS": str(min(cpus_per_task, COMPARE_CPUS) if cpus_per_task else COMPARE_CPUS),
+        "ARRAY_PARALLEL": str(parallel),
         "LAST_INDEX": str(len(models) - 1),
         "EVAL_GPUS": str(gpus),
         "MODELS": "\n".join(f"  {shlex.quote(m)}" for m in models),
@@ -193,6 +214,10 @@ def main(argv: list[str] | None = None) -> None:
         choices=["all"],
         help="kind=eval: a job array over the baseline and every checkpoint, then the compare and curve",
     )
+    parser.add_argument("--mem", help="memory per node, as sbatch --mem takes it (e.g. 200G)")
+    parser.add_argument(
+        "--parallel", type=int, default=8, help="a sweep: array tasks running at once (sbatch --array=...%%N)"
+    )
     parser.add_argument("--output", help="default: outputs/slurm/<recipe>-<kind>.sbatch")
     args = parser.parse_args(argv)
     if args.checkpoints:
@@ -204,6 +229,8 @@ def main(argv: list[str] | None = None) -> None:
             args.time,
             args.partition,
             args.cpus_per_task,
+            mem=args.mem,
+            parallel=args.parallel,
         )
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,19 +239,21 @@ def main(argv: list[str] | None = None) -> None:
         *scripts, submit = files
         print(f"wrote {', '.join(str(p) for p in scripts)}\nsubmit with: bash {submit}")
         return
+    recipe = load_recipe(args.recipe, check_paths=False)
+    # an evaluation asks for the GPUs its vLLM engines use; training for a whole node unless told
+    gpus = args.gpus_per_node or (eval_gpus(recipe) if args.kind == "eval" else 8)
     text = render(
         args.recipe,
         args.kind,
         args.nodes,
-        args.gpus_per_node or 8,
+        gpus,
         args.time,
         args.partition,
         cpus_per_task=args.cpus_per_task,
         vllm_tp=args.vllm_tp,
+        mem=args.mem,
     )
-    recipe = load_recipe(args.recipe, check_paths=False)
     wanted = recipe.train.num_processes if recipe.train else None
-    gpus = args.gpus_per_node or 8
     if args.kind == "train" and wanted and wanted != args.nodes * gpus:
         print(
             f"warning: the recipe sets train.num_processes {wanted}; the script starts one process per GPU "
