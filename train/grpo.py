@@ -8,6 +8,7 @@ from recipes.protocol.rewards import recipe_rewards
 from recipes.schema import Recipe
 from train import common
 from train.data import load_prompt_dataset
+from train.lora import keep_base_exact
 
 
 def run_grpo(recipe: Recipe, resume: bool = False) -> dict | None:
@@ -28,6 +29,8 @@ def run_grpo(recipe: Recipe, resume: bool = False) -> dict | None:
         processing_class=tokenizer,
         peft_config=common.lora_config(recipe),
     )
+    if recipe.train.lora is not None:
+        keep_base_exact(trainer.model)  # TRL's merge/unmerge for vLLM would make the bf16 base drift
     rewards = {f.__name__: w for f, w in zip(reward_funcs, reward_weights, strict=True)}
     return common.train_and_save(
         recipe, trainer, tokenizer, checkpoint, started, {"train_prompts": len(dataset), "rewards": rewards}
