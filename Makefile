@@ -136,6 +136,7 @@ perf: install
 vllm-serve: install
 	@test -z "$(dp)" || { echo "error: dp= is not supported: trl vllm-serve errors on data parallel > 1 for dense models; use tp="; exit 2; }
 	$(VENV)/bin/trl vllm-serve --model "$$($(PY) -m recipes get $(RECIPE) model.name_or_path)" \
+		$$(rev="$$($(PY) -m recipes get $(RECIPE) model.revision)"; [ -n "$$rev" ] && [ "$$rev" != None ] && echo --revision "$$rev") \
 		$(if $(tp),--tensor_parallel_size $(tp)) $(if $(port),--port $(port))
 
 # Slurm: render a ready-to-submit sbatch script for a recipe (kind=train|grpo|eval).

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from recipes.errors import UserError
 
-TOKENIZER_FILES = ["*.json", "*.model", "*.txt", "*.jinja"]
+TOKENIZER_FILES = ["*.json", "*.model", "*.txt", "*.jinja", "*.tiktoken"]
 MODEL_FILES = [*TOKENIZER_FILES, "*.safetensors"]
 
 

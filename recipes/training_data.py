@@ -53,7 +53,7 @@ def check_local_file(path: Path) -> None:
         raise UserError(f"train.dataset.path: {path} is empty")
     if path.suffix != ".jsonl":
         return
-    with path.open(encoding="utf-8", errors="replace") as lines:
+    with path.open(encoding="utf-8-sig", errors="replace") as lines:  # a byte-order mark is fine
         rows = 0
         for number, line in enumerate(lines, start=1):
             if not line.strip():

@@ -56,6 +56,18 @@ def test_the_pinned_revision_is_what_trl_and_vllm_will_load(hub_cache, tmp_path)
     assert model_location(default) == str(hub_cache / "snapshots" / NEWER)
 
 
+def test_a_folder_named_like_the_hub_id_does_not_hide_the_pinned_revision(hub_cache, tmp_path, monkeypatch):
+    from train.common import model_location
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(tiny_model_path(), tmp_path / "org" / "tiny")
+    recipe = load_recipe(
+        write_recipe(tmp_path / "r.yaml", **{"model.name_or_path": "org/tiny", "model.revision": PINNED}),
+        check_paths=False,
+    )
+    assert model_location(recipe) == str(hub_cache / "snapshots" / PINNED)
+
+
 def test_a_revision_missing_from_the_cache_is_one_line(hub_cache, tmp_path):
     from recipes.errors import UserError
     from train.common import model_location

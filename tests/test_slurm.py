@@ -65,7 +65,7 @@ def test_scripts_requeue_poll_the_real_health_path_and_pass_cpus_to_srun(kind):
     assert "/health/" not in text
     if kind == "grpo":
         assert ':$VLLM_PORT/health"' in text and "REASONLIFT_VLLM_SERVER_PORT=$VLLM_PORT" in text
-    assert "29500" not in text and "8000" not in text  # ports of the job's own
+    assert "29500" not in text and "8000" not in text and "51216" not in text  # ports of the job's own
     assert (
         f"#SBATCH --job-name=r1-distill-1.5b-{'grpo-math-server' if kind == 'grpo' else 'sft-openr1-math'}-{kind}"
         in text
@@ -118,10 +118,13 @@ def test_server_host_from_the_job_reaches_the_trl_config(tmp_path, monkeypatch):
     recipe = load_recipe(REAL / "grpo-math-server.yaml", check_paths=False)
     recipe.train.output_dir = str(tmp_path)
     monkeypatch.setenv("REASONLIFT_VLLM_SERVER_HOST", "node-017")
+    monkeypatch.setenv("REASONLIFT_VLLM_SERVER_PORT", "30123")
+    monkeypatch.setenv("REASONLIFT_VLLM_GROUP_PORT", "40123")
     args = dict(recipe.train.args, use_vllm=False, use_liger_kernel=False, gradient_checkpointing=False)
     recipe.train.args = args
     config = build_trl_config(recipe, GRPOConfig, run_name="x")
     assert config.vllm_server_host == "node-017"
+    assert (config.vllm_server_port, config.vllm_group_port) == (30123, 40123)
 
 
 def _trained(tmp_path, steps=(2, 4)):

@@ -44,6 +44,23 @@ def test_resuming_a_finished_run_exits_cleanly_without_starting_anything(tmp_pat
     assert not (out / "wandb").exists()
 
 
+def test_sfts_token_counter_continues_from_the_checkpoint(tmp_path, monkeypatch):
+    """TRL's SFTTrainer restarts its num_tokens counter at 0 on a resume; reasonlift continues it."""
+    from types import SimpleNamespace
+
+    import train.common as common
+
+    recipe, out = _run_folder(tmp_path, 15, [40], 40, 14.0)
+    seen = {}
+    trainer = SimpleNamespace(
+        _total_train_tokens=0, train=lambda **_: seen.update(at=trainer._total_train_tokens)
+    )
+    monkeypatch.setattr(common, "save_final_model", lambda *a: None)
+    trainer.is_world_process_zero = lambda: False
+    common.train_and_save(recipe, trainer, None, out / "checkpoint-40", 0.0, {})
+    assert seen["at"] == 40_000
+
+
 def test_tokens_per_second_after_a_resume_counts_the_segment_only(tmp_path):
     from types import SimpleNamespace
 

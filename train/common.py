@@ -13,6 +13,7 @@ from recipes.builtins import resolve
 from recipes.errors import UserError
 from recipes.gpus import gpu_available
 from recipes.hub import snapshot
+from recipes.paths import is_builtin, looks_local
 from recipes.protocol.chat_template import apply_recipe_template
 from recipes.provenance import provenance
 from recipes.runs import RECIPE_COPY, SUMMARY_FILE, last_checkpoint, output_dir, recipe_dir
@@ -23,9 +24,11 @@ def model_location(recipe: Recipe) -> str:
     """The recipe's model as a local folder: a builtin built, a path resolved, a hub id at `model.revision`
     downloaded (or found in the cache). Everything that loads the model afterwards, TRL's reference model
     and its colocated vLLM included, reads this folder, so all of them see the pinned revision."""
-    location = resolve(recipe.model.name_or_path, recipe_dir(recipe))
-    if Path(location).exists():
-        return location
+    name = recipe.model.name_or_path
+    location = resolve(name, recipe_dir(recipe))
+    pinned_hub_id = recipe.model.revision is not None and not (is_builtin(name) or looks_local(name))
+    if Path(location, "config.json").exists() and not pinned_hub_id:
+        return str(Path(location).resolve())
     return str(snapshot(location, recipe.model.revision))
 
 
@@ -83,7 +86,9 @@ def build_trl_config(recipe: Recipe, config_cls: type, run_name: str, **owned: A
         # set by the Slurm script, which only learns the generation node's name when the job starts
         args["vllm_server_host"] = os.environ["REASONLIFT_VLLM_SERVER_HOST"]
     if args.get("vllm_mode") == "server" and os.environ.get("REASONLIFT_VLLM_SERVER_PORT"):
-        args["vllm_server_port"] = int(os.environ["REASONLIFT_VLLM_SERVER_PORT"])  # the job's own port
+        args["vllm_server_port"] = int(os.environ["REASONLIFT_VLLM_SERVER_PORT"])  # the job's own ports
+        if os.environ.get("REASONLIFT_VLLM_GROUP_PORT"):
+            args["vllm_group_port"] = int(os.environ["REASONLIFT_VLLM_GROUP_PORT"])
     report_to = ["wandb"] if recipe.wandb.enabled else []
     return config_cls(output_dir=str(output_dir(recipe)), run_name=run_name, report_to=report_to, **args)
 
@@ -224,6 +229,10 @@ def train_and_save(
     recipe: Recipe, trainer, tokenizer, checkpoint: Path | None, started: float, extra: dict
 ) -> dict | None:
     """Run (or resume) training, save the model, tokenizer, recipe copy and summary. None on non-main ranks."""
+    if checkpoint is not None and hasattr(trainer, "_total_train_tokens"):
+        # TRL's SFTTrainer counts its logged num_tokens from 0 again on a resume (the counter is not in the
+        # checkpoint): continue it, so the tokens logged, summed and plotted stay cumulative
+        trainer._total_train_tokens = _tokens_at(checkpoint)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     save_final_model(recipe, trainer)
     if not trainer.is_world_process_zero():

@@ -8,7 +8,13 @@ from recipes.protocol.rewards import recipe_rewards
 from recipes.schema import Recipe
 from train import common
 from train.data import load_prompt_dataset
+from train.launch_config import load_launch_config
 from train.lora import keep_base_exact
+
+
+def zero3(recipe: Recipe) -> bool:
+    assert recipe.train is not None
+    return load_launch_config(recipe.train.accelerate_config, common.recipe_dir(recipe)).zero_stage == 3
 
 
 def run_grpo(recipe: Recipe, resume: bool = False) -> dict | None:
@@ -29,8 +35,10 @@ def run_grpo(recipe: Recipe, resume: bool = False) -> dict | None:
         processing_class=tokenizer,
         peft_config=common.lora_config(recipe),
     )
-    if recipe.train.lora is not None:
-        keep_base_exact(trainer.model)  # TRL's merge/unmerge for vLLM would make the bf16 base drift
+    if recipe.train.lora is not None and not zero3(recipe):
+        # TRL's merge/unmerge for vLLM would make the bf16 base drift (under ZeRO-3 the merge is made on
+        # gathered copies that are discarded, so there is nothing to restore)
+        keep_base_exact(trainer.model)
     rewards = {f.__name__: w for f, w in zip(reward_funcs, reward_weights, strict=True)}
     return common.train_and_save(
         recipe, trainer, tokenizer, checkpoint, started, {"train_prompts": len(dataset), "rewards": rewards}

@@ -82,13 +82,21 @@ def render(
         "VENV": str(repo / ".venv"),
         "ACCELERATE_CONFIG": accelerate_config,
         "RESUME": "--resume" if resume else "",
-        "BASE_MODEL": recipe.model.name_or_path or "",
+        "BASE_MODEL": _served_model(recipe),
+        "REVISION_FLAG": f"--revision {shlex.quote(recipe.model.revision)} " if recipe.model.revision else "",
         "VLLM_TP": str(vllm_tp),
         "COMPARE_FLAGS": "",
     }
     text = (HERE / TEMPLATES[kind]).read_text()
     rendered = re.sub(r"@@([A-Z_]+)@@", lambda m: values[m.group(1)], text)
     return rendered
+
+
+def _served_model(recipe) -> str:
+    """The model `trl vllm-serve` loads: a hub id as it is, a folder relative to the recipe made absolute."""
+    base = recipe.model.name_or_path or ""
+    local = Path(recipe_dir(recipe), base)
+    return str(local.resolve()) if base and not base.startswith("builtin:") and local.exists() else base
 
 
 def _job_values(
