@@ -292,3 +292,13 @@ def test_shipped_grpo_recipes_follow_deepscaler_and_log_no_completions():
         args = yaml.safe_load(path.read_text())["train"]["args"]
         assert args["mask_truncated_completions"] is False, path  # truncated answers earn 0, as in DeepScaleR
         assert not args.get("log_completions"), path
+
+
+def test_plan_says_fsdp_is_not_exercised_without_gpus(tmp_path):
+    from recipes.loader import load_recipe
+    from tests.conftest import write_recipe
+    from train.plan.build import build_plan, hardware_for
+
+    recipe = load_recipe(write_recipe(tmp_path / "f.yaml", **{"train.accelerate_config": "fsdp"}))
+    plan = build_plan(recipe, hardware_for(8, "h100"), evaluation=False)
+    assert any("FSDP is not exercised" in w for w in plan.warnings)

@@ -325,6 +325,10 @@ def _precision(plan: Plan, arch: Architecture, setup: Setup, args: dict) -> None
     elif strategy == "fsdp":
         held = "weights, gradients and Adam states fp32 (accelerate upcasts before sharding); bf16 compute"
         masters = True
+        plan.warnings.append(
+            "FSDP is not exercised by reasonlift's tests: accelerate switches to FSDP only on GPUs (on a CPU "
+            "it silently runs plain DDP), so this path has only been read, not run"
+        )
     elif lora:
         held = f"base weights {dtype} (frozen); LoRA adapters, their gradients and Adam states fp32"
         masters = True
