@@ -57,7 +57,7 @@ def test_sft_logs_to_an_offline_wandb_run(trained):
     assert seconds < 150, f"training took {seconds:.0f} s"
     runs = sorted((out / "wandb").glob("offline-run-*"))
     assert runs, "no offline W&B run folder"
-    assert f"wandb sync {runs[-1]}" in output or "wandb sync" in output
+    assert f"wandb sync {runs[-1]}" in output  # the command that uploads this very run
     records = read_records(run_file(runs[-1]))
     info = run_info(records)
     assert info.job_type == "train" and info.run_group == "smoke-sft" and info.project == "reasonlift-demo"
