@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import get_args
 
 from eval.quiet import quiet_libraries
 from recipes.errors import UserError, exit_on_user_error
 from recipes.files import strict_json
+from recipes.protocol.grader import Unfinished
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -278,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--file", help="a JSONL of {task, response, gold} lines to grade")
     p.add_argument(
         "--unfinished",
-        choices=["no_answer", "lenient"],
+        choices=list(get_args(Unfinished)),
         default="no_answer",
         help="--file: what a response that never closed its thinking earns (as eval.grading.unfinished)",
     )

@@ -45,7 +45,7 @@ def resolve_model(
         if not (path / "config.json").exists():
             raise UserError(f"model {name!r}: {path} has no config.json, so it is not a saved model")
     else:
-        path = _download(name, revision)
+        path = snapshot(name, revision)
     try:
         fingerprint = weights_fingerprint(path)
     except FileNotFoundError as err:
@@ -69,13 +69,9 @@ def _resolve_endpoint(
                 f"{url}: no tokenizer to render prompts with: the server loaded {endpoint.root!r}, which is not "
                 "a folder here; evaluate with recipe=R (its model's tokenizer is used)"
             )
-        folder = _download(hub_ids[0], None, TOKENIZER_FILES)
+        folder = snapshot(hub_ids[0], None, TOKENIZER_FILES)
     fingerprint = text_fingerprint("endpoint", endpoint.identity())
     return ModelRef(name=url, path=str(folder), fingerprint=fingerprint, endpoint=endpoint)
-
-
-def _download(repo_id: str, revision: str | None, patterns: list[str] | None = None) -> Path:
-    return snapshot(repo_id, revision, patterns)
 
 
 def load_tokenizer(path: str, chat_template: str = "model"):

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from recipes.protocol.grader import Unfinished
 from recipes.protocol.task_catalog import TASKS
 from recipes.trl_args import check_trl_args
 
@@ -172,7 +173,7 @@ class AnalysisSpec(StrictModel):
 
 
 class GradingSpec(StrictModel):
-    unfinished: Literal["no_answer", "lenient"] = Field(
+    unfinished: Unfinished = Field(
         default="no_answer",
         description="a response that never closed its thinking: no final answer (wrong), or graded whole "
         "(lenient, for comparison with harnesses that do); both sides of a compare must share it",

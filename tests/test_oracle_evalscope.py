@@ -23,7 +23,7 @@ from eval.models import load_tokenizer, token_counter
 from eval.reasoning.metrics import analyse_sample, first_correct_step, split_reasoning, split_steps, summarise
 from recipes.builtins.tiny_model import tiny_model_path
 from tests.conftest import REPO
-from tests.oracles.environments import evalscope_python
+from tests.oracles.environments import evalscope_python, fetched
 
 pytestmark = pytest.mark.slow
 
@@ -74,12 +74,7 @@ def _ours(counter):
 
 
 def _theirs(tokenizer_dir: str, paragraphs: list[int | None]) -> list[dict]:
-    try:
-        python = evalscope_python()
-    except (subprocess.SubprocessError, OSError) as err:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"EvalScope could not be installed here ({err})")
+    python = fetched("EvalScope", evalscope_python)
     job = {
         "tokenizer": tokenizer_dir,
         "items": [

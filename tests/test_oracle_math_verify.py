@@ -7,12 +7,10 @@ setting that explains it, and the test fails if that list is wrong in either dir
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
 
 from recipes.protocol.grader import grade
+from tests.oracles.environments import fetched
 from tests.oracles.math_verify_suite import load_cases, sdist_tests
 
 # Cases whose verdict depends on a math-verify setting reasonlift does not use (it always extracts LaTeX,
@@ -35,13 +33,7 @@ DEPARTURES = {
 
 @pytest.fixture(scope="module")
 def cases():
-    try:
-        tests = sdist_tests()
-    except (subprocess.SubprocessError, OSError) as err:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"math-verify's sdist could not be downloaded here ({err})")
-    found, _ = load_cases(tests)
+    found, _ = load_cases(fetched("math-verify's sdist", sdist_tests))
     assert len(found) >= 250  # the suite as released: 260 gold/response cases
     return found
 

@@ -9,9 +9,11 @@ The rules, in order (the README's "Where the answer is read" table says the same
   `\\boxed{a=4}, \\boxed{b=7}`, labelled parts) read as one answer, the way math-verify combines them; an
   intermediate box followed by prose and a final box is the final box alone. A final statement ("The final
   answer is 169", "Final Answer: 169", "**Answer:** 169") after the last box wins over it.
-- Letters (GPQA): the last explicit choice wins: "Answer: (B) 42 kJ", "the answer is D) ...", a box holding
-  an option letter, "I'd go with C". A box is a letter only when it holds one (`\\boxed{B = 0.2\\,T}` is a
-  quantity, not option B). Failing all of these, a last line that is nothing but a letter.
+- Letters (GPQA): the last "Answer: X" (the format the prompt asks for: "Answer: (B) 42 kJ", "**Final
+  Answer: (C) ...**") wins; without one, the last other explicit choice ("the answer is D) ...", "I'd go
+  with C") or boxed letter. A box is a letter only when it holds one (`\\boxed{B = 0.2\\,T}` is a quantity,
+  not option B); a bare "A" or "I" before a word, and a lowercase letter in prose, are words. Failing all of
+  these, a last line that is nothing but a letter.
 """
 
 from __future__ import annotations
@@ -96,6 +98,9 @@ def _trim(text: str) -> str:
 
 
 def _statement_content(raw: str) -> str:
+    raw = re.sub(
+        r"\s+", " ", raw[: 4 * MAX_STATEMENT]
+    )  # runs of spaces would make the clause search quadratic
     content = re.split(r"\.(?=\s)|[!?](?=\s|$)", raw, maxsplit=1)[0]  # its sentence only
     for _ in range(3):  # "Final Answer: The final answer is $5$. I hope it is correct."
         content = _trim(_HOPE.sub("", _trim(content)))
@@ -106,7 +111,7 @@ def _statement_content(raw: str) -> str:
     clause = _CLAUSE.search(outside_math)
     if clause:  # cut at the clause, measured on the text with math blanked out (same length)
         content = content[: clause.start()]
-    content = re.sub(r"\s+", " ", _trim(content))
+    content = _trim(content)
     return content if len(content) <= MAX_STATEMENT else ""  # longer is prose, not a stated answer
 
 

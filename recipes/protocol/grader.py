@@ -12,7 +12,8 @@ clock times that both parse to complex infinity and compare equal. On top of it,
   and `\\text{3:15 p.m.}` verbatim), and golds math-verify cannot parse by text alone (the evaluation counts them);
 - refuses pathological answers (thousands of nested brackets, towers of powers) before any parse, so each one
   costs microseconds instead of the 5-second timeout; they are compared as plain text only;
-- reads GPQA letters with the rules of recipes.protocol.answers: the last explicit choice wins.
+- reads GPQA letters with the rules of recipes.protocol.answers: the last "Answer: X" wins, else the last
+  other explicit choice or boxed letter.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ MAX_POWER_TOWER = 4  # symbolic towers (e^{-e^{-x^{2}}}) are fine; numeric ones 
 MAX_ANSWER_CHARS = 20_000
 # What a response that never closed its thinking earns (the recipe's `eval.grading.unfinished`).
 Unfinished = Literal["no_answer", "lenient"]
-UNFINISHED_POLICIES: tuple[str, ...] = ("no_answer", "lenient")
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,8 @@ class Grade:
     extracted: str | None  # the answer the checker read from the response, None if it found none
     # where that answer was read: (start, end) character offsets in the response, None if nowhere
     span: tuple[int, int] | None = None
-    finished: bool = (
-        True  # False: the response never closed its thinking (R1-style), so it has no final answer
-    )
+    # False: the response never closed its thinking (R1-style), so it has no final answer
+    finished: bool = True
 
 
 def as_latex_gold(gold: str) -> str:
@@ -163,6 +162,9 @@ _TEXT_WRAPPER = re.compile(r"\\(?:text|textrm|mathrm|textbf|mbox)\s*\{([^{}]*)\}
 _TEXT_NUMBER = re.compile(r"\\(?:text|textrm|mathrm|mbox)\s*\{\s*(-?\d[\d,]*(?:\.\d+)?)\s*([^{}]*)\}")
 
 
+_TRAILING_WORDS = re.compile(r"^([^$]*?[\d}])\s+([A-Za-z][A-Za-z .]*)$")
+
+
 def _plain(text: str) -> str:
     """Text for a verbatim comparison: wrappers, math spacing, dollars and the braces of single tokens
     dropped (`\\cos^{2} t` is `\\cos^2 t`); case and every other brace kept (`\\frac{11}{2}` is not
@@ -178,6 +180,8 @@ def _as_math(text: str) -> str:
     text = _TEXT_NUMBER.sub(
         lambda m: f"{m.group(1)} \\text{{ {m.group(2)}}}" if m.group(2) else m.group(1), text
     )
+    # "7 square units", "12 cm": the unit words as text, so that the parser does not read them as variables
+    text = _TRAILING_WORDS.sub(lambda m: f"{m.group(1)} \\text{{ {m.group(2)}}}", text)
     return text if "$" in text.replace("\\$", "") or "\\(" in text or "\\[" in text else f"${text}$"
 
 
@@ -222,14 +226,6 @@ def _grade_math(response: str, gold: str, thinking: bool, lenient: bool) -> Grad
         if extracted is not None:
             return Grade(correct=correct, extracted=extracted, span=span)
     return first or Grade(correct=False, extracted=None)
-
-
-def extract_letter(
-    response: str, letters: tuple[str, ...], *, thinking: bool = True, lenient: bool = False
-) -> str | None:
-    """The option a multiple-choice response chose (see recipes.protocol.answers for the rules)."""
-    located = locate_letter(response, letters, thinking=thinking, lenient=lenient)
-    return located.text if located else None
 
 
 @lru_cache(maxsize=4096)  # the reasoning analysis checks the same short candidates again and again
