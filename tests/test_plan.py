@@ -195,16 +195,36 @@ def test_declared_hardware_and_the_cli_exit_status():
     ]
 
 
-def test_make_train_refuses_a_gpu_config_on_a_machine_without_gpus(tmp_path):
+def test_make_train_refuses_a_gpu_config_on_a_machine_without_gpus(tmp_path, monkeypatch):
     from train.cli import launch_command
 
+    if torch_gpu():
+        pytest.skip("this machine has a GPU")
     data = yaml.safe_load((REPO / "recipes" / "smoke" / "sft.yaml").read_text())
-    data["train"]["accelerate_config"] = "zero2"
+    data["train"]["accelerate_config"] = "ddp"
     data["train"]["output_dir"] = str(tmp_path / "out")
     path = tmp_path / "r.yaml"
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(UserError, match="needs GPUs and none was found"):
         launch_command(str(path), resume=False)
+    # ZeRO runs on DeepSpeed's CPU accelerator where DeepSpeed is installed, one process per core at most
+    data["train"]["accelerate_config"] = "zero2"
+    path.write_text(yaml.safe_dump(data))
+    monkeypatch.setattr("train.plan.build.deepspeed_available", lambda: True)
+    command = launch_command(str(path), resume=False, num_processes=2)
+    assert command[command.index("--deepspeed_config_file") + 1] == str(
+        REPO / "accelerate_configs" / "deepspeed" / "zero2.json"
+    )
+    assert command[command.index("--num_processes") + 1] == "2"
+    monkeypatch.setattr("train.plan.build.deepspeed_available", lambda: False)
+    with pytest.raises(UserError, match="needs GPUs and none was found"):
+        launch_command(str(path), resume=False)
+
+
+def torch_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def test_tensor_parallel_must_also_fit_the_kv_heads():
@@ -261,16 +281,52 @@ def test_make_train_warns_instead_of_refusing_a_model_whose_config_is_not_here(t
         build_plan(recipe, hw("h100", 1))
 
 
-def test_plan_refuses_bf16_off_under_deepspeed_and_warns_on_logged_completions(tmp_path):
+def test_plan_names_the_accumulation_dtype_and_refuses_what_deepspeed_would(tmp_path):
     from recipes.loader import load_recipe
     from tests.conftest import write_recipe
     from train.plan.build import build_plan, hardware_for
 
+    # the shipped zero2: bf16 "auto" follows the trainer, gradients summed and reduced in fp32
+    plan = build_plan(load_recipe(REAL / "sft-openr1-math.yaml"), hardware_for(8, "h100"), evaluation=False)
+    precision = dict(plan.precision)
+    assert precision["gradient accumulation"] == "fp32" and precision["gradient reduction"] == "fp32"
+    assert not any("DeepSpeed sums" in w or "DeepSpeed reduces" in w for w in plan.warnings)
     base = {"train.accelerate_config": "zero2", "train.args.bf16": False}
-    recipe = load_recipe(write_recipe(tmp_path / "z.yaml", **base))
-    plan = build_plan(recipe, hardware_for(8, "h100"), evaluation=False)
-    assert any("bf16 false with zero2.yaml" in r and "DeepSpeed refuses" in r for r in plan.refusals)
-    from tests.conftest import DELETE
+    plan = build_plan(
+        load_recipe(write_recipe(tmp_path / "z.yaml", **base)), hardware_for(8, "h100"), evaluation=False
+    )
+    assert not plan.refusals  # bf16 off: DeepSpeed trains in fp32
+    # a launch config without a DeepSpeed file (what zero2.yaml was): accelerate sets bf16 from mixed_precision
+    bare = tmp_path / "bare-zero2.yaml"
+    bare.write_text(
+        "distributed_type: DEEPSPEED\nmixed_precision: bf16\nnum_processes: 8\n"
+        "deepspeed_config:\n  zero_stage: 2\n"
+    )
+    plan = build_plan(
+        load_recipe(write_recipe(tmp_path / "b.yaml", **{**base, "train.accelerate_config": str(bare)})),
+        hardware_for(8, "h100"),
+        evaluation=False,
+    )
+    assert any("bf16 false with bare-zero2.yaml" in r and "DeepSpeed refuses" in r for r in plan.refusals)
+    plan = build_plan(
+        load_recipe(
+            write_recipe(
+                tmp_path / "c.yaml",
+                **{"train.accelerate_config": str(bare), "train.args.gradient_accumulation_steps": 8},
+            )
+        ),
+        hardware_for(8, "h100"),
+        evaluation=False,
+    )
+    assert dict(plan.precision)["gradient accumulation"] == "bf16 (model dtype)"
+    assert any("sums the 8 micro-batches' gradients in bf16" in w for w in plan.warnings)
+    assert any("reduces gradients across the 8 processes in bf16" in w for w in plan.warnings)
+
+
+def test_plan_warns_on_logged_completions(tmp_path):
+    from recipes.loader import load_recipe
+    from tests.conftest import DELETE, write_recipe
+    from train.plan.build import build_plan, hardware_for
 
     grpo = {
         "model.from_recipe": DELETE,

@@ -129,7 +129,7 @@ def test_gpu_config_on_cpu_machine_is_a_clear_error(tmp_path):
     from recipes.errors import UserError
     from train.cli import launch_command
 
-    path = write_recipe(tmp_path / "r.yaml", **{"train.accelerate_config": "zero2"})
+    path = write_recipe(tmp_path / "r.yaml", **{"train.accelerate_config": "ddp"})
     with pytest.raises(UserError, match="needs GPUs and none was found"):
         launch_command(str(path), resume=False)
 

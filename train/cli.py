@@ -12,6 +12,7 @@ from pathlib import Path
 from recipes import load_recipe
 from recipes.builtins import resolve
 from recipes.errors import UserError, exit_on_user_error
+from recipes.gpus import gpu_available
 from recipes.paths import REPO_ROOT
 from recipes.runs import output_dir, recipe_dir
 from recipes.wandb_env import REASON_VAR, choose_mode
@@ -63,6 +64,10 @@ def launch_command(
         ]
     else:
         command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path)]
+        if (
+            launch.deepspeed_file
+        ):  # resolved from the launch config's folder, not accelerate's current directory
+            command += ["--deepspeed_config_file", str(launch.deepspeed_file)]
         if processes:
             command += ["--num_processes", str(processes)]
     command += ["-m", "train.worker", str(Path(recipe_path).resolve())]
@@ -105,14 +110,21 @@ def ensure_base_model_trained(recipe_path: str) -> None:
         run_launch(launch_command(parent, resume=False))
 
 
-def run_launch(command: list[str]) -> None:
+def launch_env(command: list[str]) -> dict[str, str]:
+    """The environment `command` (from launch_command) runs in."""
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
     )
     if "torch.distributed.run" in command:
         env["ACCELERATE_USE_CPU"] = "true"
         env.setdefault("OMP_NUM_THREADS", "1")
-    process = subprocess.Popen(command, env=env)
+    if not gpu_available():
+        env.setdefault("DS_ACCELERATOR", "cpu")  # DeepSpeed would guess the same, with a warning per process
+    return env
+
+
+def run_launch(command: list[str]) -> None:
+    process = subprocess.Popen(command, env=launch_env(command))
     try:
         returncode = process.wait()
     except KeyboardInterrupt:  # the workers got the same Ctrl-C: let them stop before saying so

@@ -18,6 +18,7 @@ from recipes.protocol.chat_template import apply_recipe_template
 from recipes.provenance import provenance
 from recipes.runs import RECIPE_COPY, SUMMARY_FILE, last_checkpoint, output_dir, recipe_dir
 from recipes.schema import Recipe
+from train.launch_config import LaunchConfig, load_launch_config
 
 
 def model_location(recipe: Recipe) -> str:
@@ -73,15 +74,24 @@ def random_model(recipe: Recipe, architecture: Path):
         return AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(architecture), **kwargs)
 
 
+def launch_config(recipe: Recipe) -> LaunchConfig:
+    assert recipe.train is not None
+    return load_launch_config(recipe.train.accelerate_config, recipe_dir(recipe))
+
+
 def build_trl_config(recipe: Recipe, config_cls: type, run_name: str, **owned: Any):
     """Recipe -> TRL config object. `train.args` passes through; the recipe owns paths, logging and the device."""
     assert recipe.train is not None
     args = {**recipe.train.args, **owned}
     if not gpu_available():
-        # TRL resolves bf16 to True by default; on a CPU machine that fails, so say what we change.
-        if args.get("bf16") or args.get("fp16"):
-            print("notice: no GPU found: training in float32 on the CPU (bf16/fp16 turned off)")
-        args.update(use_cpu=True, bf16=False, fp16=False)
+        if launch_config(recipe).is_deepspeed:
+            # DeepSpeed's CPU accelerator keeps bf16: its bf16 module and fp32 masters are what a GPU runs
+            args["use_cpu"] = True
+        else:
+            # TRL resolves bf16 to True by default; torch's CPU autocast is not what a GPU run does, so say so
+            if args.get("bf16") or args.get("fp16"):
+                print("notice: no GPU found: training in float32 on the CPU (bf16/fp16 turned off)")
+            args.update(use_cpu=True, bf16=False, fp16=False)
     if args.get("vllm_mode") == "server" and os.environ.get("REASONLIFT_VLLM_SERVER_HOST"):
         # set by the Slurm script, which only learns the generation node's name when the job starts
         args["vllm_server_host"] = os.environ["REASONLIFT_VLLM_SERVER_HOST"]

@@ -8,13 +8,12 @@ from recipes.protocol.rewards import recipe_rewards
 from recipes.schema import Recipe
 from train import common
 from train.data import load_prompt_dataset
-from train.launch_config import load_launch_config
 from train.lora import keep_base_exact
 
 
 def zero3(recipe: Recipe) -> bool:
     assert recipe.train is not None
-    return load_launch_config(recipe.train.accelerate_config, common.recipe_dir(recipe)).zero_stage == 3
+    return common.launch_config(recipe).zero_stage == 3
 
 
 def run_grpo(recipe: Recipe, resume: bool = False) -> dict | None:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,19 @@ class LaunchConfig:
     use_cpu: bool
     zero_stage: int | None
     raw: dict
+    deepspeed_file: Path | None = None  # the DeepSpeed JSON behind `deepspeed_config_file`, resolved
+    deepspeed: dict | None = None  # its contents
+
+    @property
+    def is_deepspeed(self) -> bool:
+        return self.distributed_type == "DEEPSPEED"
+
+    def deepspeed_dtype(self, key: str) -> str:
+        """`grad_accum_dtype` (under data_types) or `communication_data_type`, as DeepSpeed reads them: unset
+        means the model's dtype (bf16 under mixed precision)."""
+        config = self.deepspeed or {}
+        value = (config.get("data_types") or {}).get(key) if key == "grad_accum_dtype" else config.get(key)
+        return str(value) if value else "model dtype"
 
     @property
     def strategy(self) -> str:
@@ -60,12 +74,40 @@ def load_launch_config(name: str, recipe_dir: Path) -> LaunchConfig:
     except yaml.YAMLError as err:
         raise UserError(f"train.accelerate_config: {path} is not valid YAML ({err})") from None
     deepspeed = raw.get("deepspeed_config") or {}
+    stage = deepspeed.get("zero_stage")
+    file, contents = None, None
+    if deepspeed.get("deepspeed_config_file"):
+        file = _deepspeed_file(path, deepspeed["deepspeed_config_file"])
+        contents = _read_deepspeed_file(path, file)
+        stage = (contents.get("zero_optimization") or {}).get("stage", stage)
     return LaunchConfig(
         path=path,
         distributed_type=str(raw.get("distributed_type", "NO")),
         num_processes=int(raw.get("num_processes", 1)),
         mixed_precision=str(raw.get("mixed_precision", "no")),
         use_cpu=bool(raw.get("use_cpu", False)),
-        zero_stage=int(deepspeed["zero_stage"]) if "zero_stage" in deepspeed else None,
+        zero_stage=int(stage) if stage is not None else None,
         raw=raw,
+        deepspeed_file=file,
+        deepspeed=contents,
     )
+
+
+def _deepspeed_file(launch_path: Path, name: str) -> Path:
+    """`deepspeed_config_file` is relative to the launch config's own folder (accelerate itself would read it
+    from the current directory, so the launcher hands accelerate the resolved path)."""
+    file = Path(name).expanduser()
+    return file if file.is_absolute() else (launch_path.parent / file).resolve()
+
+
+def _read_deepspeed_file(launch_path: Path, file: Path) -> dict:
+    where = f"{launch_path}: deepspeed_config_file {file}"
+    if not file.is_file():
+        raise UserError(f"{where} does not exist (a path relative to {launch_path.parent})")
+    try:
+        contents = json.loads(file.read_text())
+    except json.JSONDecodeError as err:
+        raise UserError(f"{where} is not valid JSON ({err})") from None
+    if not isinstance(contents, dict) or "zero_optimization" not in contents:
+        raise UserError(f"{where} has no zero_optimization section (accelerate requires one)")
+    return contents

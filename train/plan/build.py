@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 
 from recipes.architectures import architecture_config, tensor_parallel_sizes
 from recipes.errors import UserError
-from recipes.gpus import GIB, MIN_DRIVER_MAJOR, PROFILES, driver_too_old, local_gpus, profile_for
+from recipes.gpus import (
+    GIB,
+    MIN_DRIVER_MAJOR,
+    PROFILES,
+    deepspeed_available,
+    driver_too_old,
+    local_gpus,
+    profile_for,
+)
 from recipes.runs import recipe_dir
 from recipes.schema import Recipe
 from train.launch_config import LaunchConfig, load_launch_config
@@ -151,8 +159,16 @@ def _plan_training(
     args = {**_trl_defaults(spec.method), **spec.args}
     requested = num_processes or spec.num_processes
     intended = spec.num_processes or launch.num_processes
+    on_cpu = launch.use_cpu or (hw is None and launch.is_deepspeed and deepspeed_available())
     if launch.use_cpu:
         processes = requested or launch.num_processes
+    elif on_cpu:
+        # DeepSpeed's CPU accelerator: the same ZeRO code as on GPUs, over gloo, one process per core at most
+        processes = requested or min(launch.num_processes, os.cpu_count() or 1)
+        plan.warnings.append(
+            f"no GPU found: DeepSpeed runs {launch.path.stem} on its CPU accelerator ({processes} process(es) "
+            "over gloo, bf16 kept): slow, for testing the path, not for training the 1.5B model"
+        )
     elif hw is None:
         plan.refusals.append(
             f"train.accelerate_config {launch.path.stem!r} needs GPUs and none was found; plan for declared "
@@ -185,7 +201,7 @@ def _plan_training(
         plan.precision.append(("device", "CPU: float32 weights, gradients and optimizer states"))
         return
     if arch is not None and config is not None:
-        _precision_and_memory(plan, arch, config, args, launch, processes)
+        _precision_and_memory(plan, arch, config, args, launch, processes, memory=not on_cpu)
 
 
 def _server_gpus(args: dict, hw: Hardware) -> int:
@@ -231,14 +247,11 @@ def _launch_section(
                 f"{'all of them' if shown is None else shown} with rich while the GPUs wait; set "
                 "num_completions_to_print and a larger logging_steps, or log_completions: false"
             )
-    if (
-        launch.distributed_type == "DEEPSPEED"
-        and launch.mixed_precision == "bf16"
-        and args.get("bf16") is False
-    ):
+    if launch.is_deepspeed and args.get("bf16") is False and _deepspeed_bf16(launch) is True:
         plan.refusals.append(
-            f"train.args.bf16 false with {launch.path.name} (mixed_precision bf16): DeepSpeed refuses to start "
-            "(its bf16 is on, the trainer's off); remove bf16: false, or use a config without bf16"
+            f"train.args.bf16 false with {launch.path.name} (DeepSpeed bf16 enabled): DeepSpeed refuses to start "
+            '(its bf16 is on, the trainer\'s off); remove bf16: false, or set bf16.enabled to "auto" in '
+            f"{launch.deepspeed_file.name if launch.deepspeed_file else 'a DeepSpeed config file'}"
         )
     intended_batch = micro * intended * accumulation
     if intended != processes:
@@ -296,8 +309,31 @@ class Setup:
         return DTYPE_BYTES[self.dtype]
 
 
+def _deepspeed_bf16(launch: LaunchConfig) -> bool | str:
+    """DeepSpeed's bf16.enabled: "auto" follows the trainer's bf16 (the shipped files); without a DeepSpeed
+    file accelerate sets it from the launch config's mixed_precision."""
+    if launch.deepspeed is None:
+        return launch.mixed_precision == "bf16"
+    value = (launch.deepspeed.get("bf16") or {}).get("enabled", False)
+    return value if value == "auto" else bool(value)
+
+
+def _mixed_precision(launch: LaunchConfig, args: dict) -> bool:
+    """Whether the trainer computes in bf16 (autocast, or DeepSpeed's bf16 module)."""
+    if launch.is_deepspeed:
+        enabled = _deepspeed_bf16(launch)
+        return args.get("bf16") is not False if enabled == "auto" else bool(enabled)
+    return launch.mixed_precision == "bf16" and args.get("bf16") is not False
+
+
 def _precision_and_memory(
-    plan: Plan, arch: Architecture, config: dict, args: dict, launch: LaunchConfig, processes: int
+    plan: Plan,
+    arch: Architecture,
+    config: dict,
+    args: dict,
+    launch: LaunchConfig,
+    processes: int,
+    memory: bool = True,
 ) -> None:
     recipe = plan.recipe
     spec = recipe.train
@@ -305,11 +341,15 @@ def _precision_and_memory(
     setup = Setup(
         dtype=recipe.model.dtype if recipe.model.dtype != "auto" else "bfloat16",
         trainable=lora_parameters(config, spec.lora.r, spec.lora.target_modules) if lora else arch.params,
-        mixed=launch.mixed_precision == "bf16" and args.get("bf16") is not False,
+        mixed=_mixed_precision(launch, args),
         strategy=launch.strategy,
         lora=lora,
     )
     _precision(plan, arch, setup, args)
+    if launch.is_deepspeed:
+        _deepspeed_precision(plan, launch, setup, args, processes)
+    if not memory:
+        return
     terms, activations, head = _training_terms(plan, arch, setup, args, processes)
     terms = _with_colocated_vllm(plan, arch, args, processes, terms, activations + head, setup.strategy)
     plan.memory = [(name, int(value)) for name, value in terms if value]
@@ -348,6 +388,37 @@ def _precision(plan: Plan, arch: Architecture, setup: Setup, args: dict) -> None
             f"and at learning rate {args['learning_rate']:g} most updates round away; load the model in float32 "
             "(model.dtype: float32, bf16 compute via mixed precision), use accelerate_config: zero2 (fp32 masters, "
             "works with one process), or train LoRA adapters"
+        )
+
+
+def _deepspeed_precision(plan: Plan, launch: LaunchConfig, setup: Setup, args: dict, processes: int) -> None:
+    """Where DeepSpeed sums micro-gradients and in what dtype it reduces them across processes."""
+    accumulation = launch.deepspeed_dtype("grad_accum_dtype")
+    communication = launch.deepspeed_dtype("communication_data_type")
+    compute = "bf16" if setup.mixed else setup.dtype
+    plan.precision += [
+        (
+            "gradient accumulation",
+            accumulation if accumulation != "model dtype" else f"{compute} (model dtype)",
+        ),
+        (
+            "gradient reduction",
+            communication if communication != "model dtype" else f"{compute} (model dtype)",
+        ),
+    ]
+    if not setup.mixed:
+        return
+    steps = int(args["gradient_accumulation_steps"])
+    where = launch.deepspeed_file.name if launch.deepspeed_file else launch.path.name
+    if accumulation != "fp32" and steps > 1:
+        plan.warnings.append(
+            f"DeepSpeed sums the {steps} micro-batches' gradients in bf16 (data_types.grad_accum_dtype is not "
+            f"fp32 in {where}), rounding each partial sum to bf16; the shipped zero2/zero3 configs accumulate in fp32"
+        )
+    if communication != "fp32" and processes > 1:
+        plan.warnings.append(
+            f"DeepSpeed reduces gradients across the {processes} processes in bf16 (communication_data_type is "
+            f"not fp32 in {where}); the shipped zero2/zero3 configs reduce in fp32"
         )
 
 
