@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from recipes import load_recipe
@@ -21,6 +22,29 @@ from train.data import load_for_method
 from train.launch_config import load_launch_config
 from train.plan.build import build_plan, hardware_for
 
+NOTHING_TO_TRAIN = 10  # `--prepare --resume` on a finished run: the Slurm scripts then start nothing
+
+
+@dataclass(frozen=True)
+class Rendezvous:
+    """Where the processes of a multi-node job meet (accelerate launch's own flags; the Slurm scripts set them)."""
+
+    num_machines: int = 1
+    machine_rank: int = 0
+    main_process_ip: str | None = None
+    main_process_port: int | None = None
+
+    def accelerate_flags(self) -> list[str]:
+        flags = []
+        if self.num_machines > 1:
+            flags += ["--num_machines", str(self.num_machines), "--machine_rank", str(self.machine_rank)]
+            flags += ["--rdzv_backend", "c10d"]
+        if self.main_process_ip:
+            flags += ["--main_process_ip", self.main_process_ip]
+        if self.main_process_port:
+            flags += ["--main_process_port", str(self.main_process_port)]
+        return flags
+
 
 def launch_command(
     recipe_path: str,
@@ -28,6 +52,7 @@ def launch_command(
     num_processes: int | None = None,
     fresh: bool = False,
     force: bool = False,
+    rendezvous: Rendezvous = Rendezvous(),
 ) -> list[str]:
     recipe = load_recipe(recipe_path)
     if recipe.train is None:
@@ -41,7 +66,8 @@ def launch_command(
     if not recipe.model.from_recipe:
         resolve(recipe.model.name_or_path)
     # `make plan`'s checks, on the GPUs found here: refuse what would crash or silently not train
-    plan = build_plan(recipe, hardware_for(None, None), num_processes, evaluation=False, force=force)
+    hardware = hardware_for(None, None, nodes=rendezvous.num_machines)
+    plan = build_plan(recipe, hardware, num_processes, evaluation=False, force=force)
     for warning in plan.warnings:
         print(f"warning: {warning}")
     if plan.refusals:
@@ -54,7 +80,7 @@ def launch_command(
     if launch.use_cpu and world > 1 and not launch_config.get("mpirun_config"):
         # accelerate launches multi-CPU jobs through mpirun; without MPI, torch's own launcher starts the
         # processes and accelerate inside each one picks the gloo backend from the environment.
-        port = str(launch_config.get("main_process_port", 29500))
+        port = str(rendezvous.main_process_port or launch_config.get("main_process_port", 29500))
         command = [
             sys.executable,
             "-m",
@@ -70,6 +96,7 @@ def launch_command(
             command += ["--deepspeed_config_file", str(launch.deepspeed_file)]
         if processes:
             command += ["--num_processes", str(processes)]
+        command += rendezvous.accelerate_flags()
     command += ["-m", "train.worker", str(Path(recipe_path).resolve())]
     if resume:
         command.append("--resume")
@@ -101,11 +128,15 @@ def check_grpo_batch(args: dict, world_size: int) -> None:
         )
 
 
+def base_model_ready(recipe_path: str) -> bool:
+    recipe = load_recipe(recipe_path)
+    return not recipe.model.from_recipe or (Path(recipe.model.name_or_path) / "config.json").exists()
+
+
 def ensure_base_model_trained(recipe_path: str) -> None:
     """With `model.from_recipe`, train that recipe first when its output does not exist yet."""
-    recipe = load_recipe(recipe_path)
-    parent = recipe.model.from_recipe
-    if parent and not (Path(recipe.model.name_or_path) / "config.json").exists():
+    parent = load_recipe(recipe_path).model.from_recipe
+    if not base_model_ready(recipe_path):
         print(f"the base model comes from {parent}, which has not been trained yet: training it first")
         run_launch(launch_command(parent, resume=False))
 
@@ -166,18 +197,45 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--force", action="store_true", help="train even when the memory estimate is over the GPU's memory"
     )
+    parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="run the checks and build what training needs (a builtin model, a from_recipe base), then exit: "
+        f"0 when there is training to do, {NOTHING_TO_TRAIN} when --resume finds the run finished",
+    )
+    cluster = parser.add_argument_group(
+        "multi-node (as accelerate launch takes them; set by the Slurm scripts)"
+    )
+    cluster.add_argument("--num_machines", type=positive_int, default=1)
+    cluster.add_argument("--machine_rank", type=int, default=0)
+    cluster.add_argument("--main_process_ip")
+    cluster.add_argument("--main_process_port", type=positive_int)
     args = parser.parse_args(argv)
     if args.fresh and args.resume:
         raise UserError("--fresh and --resume contradict each other: pick one")
     if args.resume and (done := finished_run(load_recipe(args.recipe))):
         print(finished_notice(done))
+        if args.prepare:
+            raise SystemExit(NOTHING_TO_TRAIN)
         return
-    command = launch_command(args.recipe, args.resume, args.num_processes, fresh=args.fresh, force=args.force)
+    rendezvous = Rendezvous(
+        args.num_machines, args.machine_rank, args.main_process_ip, args.main_process_port
+    )
+    command = launch_command(args.recipe, args.resume, args.num_processes, args.fresh, args.force, rendezvous)
     # once, here: every training process inherits the mode instead of each waiting on the server
     if load_recipe(args.recipe).wandb.enabled and choose_mode() == "offline":
         print(f"W&B: logging offline ({os.environ.get(REASON_VAR)})")
     try:
-        ensure_base_model_trained(args.recipe)
+        if args.num_machines == 1:
+            ensure_base_model_trained(args.recipe)
+        elif not base_model_ready(args.recipe):  # every node would train it: the job's --prepare step does
+            raise UserError(
+                f"{args.recipe}: its base model comes from {load_recipe(args.recipe).model.from_recipe}, "
+                "which is not trained yet: run `python -m train.cli RECIPE --prepare` first (the Slurm script does)"
+            )
+        if args.prepare:
+            print(f"ready to train {args.recipe}")
+            return
         if args.fresh:
             remove_previous_run(args.recipe)
         run_launch(command)

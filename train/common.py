@@ -243,7 +243,20 @@ def train_and_save(
         # TRL's SFTTrainer counts its logged num_tokens from 0 again on a resume (the counter is not in the
         # checkpoint): continue it, so the tokens logged, summed and plotted stay cumulative
         trainer._total_train_tokens = _tokens_at(checkpoint)
+    from train.stop import STOP_FILE_VAR, stop_callback
+
+    stop = stop_callback()
+    if stop is not None:
+        trainer.add_callback(stop)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    if stop is not None and stop.stopped_at is not None:
+        # not the final model: the requeued job resumes from this checkpoint and saves that
+        if trainer.is_world_process_zero():
+            print(
+                f"stopped as asked ({STOP_FILE_VAR}) after step {stop.stopped_at}: checkpoint-{stop.stopped_at} "
+                "saved; resuming continues from it"
+            )
+        return None
     save_final_model(recipe, trainer)
     if not trainer.is_world_process_zero():
         return None

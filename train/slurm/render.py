@@ -13,12 +13,30 @@ from recipes.architectures import architecture_config, tensor_parallel_sizes
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT
 from recipes.runs import output_dir, recipe_dir, saved_checkpoints
-from train.launch_config import load_launch_config
 
 TEMPLATES = {"train": "train.sbatch", "grpo": "grpo-server.sbatch", "eval": "eval.sbatch"}
 HERE = Path(__file__).parent
 # A common per-GPU share on GPU nodes (8 GPUs, 64+ cores); set cpus= for your cluster.
 DEFAULT_CPUS_PER_GPU = 8
+# Slurm's warning before the time limit (--signal=B:USR1@N): long enough to finish a step and save a checkpoint.
+SIGNAL_SECONDS = 300
+# What a job takes from the submitting shell (--export): credentials and cache locations, nothing else (no
+# CUDA_VISIBLE_DEVICES, no HF_HUB_OFFLINE from a login node). The scripts set the rest themselves.
+PASSED_ENV = (
+    "REASONLIFT_CACHE",
+    "HF_HOME",
+    "HF_TOKEN",
+    "WANDB_API_KEY",
+    "WANDB_BASE_URL",
+    "WANDB_ENTITY",
+    "WANDB_MODE",
+)
+
+# Training near the time limit: the handler asks the trainer (train/stop.py) to checkpoint after its current
+# step and stop; once the step's processes have exited, the job requeues itself and resumes. One copy of each
+# part, shared by the train and grpo scripts.
+STOP_HANDLER = (HERE / "stop-handler.sh").read_text().rstrip("\n")
+WAIT_AND_REQUEUE = (HERE / "wait-and-requeue.sh").read_text().rstrip("\n")
 
 
 def render(
@@ -33,6 +51,7 @@ def render(
     resume: bool = True,
     repo: Path = REPO_ROOT,
     mem: str | None = None,
+    log_dir: Path | None = None,
 ) -> str:
     recipe = load_recipe(recipe_path, check_paths=False)
     if kind in ("train", "grpo") and recipe.train is None:
@@ -63,9 +82,6 @@ def render(
         train_gpus_first = (
             gpus_per_node - vllm_tp
         )  # the one-node branch of the script (also under sbatch --nodes=1)
-    accelerate_config = ""
-    if recipe.train is not None:
-        accelerate_config = str(load_launch_config(recipe.train.accelerate_config, recipe_dir(recipe)).path)
     values = {
         **_job_values(
             recipe,
@@ -75,12 +91,12 @@ def render(
             partition,
             cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus_per_node,
             mem,
+            log_dir,
         ),
         "NODES": str(nodes),
         "GPUS_PER_NODE": str(gpus_per_node),
         "TRAIN_GPUS_FIRST": str(train_gpus_first),
         "VENV": str(repo / ".venv"),
-        "ACCELERATE_CONFIG": accelerate_config,
         "RESUME": "--resume" if resume else "",
         "BASE_MODEL": _served_model(recipe),
         "REVISION_FLAG": f"--revision {shlex.quote(recipe.model.revision)} " if recipe.model.revision else "",
@@ -100,17 +116,28 @@ def _served_model(recipe) -> str:
 
 
 def _job_values(
-    recipe, recipe_path: str, repo: Path, time: str, partition: str | None, cpus: int, mem: str | None
+    recipe,
+    recipe_path: str,
+    repo: Path,
+    time: str,
+    partition: str | None,
+    cpus: int,
+    mem: str | None,
+    log_dir: Path | None = None,
 ) -> dict:
     """What every rendered script fills in the same way: one source for the resources every job asks for."""
     return {
         "NAME": recipe.name,
+        "SIGNAL_SECONDS": str(SIGNAL_SECONDS),
+        "EXPORT": ",".join(PASSED_ENV),
+        "STOP_HANDLER": STOP_HANDLER,
+        "WAIT_AND_REQUEUE": WAIT_AND_REQUEUE,
         "CPUS_PER_TASK": str(cpus),
         "TIME": time,
         "MEM_LINE": f"#SBATCH --mem={mem}"
         if mem
         else "# (no --mem: the partition's default per CPU; set mem=)",
-        "LOG_DIR": str(repo / "outputs" / "slurm"),
+        "LOG_DIR": str(log_dir or repo / "outputs" / "slurm"),
         "PARTITION_LINE": f"#SBATCH --partition={partition}" if partition else "# (no partition set)",
         "REPO": str(repo),
         "PYTHON": str(repo / ".venv" / "bin" / "python"),
@@ -164,6 +191,7 @@ def render_sweep(
     out_dir: Path | None = None,
     mem: str | None = None,
     parallel: int = 8,
+    log_dir: Path | None = None,
 ) -> dict[Path, str]:
     """`kind=eval checkpoints=all`: the array script, the compare script and the script that submits both."""
     recipe = load_recipe(recipe_path, check_paths=False)
@@ -173,7 +201,14 @@ def render_sweep(
     names = {k: out_dir / f"{recipe.name}-eval-{k}" for k in ("array.sbatch", "compare.sbatch", "sweep.sh")}
     values = {
         **_job_values(
-            recipe, recipe_path, repo, time, partition, cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus, mem
+            recipe,
+            recipe_path,
+            repo,
+            time,
+            partition,
+            cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus,
+            mem,
+            log_dir,
         ),
         "COMPARE_CPUS": str(min(cpus_per_task, COMPARE_CPUS) if cpus_per_task else COMPARE_CPUS),
         "ARRAY_PARALLEL": str(parallel),
