@@ -33,7 +33,7 @@ VERDICTS = {
     ("sft-openr1-math", "h100", 8): "ok",
     ("sft-openr1-math", "h100", 1): "set gradient_accumulation_steps: 64",
     ("sft-openr1-math", "a100", 8): "ok",
-    ("sft-openr1-math", "l40s", 1): "set gradient_accumulation_steps: 64",
+    ("sft-openr1-math", "l40s", 1): "is over the 44.4 GiB",  # with the padded batch's SDPA mask
     ("sft-openr1-math", "l4", 1): "is over the 22.0 GiB",
     ("grpo-math", "h100", 1): "KV cache holds",
     ("grpo-math", "h100", 8): "KV cache holds",
@@ -69,6 +69,26 @@ def test_every_recipe_in_the_repository_has_a_plan_on_each_profile():
         for kind in ("h100", "a100", "l40s", "l4"):
             for gpus in (1, 8):
                 render(plan_for(path, hw(kind, gpus)))  # never raises
+
+
+def test_a_padded_batch_under_sdpa_counts_its_attention_mask(tmp_path):
+    """transformers materialises a boolean [micro, 1, seq, seq] mask for a padded batch; each attention call
+    makes a bias of it in the compute dtype (one layer's kept under checkpointing, every layer's without)."""
+    data = yaml.safe_load((REAL / "sft-openr1-math.yaml").read_text())
+    mask = "attention mask (SDPA, padded batch)"
+    seq = data["train"]["args"]["max_length"]
+    terms = dict(plan_for(REAL / "sft-openr1-math.yaml", hw("h100", 8)).memory)
+    assert terms[mask] == 2 * seq * seq * (1 + 2)  # micro-batch 2, bf16 compute, checkpointed
+    for change in ({"per_device_train_batch_size": 1}, {"padding_free": True}):
+        data["train"]["args"].update(change)
+        path = tmp_path / "r.yaml"
+        path.write_text(yaml.safe_dump(data))
+        assert mask not in dict(plan_for(path, hw("h100", 8)).memory), change
+    data["train"]["args"].update(
+        per_device_train_batch_size=2, padding_free=False, gradient_checkpointing=False
+    )
+    path.write_text(yaml.safe_dump(data))
+    assert dict(plan_for(path, hw("h100", 8)).memory)[mask] == 2 * seq * seq * (1 + 2 * 28)
 
 
 def test_key_numbers_of_the_sft_recipe_on_a_node_and_on_one_gpu():

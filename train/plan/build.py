@@ -30,6 +30,7 @@ from train.plan.memory import (
     Architecture,
     activation_bytes,
     architecture,
+    attention_mask_bytes,
     lm_head_bytes,
     lora_parameters,
     training_state,
@@ -439,6 +440,10 @@ def _training_terms(
     if checkpointing and compute_bytes == 2 and weight_bytes == 4 and strategy not in ("zero2", "zero3"):
         activations += arch.layers * arch.hidden * tokens * 2  # the residual stream stays fp32 under autocast
     head = lm_head_bytes(arch, tokens, compute_bytes, head_trainable=not lora)
+    mask = 0
+    if _padded_sdpa(plan.recipe, spec.method, args):
+        sequence = _sequence_tokens(spec.method, args)
+        mask = attention_mask_bytes(arch.layers, micro, sequence, compute_bytes, checkpointing)
     reference = 0
     if spec.method == "grpo" and float(args.get("beta") or 0) > 0 and not lora:
         ref_bytes = 2 if strategy in ("zero2", "zero3", "fsdp") else weight_bytes
@@ -455,9 +460,20 @@ def _training_terms(
             activations,
         ),
         ("LM head (TRL's fused head, fp32 gradients)", head),
+        ("attention mask (SDPA, padded batch)", mask),
         ("CUDA context and allocator slack", CUDA_OVERHEAD),
     ]
-    return terms, activations, head
+    return terms, activations + mask, head
+
+
+def _padded_sdpa(recipe: Recipe, method: str, args: dict) -> bool:
+    """Whether SDPA gets an explicit mask: GRPO batches are always padded (prompts on the left, completions on
+    the right); SFT batches of more than one sequence are, unless padding-free."""
+    if (recipe.model.attn_implementation or "sdpa") != "sdpa":
+        return False
+    if method == "grpo":
+        return True
+    return int(args["per_device_train_batch_size"]) > 1 and not args.get("padding_free")
 
 
 def _with_colocated_vllm(

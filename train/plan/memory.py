@@ -57,6 +57,18 @@ class Architecture:
         return 2 * self.layers * self.kv_width * 2
 
 
+def attention_mask_bytes(
+    layers: int, micro: int, sequence: int, compute_bytes: int, checkpointing: bool
+) -> int:
+    """A padded batch under SDPA: transformers materialises a boolean [micro, 1, seq, seq] mask once per forward
+    (transformers/masking_utils.py, 1 byte an element) and each attention call turns it into an additive bias
+    in the compute dtype, which the memory-efficient kernel keeps for its backward: one layer's at a time under
+    checkpointing (the layer being recomputed), every layer's otherwise. Read from the libraries' sources; not
+    measured on a GPU. Flash attention and unpadded batches build no mask."""
+    elements = micro * sequence * sequence
+    return elements * (1 + compute_bytes * (1 if checkpointing else layers))
+
+
 def architecture(config: dict) -> Architecture:
     heads = int(config["num_attention_heads"])
     hidden = int(config["hidden_size"])
