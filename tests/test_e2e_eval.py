@@ -63,6 +63,12 @@ def test_compare_on_vllm_writes_the_table_and_reuses_results(trained_recipe):
     assert reasoning["tuned"]["reasoning_tokens"] > 0 and 0 < reasoning["tuned"]["efficiency"] <= 1
     assert "How the models think" in (compare_dir / "table.md").read_text()
     assert (compare_dir / "reasoning_accuracy_vs_tokens.png").exists()
+    # accuracy under a token budget, up to the recipe's 48 new tokens, and completed-only accuracy
+    budget = payload["token_budget"][0]
+    assert budget["task"] == "toy_addition" and budget["points"][-1]["budget"] == 48
+    assert budget["completed_only"]["tuned"]["samples"] == 30 * 4
+    assert "Accuracy under a token budget" in (compare_dir / "table.md").read_text()
+    assert (compare_dir / "token_budget.png").exists() and "completed-only" in first
 
     # the W&B compare run holds the summary values, the table and the plots
     run_dir = sorted((compare_dir / "wandb").glob("offline-run-*"))[-1]

@@ -63,6 +63,26 @@ def history(records) -> list[dict]:
     return rows
 
 
+def charts(records) -> dict[str, dict]:
+    """The custom charts a run declares (wandb.plot.*): key -> the panel spec W&B renders."""
+    found = {}
+    for r in records:
+        if r.WhichOneof("record_type") == "config":
+            for item in r.config.update:
+                if list(item.nested_key[:2]) == ["_wandb", "visualize"]:
+                    found[item.nested_key[2]] = json.loads(item.value_json)
+    return found
+
+
+def step_metrics(records) -> dict[str, str]:
+    """define_metric's step metrics: metric (or glob) -> the metric it is plotted against."""
+    found = {}
+    for r in records:
+        if r.WhichOneof("record_type") == "metric" and r.metric.step_metric:
+            found[r.metric.name or r.metric.glob_name] = r.metric.step_metric
+    return found
+
+
 def run_info(records):
     return next(r.run for r in records if r.WhichOneof("record_type") == "run")
 

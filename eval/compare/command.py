@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from eval.compare.budget import task_budget
 from eval.compare.checkpoints import checkpoint_curve
 from eval.compare.cost import serving_cost
 from eval.compare.pairing import TaskComparison, compare_task
@@ -15,6 +16,7 @@ from eval.endpoint import is_endpoint
 from eval.evaluate import ModelEvaluation, evaluate_model
 from eval.models import token_counter
 from eval.reasoning.analysis import analyse_task, comparison_rows
+from eval.reporting.budget import budget_markdown, budget_plot, print_budget
 from eval.reporting.contamination import contamination_markdown, print_contamination
 from eval.reporting.cost import cost_markdown, print_cost
 from eval.reporting.files import write_details, write_reports
@@ -202,12 +204,18 @@ def report(
     cost = serving_cost(sides.baseline, sides.tuned)
     print_cost(cost)
     payload["serving_cost"] = cost
+    budgets = [task_budget(sides.baseline.results[t], sides.tuned.results[t]) for t in sides.baseline.results]
+    print_budget(budgets)
+    payload["token_budget"] = [b.to_json() for b in budgets]
+    if budgets:
+        plots["token_budget"] = budget_plot(budgets, out_dir / "token_budget.png")
     markdown = [
         markdown_table(comparisons, title, bool(mismatches)),
         "\n".join(f"- {line}" for line in check_lines(published)) + "\n" if published else "",
         contamination_markdown(contamination) if contamination is not None else "",
         reasoning_markdown(reasoning_rows),
         cost_markdown(cost),
+        budget_markdown(budgets),
     ]
     paths = write_reports(out_dir, comparisons, markdown, payload)
     print(f"wrote {', '.join(str(p) for p in [*paths.values(), *plots.values()])} and details/ in {out_dir}")
@@ -230,6 +238,7 @@ def report(
             curve=payload.get("checkpoint_curve"),
             reasoning=reasoning_rows,
             cost=cost,
+            budget=payload["token_budget"],
         )
     return payload
 

@@ -66,9 +66,10 @@ class TaskComparison:
     mismatches: list[str] = field(default_factory=list)
 
 
-def _paired(
+def paired_problems(
     baseline: list[ProblemRecord], tuned: list[ProblemRecord]
 ) -> tuple[list[ProblemRecord], list[ProblemRecord]]:
+    """The problems both sides answered, in the baseline's order: the unit every paired figure is over."""
     tuned_by_id = {p.problem_id: p for p in tuned}
     pairs = [(p, tuned_by_id[p.problem_id]) for p in baseline if p.problem_id in tuned_by_id]
     return [a for a, _ in pairs], [b for _, b in pairs]
@@ -93,7 +94,7 @@ def compare_task(
 ) -> TaskComparison:
     """The task's row, one per MATH level, and, when some problems were seen in training (the contamination
     check's problem ids), a row on the clean problems alone with its own interval."""
-    base, tune = _paired(baseline.problems, tuned.problems)
+    base, tune = paired_problems(baseline.problems, tuned.problems)
     rows = [_row(baseline.task, None, base, tune, seed)]
     seen = sum(p.problem_id in seen_in_training for p in base)
     if seen:

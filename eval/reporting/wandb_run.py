@@ -29,6 +29,80 @@ def reasoning_summary_values(rows: list[dict]) -> dict[str, float]:
     return values
 
 
+def budget_summary_values(budget: list[dict]) -> dict[str, float]:
+    """pass@1 at each budget and completed-only accuracy, per task and side."""
+    values: dict[str, float] = {}
+    for task in budget:
+        for p in task["points"]:
+            for side in ("baseline", "tuned", "delta"):
+                values[f"token_budget/{task['task']}/{p['budget']}/{side}"] = p[side]
+        for side, completed in task["completed_only"].items():
+            if completed["accuracy"] is not None:
+                values[f"completed_only/{task['task']}/{side}"] = completed["accuracy"]
+    return values
+
+
+# The per-sample drill-down: bounded, so a full compare (~10,000 samples of up to 32k tokens) stays a table
+# W&B shows; each response is cut to its end (where the answer is).
+MAX_SAMPLE_ROWS = 2000
+RESPONSE_CHARS = 1500
+SAMPLE_COLUMNS = [
+    "task",
+    "problem_id",
+    "side",
+    "sample",
+    "response (end)",
+    "extracted",
+    "gold",
+    "correct",
+    "tokens",
+    "finish_reason",
+]
+
+
+def sample_rows(baseline: TaskResult, tuned: TaskResult, limit: int) -> list[list]:
+    """Each sample of both sides, problem by problem (both sides of a problem together), at most `limit`."""
+    tuned_by_id = {p.problem_id: p for p in tuned.problems}
+    rows: list[list] = []
+    for b in baseline.problems:
+        t = tuned_by_id.get(b.problem_id)
+        if t is None:
+            continue
+        for side, problem in (("baseline", b), ("tuned", t)):
+            for index, s in enumerate(problem.samples):
+                text = s.text if len(s.text) <= RESPONSE_CHARS else "…" + s.text[-RESPONSE_CHARS:]
+                rows.append(
+                    [
+                        baseline.task,
+                        b.problem_id,
+                        side,
+                        index,
+                        text,
+                        s.extracted,
+                        b.gold,
+                        s.correct,
+                        s.tokens,
+                        s.finish_reason,
+                    ]
+                )
+        if len(rows) >= limit:
+            break
+    return rows[:limit]
+
+
+def log_curve_on_training_steps(run, curve: list[dict]) -> None:
+    """The checkpoint evaluations as history against `train/global_step`, the step metric TRL's training run
+    logs with (transformers' W&B callback): in a W&B workspace grouped by the recipe, training loss or reward
+    and benchmark pass@1 share one x-axis."""
+    run.define_metric("train/global_step")
+    run.define_metric("eval/*", step_metric="train/global_step")
+    for point in curve:
+        values = {"train/global_step": point["step"]}
+        for task, figures in point["tasks"].items():
+            values[f"eval/{task}/pass@1"] = figures["pass@1"]
+        run.log(values)
+
+
 def drilldown_rows(baseline: TaskResult, tuned: TaskResult) -> list[list]:
     """One row per problem: what each side answered (its majority answer) and how often it was right."""
     tuned_by_id = {p.problem_id: p for p in tuned.problems}
@@ -107,6 +181,7 @@ def log_compare_run(
     curve: list[dict] | None = None,
     reasoning: list[dict] | None = None,
     cost: list[dict] | None = None,
+    budget: list[dict] | None = None,
 ) -> Path | None:
     """Log the comparison as one W&B run (job type `compare`, grouped with the recipe's training run)."""
 
@@ -121,14 +196,34 @@ def log_compare_run(
             for row in drilldown_rows(baseline.results[name], tuned.results[name])
         ]
         logged["per_problem"] = wandb.Table(columns=DRILLDOWN_COLUMNS, data=drill)
+        logged["samples"] = wandb.Table(
+            columns=SAMPLE_COLUMNS,
+            data=[
+                row
+                for name in baseline.results
+                for row in sample_rows(baseline.results[name], tuned.results[name], MAX_SAMPLE_ROWS)
+            ][:MAX_SAMPLE_ROWS],
+        )
         if curve:
             tasks = list(curve[0]["tasks"])
             logged["checkpoint_curve"] = wandb.Table(
                 columns=["step", "checkpoint", *tasks],
                 data=[[p["step"], p["label"], *(p["tasks"][t]["pass@1"] for t in tasks)] for p in curve],
             )
+            log_curve_on_training_steps(run, curve)
         if cost:
             logged["serving_cost"] = wandb.Table(columns=COST_HEADERS, data=cost_rows(cost))
+        for task in budget or []:
+            points = task["points"]
+            logged[f"token_budget/{task['task']}"] = wandb.plot.line_series(
+                xs=[p["budget"] for p in points],
+                ys=[[p["baseline"] for p in points], [p["tuned"] for p in points]],
+                keys=["baseline", "tuned"],
+                title=f"{task['task']}: pass@1 under a token budget",
+                xname="token budget",
+            )
+        if budget:
+            run.summary.update(budget_summary_values(budget))
         for name, path in plots.items():
             logged[f"plots/{name}"] = wandb.Image(str(path))
         run.log(logged)
