@@ -21,7 +21,7 @@ export TOKENIZERS_PARALLELISM ?= false
 # Commands that need a recipe and got none use the demo's; eval/analyze/chat use a recipe only when given one.
 RECIPE = $(or $(recipe),recipes/smoke/sft.yaml)
 
-.PHONY: help install venv demo test test-all train plan compare eval analyze bench chat contamination rescore serve perf vllm-serve slurm check-recipe tiny-model lint format clean
+.PHONY: help install venv demo test test-all train plan compare eval analyze bench chat contamination rescore serve perf view vllm-serve slurm check-recipe tiny-model lint format clean
 
 help:
 	@echo "make demo                      fine-tune a tiny model on CPU and compare it with its baseline"
@@ -30,6 +30,7 @@ help:
 	@echo "make train recipe=R [resume=1] [nproc=N] [force=1]   train with a recipe (SFT or GRPO) through accelerate"
 	@echo "make compare recipe=R          evaluate baseline and tuned model; print the before/after table"
 	@echo "  [baseline=M] [tuned=M] [checkpoints=all] [mismatch=allow] [wandb=0]"
+	@echo "make view recipe=R [port=N]    browse a compare: problems that changed, both sides' answers side by side"
 	@echo "make eval model=M tasks=aime24,math_500 [recipe=R]   evaluate one model"
 	@echo "make rescore recipe=R | file=F.jsonl [unfinished=lenient] [thinking=0]   re-grade saved generations (no generation)"
 	@echo "make bench [recipe=R] [weights=random] [stages=generation,sft,grpo,scoring]  throughput vs the hardware bound"
@@ -101,6 +102,11 @@ bench: install
 		$(if $(stages),--stages $(stages)) $(if $(max_new_tokens),--max-new-tokens $(max_new_tokens)) \
 		$(if $(max_problems),--max-problems $(max_problems)) $(if $(max_length),--max-length $(max_length)) \
 		$(if $(steps),--sft-steps $(steps))
+
+view: install
+	@test -n "$(or $(recipe),$(dir))" || { echo "usage: make view (recipe=R | dir=COMPARE_FOLDER) [host=127.0.0.1] [port=8765]"; exit 2; }
+	$(PY) -m eval.cli view $(if $(recipe),--recipe $(RECIPE)) $(if $(dir),--dir $(dir)) $(if $(host),--host $(host)) \
+		$(if $(port),--port $(port))
 
 analyze: install
 	@test -n "$(model)" || { echo "usage: make analyze model=PATH_OR_HUB_ID [recipe=R] [tasks=...]"; exit 2; }

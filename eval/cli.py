@@ -186,6 +186,12 @@ def _rescore(args: argparse.Namespace) -> None:
     run_compare(load_recipe(args.recipe), regrade=True, use_wandb=False if args.no_wandb else None)
 
 
+def _view(args: argparse.Namespace) -> None:
+    from eval.viewer.serve import compare_folder, serve
+
+    serve(compare_folder(args.recipe, args.dir), args.host, args.port)
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="reasonlift-eval", description=__doc__)
@@ -291,6 +297,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--no-wandb", action="store_true")
     p.set_defaults(func=_rescore)
+    p = sub.add_parser(
+        "view", help="a local web app over a compare: the table, the problems, both sides' answers"
+    )
+    p.add_argument("--recipe", help="the recipe whose compare to show")
+    p.add_argument("--dir", help="a compare folder (or a trained model's folder holding compare/)")
+    p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to listen on every interface")
+    p.add_argument("--port", type=int, default=8765)
+    p.set_defaults(func=_view)
     args = parser.parse_args(argv)
     quiet_libraries()
     args.func(args)

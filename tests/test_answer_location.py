@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recipes.protocol.grader import grade
+from recipes.protocol.grader import answer_span, grade
 
 DONE = "Let me work through it.\n</think>\n\n"
 
@@ -64,7 +64,11 @@ DONE = "Let me work through it.\n</think>\n\n"
     ],
 )
 def test_math_answer_location(response, gold, correct):
-    assert grade(response, gold, "math").correct is correct
+    graded = grade(response, gold, "math")
+    assert graded.correct is correct
+    # the viewer's regex-only location agrees with the grader's, wherever the grader read an answer
+    if graded.span is not None:
+        assert answer_span(response, graded.extracted, "math") == graded.span
 
 
 def test_unfinished_responses_are_no_answer_and_lenient_reads_the_whole_text():
@@ -124,7 +128,9 @@ def test_the_span_points_at_the_answer_that_was_read():
     ],
 )
 def test_gpqa_answer_location(response, letter):
-    assert grade(DONE + response, letter or "A", "letter").extracted == letter
+    graded = grade(DONE + response, letter or "A", "letter")
+    assert graded.extracted == letter
+    assert answer_span(DONE + response, graded.extracted, "letter") == graded.span
 
 
 def test_an_unfinished_gpqa_response_has_no_letter():

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -89,6 +90,76 @@ def test_compare_on_vllm_writes_the_table_and_reuses_results(trained_recipe):
     # a second compare evaluates nothing again: same weights and settings on both sides
     second = check(run_command("-m", "eval.cli", "compare", str(recipe), "--no-wandb"))
     assert second.count("reusing cached results") == 2 and "starting vllm engine" not in second
+
+
+def test_make_view_in_a_real_browser(trained_recipe):
+    """`make view` on the compare, in headless Chromium: filter to the problems the fine-tune fixed, open one,
+    and see both sides' answers and verdicts. A screenshot of each page is kept (CI_ARTIFACTS, else under the
+    test cache) for a person to look at."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from tests.browser import headless_chromium
+    from tests.e2e import closed_port
+
+    recipe, out = trained_recipe
+    if not (out / "compare" / "compare.json").exists():
+        check(run_command("-m", "eval.cli", "compare", str(recipe), "--no-wandb"))
+    artifacts = (
+        Path(os.environ.get("CI_ARTIFACTS") or Path(os.environ["REASONLIFT_CACHE"]) / "artifacts") / "viewer"
+    )
+    artifacts.mkdir(parents=True, exist_ok=True)
+    port = closed_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "eval.cli", "view", "--recipe", str(recipe), "--port", str(port)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    browser = None
+    try:
+        announced = server.stdout.readline() + server.stdout.readline()
+        assert f"open http://localhost:{port}/" in announced, announced
+        browser = headless_chromium()
+        for _ in range(100):  # uvicorn starts listening just after the announcement
+            try:
+                browser.get(f"http://127.0.0.1:{port}/")
+                break
+            except Exception:
+                time.sleep(0.1)
+        assert "toy_addition" in browser.find_element(By.ID, "compare-table").text
+        browser.save_screenshot(str(artifacts / "index.png"))
+        Select(browser.find_element(By.ID, "change")).select_by_visible_text("fixed")
+        browser.find_element(By.ID, "apply").click()
+        WebDriverWait(browser, 30).until(lambda b: "change=fixed" in b.current_url)
+        WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.ID, "count"))
+        rows = browser.find_elements(By.CSS_SELECTOR, "tr.problem-row")
+        assert rows and all(r.find_elements(By.CSS_SELECTOR, "td.fixed") for r in rows)
+        browser.save_screenshot(str(artifacts / "fixed.png"))
+        rows[0].find_element(By.TAG_NAME, "a").click()
+        WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.ID, "side-tuned"))
+        for side in ("baseline", "tuned"):
+            column = browser.find_element(By.ID, f"side-{side}")
+            samples = column.find_elements(By.CSS_SELECTOR, ".sample")
+            assert len(samples) == 4  # n=4 per problem
+            assert all(s.find_element(By.CLASS_NAME, "verdict").text in ("correct", "wrong") for s in samples)
+            assert all(s.find_element(By.CLASS_NAME, "extracted").text for s in samples)
+        # fixed: the tuned side answered it right more often than the baseline
+        tuned = browser.find_element(By.ID, "side-tuned").text.count("correct")
+        assert tuned > browser.find_element(By.ID, "side-baseline").text.count("correct")
+        browser.save_screenshot(str(artifacts / "problem.png"))
+    finally:
+        if browser is not None:
+            browser.quit()
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_compare_refuses_a_side_evaluated_with_another_chat_template(trained_recipe, tmp_path):

@@ -90,6 +90,12 @@ def test_checkpoint_curve_and_regrade(trained):
     assert curve[0]["tasks"]["toy_addition"]["pass@1"] == payload["tasks"]["toy_addition"][0]["baseline_mean"]
     assert (out / "compare" / "checkpoints.png").exists()
     assert "pass@1 over training" in output
+    # each checkpoint's samples are in the compare folder too: `make view` pairs any two of them
+    from eval.viewer.data import CompareFolder
+
+    view = CompareFolder(out / "compare")
+    assert view.sides == ["baseline", "tuned", "checkpoint-20", "checkpoint-40"]
+    assert len(view.pair("checkpoint-20", "checkpoint-40")) == 30
 
     # re-grading reads the saved generations: no engine starts, and the numbers are the same
     regraded = check(run_command("-m", "eval.cli", "rescore", "--recipe", str(recipe), "--no-wandb"))

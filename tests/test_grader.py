@@ -107,7 +107,7 @@ def test_rescore_reports_malformed_rows_grades_the_rest_and_exits_1(tmp_path):
         b'{"task": "math_500", "response": "\\ud800 </think>\\\\boxed{3}", "gold": "3"}',  # a lone surrogate
         b'{"task": "math_500", "response": "caf\xe9 \\\\boxed{1}", "gold": "1"}',  # Latin-1, not UTF-8
         b"not json",
-        json.dumps({"task": "aime25", "response": "1", "gold": "1"}).encode(),
+        json.dumps({"task": "hmmt25", "response": "1", "gold": "1"}).encode(),
         json.dumps({"task": "math_500", "response": "\\boxed{4}"}).encode(),
     ]
     path.write_bytes(b"\n".join(lines) + b"\n")

@@ -72,8 +72,8 @@ def test_missing_required_key(tmp_path):
 
 
 def test_unknown_task(tmp_path):
-    message = _error(tmp_path, **{"eval.tasks": ["aime25"]})
-    assert "unknown task 'aime25'" in message
+    message = _error(tmp_path, **{"eval.tasks": ["hmmt25"]})
+    assert "unknown task 'hmmt25'" in message
 
 
 def test_missing_local_path(tmp_path):
@@ -144,14 +144,14 @@ def test_relative_paths_resolve_against_the_recipe(tmp_path):
 @pytest.mark.parametrize("command", ["eval", "analyze"])
 def test_unknown_task_on_the_command_line_is_one_line(command):
     result = subprocess.run(
-        [sys.executable, "-m", "eval.cli", command, "builtin:tiny-qwen2", "--tasks", "aime25"],
+        [sys.executable, "-m", "eval.cli", command, "builtin:tiny-qwen2", "--tasks", "hmmt25"],
         capture_output=True,
         text=True,
         cwd=REPO,
         timeout=120,
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "tasks=aime25" in result.stderr and "unknown task 'aime25'" in result.stderr
+    assert "tasks=hmmt25" in result.stderr and "unknown task 'hmmt25'" in result.stderr
 
 
 @pytest.mark.parametrize(

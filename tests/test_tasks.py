@@ -47,6 +47,18 @@ def test_aime_fixture_in_hub_schema():
     assert doc.specific["problem_id"] == "1" and doc.get_golds() == ["20"]
 
 
+def test_aime25_is_one_declaration_read_like_aime24():
+    """yentinglin/aime_2025 (what lighteval's and open-r1's aime25 read): id, problem, answer, url, year."""
+    row = _rows("aime25", "train")[0]
+    assert set(row) == {"id", "problem", "answer", "url", "year"}
+    doc = math_doc({**row, "__index": 0}, "reasonlift:aime25")
+    assert doc.specific["problem_id"] == "0" and doc.get_golds() == ["7"]
+    runs = {r.name: r for r in resolve_tasks(EvalSpec(tasks=["aime25"], data_dir=str(FIXTURES)))}
+    assert runs["aime25"].sampling.n == 16 and runs["aime25"].data_location == str(FIXTURES / "aime25")
+    hub = resolve_tasks(EvalSpec(tasks=["aime25"]))[0]
+    assert hub.data_location == "yentinglin/aime_2025" and hub.info.split == "train"
+
+
 def test_task_names_do_not_collide_with_lighteval_builtins():
     names = {t.lighteval_name for t in TASKS.values()}
     assert all(n.startswith("reasonlift:") for n in names)

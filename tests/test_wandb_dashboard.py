@@ -27,7 +27,9 @@ def logged(tmp_path, monkeypatch):
     baseline = result({f"p{i}": [sample(3000, i % 2 == 0), sample(8192, False, "length")] for i in range(30)})
     tuned = result({f"p{i}": [sample(900, True), sample(1200, i % 3 == 0)] for i in range(30)})
     tuned.problems[0].samples[0].text = long
-    sides = [ModelEvaluation(ModelRef(n, n, n), {"aime24": r}, []) for n, r in (("b", baseline), ("t", tuned))]
+    sides = [
+        ModelEvaluation(ModelRef(n, n, n), {"aime24": r}, []) for n, r in (("b", baseline), ("t", tuned))
+    ]
     budget = [task_budget(baseline, tuned).to_json()]
     curve = [
         {"step": step, "label": label, "tasks": {"aime24": {"pass@1": value, "se": 0.05}}}
@@ -60,7 +62,11 @@ def test_the_token_budget_is_a_native_line_chart_per_task(logged):
 def test_checkpoint_evaluations_are_plotted_against_the_training_step(logged):
     records, _ = logged
     assert step_metrics(records)["eval/*"] == "train/global_step"
-    points = [(h["train/global_step"], h["eval/aime24/pass@1"]) for h in history(records) if "eval/aime24/pass@1" in h]
+    points = [
+        (h["train/global_step"], h["eval/aime24/pass@1"])
+        for h in history(records)
+        if "eval/aime24/pass@1" in h
+    ]
     assert points == [(0, 0.25), (40, 0.4), (80, 0.55)]
 
 

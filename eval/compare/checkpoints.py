@@ -33,8 +33,10 @@ def checkpoint_curve(
     tuned_eval: ModelEvaluation,
     base_dir: Path,
     generate: bool = True,
+    evaluated: dict[str, ModelEvaluation] | None = None,
 ) -> list[dict]:
-    """pass@1 per task at step 0 (the baseline), at each checkpoint with full weights, and at the end."""
+    """pass@1 per task at step 0 (the baseline), at each checkpoint with full weights, and at the end.
+    `evaluated` collects each checkpoint's evaluation by folder name (the compare writes their details)."""
     points = [_point(0, "baseline", base_eval)]
     seen = {base_eval.model.fingerprint}
     for folder in saved_checkpoints(tuned_dir):
@@ -60,6 +62,8 @@ def checkpoint_curve(
             continue
         seen.add(evaluation.model.fingerprint)
         points.append(_point(_step(folder), folder.name, evaluation))
+        if evaluated is not None:
+            evaluated[folder.name] = evaluation
     if tuned_eval.model.fingerprint not in seen:
         summary_path = tuned_dir / SUMMARY_FILE
         last = last_checkpoint(tuned_dir)

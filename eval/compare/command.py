@@ -3,6 +3,7 @@ report (terminal, files, plots, W&B)."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -191,9 +192,21 @@ def report(
     payload["contamination"] = contamination.to_json() if contamination is not None else None
     payload["published_baseline"] = [c.to_json() for c in published]
     if checkpoints:
+        evaluated: dict[str, ModelEvaluation] = {}
         curve = checkpoint_curve(
-            recipe, Path(sides.tuned.model.path), sides.baseline, sides.tuned, recipe_dir(recipe), generate
+            recipe,
+            Path(sides.tuned.model.path),
+            sides.baseline,
+            sides.tuned,
+            recipe_dir(recipe),
+            generate,
+            evaluated,
         )
+        for stale in (out_dir / "details").glob("checkpoint-*"):  # of checkpoints since deleted
+            shutil.rmtree(stale)
+        for label, evaluation in evaluated.items():  # `make view` can pair any two of them
+            for name, result in evaluation.results.items():
+                write_details(result, out_dir / "details" / label / f"{name.replace(':', '_')}.jsonl")
         payload["checkpoint_curve"] = curve
         plots["checkpoints"] = curve_plot(curve, out_dir / "checkpoints.png")
         print_curve(curve)

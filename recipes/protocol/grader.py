@@ -255,3 +255,34 @@ def grade(
             correct=located.text == gold.strip(), extracted=located.text, span=(located.start, located.end)
         )
     return _grade_math(response, gold, thinking, lenient)
+
+
+def answer_span(
+    response: str,
+    extracted: str | None,
+    kind: AnswerKind,
+    choices: tuple[str, ...] = (),
+    *,
+    thinking: bool = True,
+    unfinished: Unfinished = "no_answer",
+) -> tuple[int, int] | None:
+    """Where `grade` read `extracted` in `response`, found by the same location rules without parsing (so it
+    runs anywhere, math-verify's timeout needs the main thread): the located candidate whose text is the
+    answer, else the first that is not the region's tail; in the tail, the answer's last occurrence."""
+    if extracted is None:
+        return None
+    lenient = unfinished == "lenient"
+    if kind == "letter":
+        located = locate_letter(response, choices or ("A", "B", "C", "D"), thinking=thinking, lenient=lenient)
+        return (located.start, located.end) if located else None
+    candidates = locate_math(response, thinking=thinking, lenient=lenient) or []
+    for located in candidates:
+        if located.how != "tail" and (extracted in located.text or _plain(located.text) == _plain(extracted)):
+            return located.start, located.end
+    for located in candidates:
+        if located.how == "tail":
+            at = response.rfind(extracted, located.start, located.end)
+            if at >= 0:
+                return at, at + len(extracted)
+    anchored = next((c for c in candidates if c.how != "tail"), None)
+    return (anchored.start, anchored.end) if anchored else None

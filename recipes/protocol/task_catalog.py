@@ -60,6 +60,20 @@ TASKS: dict[str, TaskInfo] = {
         local_dirname="math_500",
         reference_pass1=0.839,
     ),
+    # AIME 2025 (I and II), the hub dataset lighteval's and open-r1's aime25 read; DeepSeek's report predates it,
+    # so there is no published figure to check the baseline against
+    "aime25": TaskInfo(
+        name="aime25",
+        lighteval_name="reasonlift:aime25",
+        hf_repo="yentinglin/aime_2025",
+        hf_subset="default",
+        hf_revision=None,
+        split="train",
+        answer_kind="math",
+        default_n=16,
+        size=30,
+        local_dirname="aime25",
+    ),
     "gpqa:diamond": TaskInfo(
         name="gpqa:diamond",
         lighteval_name="reasonlift:gpqa_diamond",
