@@ -20,6 +20,8 @@ export TOKENIZERS_PARALLELISM ?= false
 
 # Commands that need a recipe and got none use the demo's; eval/analyze/chat use a recipe only when given one.
 RECIPE = $(or $(recipe),recipes/smoke/sft.yaml)
+# set="train.args.learning_rate=1e-5 eval.tasks.aime24.n=4": recipe keys overridden for this command
+SET_FLAGS = $(foreach item,$(set),--set $(item))
 
 .PHONY: help install venv demo test test-all train plan compare eval analyze bench chat contamination rescore serve perf view vllm-serve slurm check-recipe tiny-model lint format clean
 
@@ -84,13 +86,13 @@ test-all: install
 
 train: install
 	$(PY) -m train.cli $(RECIPE) $(if $(resume),--resume) $(if $(fresh),--fresh) $(if $(nproc),--num-processes $(nproc)) \
-		$(if $(force),--force)
+		$(if $(force),--force) $(SET_FLAGS)
 
 compare: install
 	$(PY) -m eval.cli compare $(RECIPE) $(if $(baseline),--baseline $(baseline)) $(if $(tuned),--tuned $(tuned)) \
 		$(if $(mismatch),--mismatch $(mismatch)) $(if $(checkpoints),--checkpoints $(checkpoints)) \
 		$(if $(filter 0,$(wandb)),--no-wandb) $(if $(baseline_served),--baseline-served $(baseline_served)) \
-		$(if $(tuned_served),--tuned-served $(tuned_served)) $(if $(filter 1,$(refresh)),--refresh)
+		$(if $(tuned_served),--tuned-served $(tuned_served)) $(if $(filter 1,$(refresh)),--refresh) $(SET_FLAGS)
 
 eval: install
 	@test -n "$(model)" || { echo "usage: make eval model=PATH_OR_HUB_ID [tasks=aime24,math_500] [recipe=R]"; exit 2; }
@@ -155,7 +157,7 @@ slurm: venv
 # Before anything heavy: the run the recipe would make on the GPUs here (or gpus=N gpu=KIND nodes=N).
 plan: venv
 	$(PY) -m train.plan $(RECIPE) $(if $(gpus),--gpus $(gpus)) $(if $(gpu),--gpu $(gpu)) \
-		$(if $(nodes),--nodes $(nodes)) $(if $(nproc),--num-processes $(nproc))
+		$(if $(nodes),--nodes $(nodes)) $(if $(nproc),--num-processes $(nproc)) $(SET_FLAGS)
 
 check-recipe: venv
 	$(PY) -m recipes check $(RECIPE)

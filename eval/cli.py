@@ -16,7 +16,7 @@ def _compare(args: argparse.Namespace) -> None:
     from eval.compare.command import Served, run_compare
     from recipes import load_recipe
 
-    recipe = load_recipe(args.recipe)
+    recipe = load_recipe(args.recipe, overrides=args.overrides)
     run_compare(
         recipe,
         baseline=args.baseline or None,
@@ -192,6 +192,17 @@ def _view(args: argparse.Namespace) -> None:
     serve(compare_folder(args.recipe, args.dir), args.host, args.port)
 
 
+def _set_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe key (dotted, e.g. eval.generation.max_new_tokens=8192); repeatable",
+    )
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="reasonlift-eval", description=__doc__)
@@ -224,6 +235,7 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="never generate: build the compare from saved results and generations (a Slurm sweep's last job)",
     )
+    _set_flag(p)
     p.set_defaults(func=_compare)
     p = sub.add_parser("eval", help="evaluate one model")
     p.add_argument(

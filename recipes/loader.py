@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ from recipes.paths import is_builtin, looks_local, resolve_path
 from recipes.schema import Recipe
 
 
-def load_recipe(path: str | Path, check_paths: bool = True) -> Recipe:
-    """Read, validate and return the recipe at `path`; raise RecipeError naming file, key and expectation."""
+def load_recipe(path: str | Path, check_paths: bool = True, overrides: Sequence[str] = ()) -> Recipe:
+    """Read, validate and return the recipe at `path`; raise RecipeError naming file, key and expectation.
+    `overrides` (`--set KEY=VALUE`, a dotted recipe key and a YAML value) change the file's values before
+    validation, so an override is checked exactly like the file."""
     path = Path(path)
-    shown = str(path)
+    shown = str(path) + (f" (with --set {' '.join(overrides)})" if overrides else "")
     if not path.is_file():
         raise RecipeError(shown, ["file not found (recipes live in recipes/, e.g. recipes/smoke/sft.yaml)"])
     try:
@@ -29,17 +32,60 @@ def load_recipe(path: str | Path, check_paths: bool = True) -> Recipe:
         raise RecipeError(shown, [f"{where}not valid YAML ({getattr(err, 'problem', err)})"]) from None
     if not isinstance(raw, dict):
         raise RecipeError(shown, ["expected a mapping of keys at the top level"])
+    apply_overrides(raw, overrides, shown)
     _resolve_parent_recipe(raw, path, shown)
     try:
         recipe = Recipe.model_validate(raw)
     except ValidationError as err:
         raise RecipeError(shown, [_describe_error(e, Recipe) for e in err.errors()]) from None
     recipe.source = str(path.resolve())
+    recipe.overrides = list(overrides)
     if check_paths:
         problems = _missing_paths(recipe, path.parent.resolve())
         if problems:
             raise RecipeError(shown, problems)
     return recipe
+
+
+def apply_overrides(raw: dict, overrides: Sequence[str], shown: str = "recipe") -> dict:
+    """`train.args.learning_rate=1e-5` sets raw["train"]["args"]["learning_rate"] = 1e-5 (the value read as
+    YAML: numbers, booleans, lists and null as in the file); missing sections are created."""
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
+            raise RecipeError(
+                shown,
+                [
+                    f"--set {item!r}: expected KEY=VALUE, a dotted recipe key (e.g. train.args.learning_rate=1e-5)"
+                ],
+            )
+        value = _yaml_value(text)
+        *parents, leaf = key.strip().split(".")
+        node = raw
+        for depth, part in enumerate(parents):
+            child = node.setdefault(part, {})
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                where = ".".join(parents[: depth + 1])
+                raise RecipeError(shown, [f"--set {item!r}: {where} is a value, not a section of keys"])
+            node = child
+        node[leaf] = value
+    return raw
+
+
+def _yaml_value(text: str):
+    """A command-line value read as YAML, except that `1e-5` is a number (YAML 1.1 wants `1.0e-5`)."""
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str):
+        try:
+            return float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _resolve_parent_recipe(raw: dict, path: Path, shown: str) -> None:

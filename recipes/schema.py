@@ -232,3 +232,4 @@ class Recipe(StrictModel):
 
     # Set by the loader: where the recipe came from, for error messages and relative paths.
     source: str | None = Field(default=None, exclude=True)
+    overrides: list[str] = Field(default_factory=list, exclude=True)  # --set KEY=VALUE, applied to `source`

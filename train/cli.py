@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,8 +54,9 @@ def launch_command(
     fresh: bool = False,
     force: bool = False,
     rendezvous: Rendezvous = Rendezvous(),
+    overrides: Sequence[str] = (),
 ) -> list[str]:
-    recipe = load_recipe(recipe_path)
+    recipe = load_recipe(recipe_path, overrides=overrides)
     if recipe.train is None:
         raise UserError(f"{recipe_path}: has no `train` section, so there is nothing to train")
     launch = load_launch_config(recipe.train.accelerate_config, recipe_dir(recipe))
@@ -98,6 +100,8 @@ def launch_command(
             command += ["--num_processes", str(processes)]
         command += rendezvous.accelerate_flags()
     command += ["-m", "train.worker", str(Path(recipe_path).resolve())]
+    for item in overrides:  # each worker loads the recipe with the same overrides
+        command += ["--set", item]
     if resume:
         command.append("--resume")
     return command
@@ -128,15 +132,16 @@ def check_grpo_batch(args: dict, world_size: int) -> None:
         )
 
 
-def base_model_ready(recipe_path: str) -> bool:
-    recipe = load_recipe(recipe_path)
+def base_model_ready(recipe_path: str, overrides: Sequence[str] = ()) -> bool:
+    recipe = load_recipe(recipe_path, overrides=overrides)
     return not recipe.model.from_recipe or (Path(recipe.model.name_or_path) / "config.json").exists()
 
 
-def ensure_base_model_trained(recipe_path: str) -> None:
-    """With `model.from_recipe`, train that recipe first when its output does not exist yet."""
-    parent = load_recipe(recipe_path).model.from_recipe
-    if not base_model_ready(recipe_path):
+def ensure_base_model_trained(recipe_path: str, overrides: Sequence[str] = ()) -> None:
+    """With `model.from_recipe`, train that recipe first when its output does not exist yet (as its own file
+    says: overrides apply to this recipe, not to its parent)."""
+    parent = load_recipe(recipe_path, overrides=overrides).model.from_recipe
+    if not base_model_ready(recipe_path, overrides):
         print(f"the base model comes from {parent}, which has not been trained yet: training it first")
         run_launch(launch_command(parent, resume=False))
 
@@ -165,8 +170,8 @@ def run_launch(command: list[str]) -> None:
         raise SystemExit(returncode)
 
 
-def remove_previous_run(recipe_path: str) -> None:
-    recipe = load_recipe(recipe_path)
+def remove_previous_run(recipe_path: str, overrides: Sequence[str] = ()) -> None:
+    recipe = load_recipe(recipe_path, overrides=overrides)
     assert recipe.train is not None
     folder = output_dir(recipe)
     if folder.exists():
@@ -198,6 +203,14 @@ def main(argv: list[str] | None = None) -> None:
         "--force", action="store_true", help="train even when the memory estimate is over the GPU's memory"
     )
     parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe key (dotted, e.g. train.args.learning_rate=1e-5); repeatable; validated like the file",
+    )
+    parser.add_argument(
         "--prepare",
         action="store_true",
         help="run the checks and build what training needs (a builtin model, a from_recipe base), then exit: "
@@ -213,7 +226,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.fresh and args.resume:
         raise UserError("--fresh and --resume contradict each other: pick one")
-    if args.resume and (done := finished_run(load_recipe(args.recipe))):
+    recipe = load_recipe(args.recipe, overrides=args.overrides)
+    if args.resume and (done := finished_run(recipe)):
         print(finished_notice(done))
         if args.prepare:
             raise SystemExit(NOTHING_TO_TRAIN)
@@ -223,26 +237,26 @@ def main(argv: list[str] | None = None) -> None:
     )
     command = launch_command(args.recipe, args.resume, args.num_processes, args.fresh, args.force, rendezvous)
     # once, here: every training process inherits the mode instead of each waiting on the server
-    if load_recipe(args.recipe).wandb.enabled and choose_mode() == "offline":
+    if recipe.wandb.enabled and choose_mode() == "offline":
         print(f"W&B: logging offline ({os.environ.get(REASON_VAR)})")
     try:
         if args.num_machines == 1:
-            ensure_base_model_trained(args.recipe)
-        elif not base_model_ready(args.recipe):  # every node would train it: the job's --prepare step does
+            ensure_base_model_trained(args.recipe, args.overrides)
+        elif not base_model_ready(args.recipe, args.overrides):  # every node would: the --prepare step does
             raise UserError(
-                f"{args.recipe}: its base model comes from {load_recipe(args.recipe).model.from_recipe}, "
+                f"{args.recipe}: its base model comes from {recipe.model.from_recipe}, "
                 "which is not trained yet: run `python -m train.cli RECIPE --prepare` first (the Slurm script does)"
             )
         if args.prepare:
             print(f"ready to train {args.recipe}")
             return
         if args.fresh:
-            remove_previous_run(args.recipe)
+            remove_previous_run(args.recipe, args.overrides)
         run_launch(command)
     except KeyboardInterrupt:
         print(
             f"interrupted: the checkpoints saved so far are kept; resume with `make train recipe={args.recipe} "
-            "resume=1`",
+            "resume=1" + (f' set="{" ".join(args.overrides)}"' if args.overrides else "") + "`",
             file=sys.stderr,
         )
         raise SystemExit(130) from None

@@ -266,8 +266,20 @@ def train_and_save(
 
 
 def copy_recipe(recipe: Recipe) -> None:
-    if recipe.source:
-        shutil.copyfile(recipe.source, output_dir(recipe) / RECIPE_COPY)
+    """The recipe beside the model it trained; with --set overrides, the file as they changed it."""
+    if not recipe.source:
+        return
+    target = output_dir(recipe) / RECIPE_COPY
+    if not recipe.overrides:
+        shutil.copyfile(recipe.source, target)
+        return
+    import yaml
+
+    from recipes.loader import apply_overrides
+
+    raw = apply_overrides(yaml.safe_load(Path(recipe.source).read_text()), recipe.overrides)
+    header = f"# {recipe.source} with --set {' '.join(recipe.overrides)}\n"
+    target.write_text(header + yaml.safe_dump(raw, sort_keys=False))
 
 
 def is_main_process() -> bool:

@@ -23,9 +23,10 @@ def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("recipe")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)
 
-    recipe = load_recipe(args.recipe)
+    recipe = load_recipe(args.recipe, overrides=args.overrides)
     assert recipe.train is not None
     if args.resume and (done := common.finished_run(recipe)):  # a resubmitted or requeued finished job
         if common.is_main_process():

@@ -67,8 +67,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--num-processes", type=positive_int, default=None, help="override the training processes"
     )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe key (dotted, e.g. train.args.per_device_train_batch_size=1); repeatable",
+    )
     args = parser.parse_args(argv)
-    recipe = load_recipe(args.recipe, check_paths=False)
+    recipe = load_recipe(args.recipe, check_paths=False, overrides=args.overrides)
     plan = build_plan(recipe, hardware_for(args.gpus, args.gpu, args.nodes), args.num_processes)
     print(render(plan))
     if plan.refusals:

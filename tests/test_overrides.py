@@ -1,0 +1,69 @@
+"""`--set KEY=VALUE`: any recipe key overridden from the command line, validated like the file."""
+
+from __future__ import annotations
+
+import pytest
+
+from recipes.errors import RecipeError
+from recipes.loader import load_recipe
+from tests.conftest import write_recipe
+
+
+def test_an_override_changes_the_value_with_yaml_types(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml")
+    recipe = load_recipe(
+        path,
+        overrides=[
+            "train.args.learning_rate=1e-5",
+            "train.args.gradient_checkpointing=true",
+            "eval.tasks.toy_addition.n=2",
+            "wandb.tags=[a, b]",
+        ],
+    )
+    assert recipe.train.args["learning_rate"] == 1e-5 and recipe.train.args["gradient_checkpointing"] is True
+    assert recipe.eval.tasks["toy_addition"].n == 2 and recipe.wandb.tags == ["a", "b"]
+    assert recipe.overrides[0] == "train.args.learning_rate=1e-5"
+    assert load_recipe(path).train.args["learning_rate"] == 3e-3  # the file itself is unchanged
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("train.args.learning_rat", "expected KEY=VALUE"),
+        ("=3", "expected KEY=VALUE"),
+        ("train..lr=1", "expected KEY=VALUE"),
+        ("model.name_or_path.x=1", "model.name_or_path is a value, not a section of keys"),
+        ("eval.generation.temperatur=0.5", "eval.generation.temperatur: unknown key; did you mean 'temperature'?"),
+        ("eval.generation.max_new_tokens=-1", "eval.generation.max_new_tokens: Input should be greater than 0"),
+    ],
+)
+def test_a_bad_override_is_one_error_naming_it(tmp_path, item, message):
+    with pytest.raises(RecipeError) as err:
+        load_recipe(write_recipe(tmp_path / "r.yaml"), overrides=[item])
+    assert message in str(err.value) and "with --set" in str(err.value)
+
+
+def test_make_train_passes_overrides_to_every_worker_and_keeps_them_with_the_model(tmp_path):
+    from train.cli import launch_command
+    from train.common import copy_recipe
+
+    path = write_recipe(tmp_path / "r.yaml")
+    overrides = ["train.args.num_train_epochs=1", "train.args.seed=7"]
+    command = launch_command(str(path), resume=False, overrides=overrides)
+    worker = command.index("train.worker")
+    assert command[worker + 2 :] == ["--set", overrides[0], "--set", overrides[1]]
+    recipe = load_recipe(path, overrides=overrides)
+    out = tmp_path / "outputs" / recipe.name
+    out.mkdir(parents=True)
+    copy_recipe(recipe)
+    kept = (out / "recipe.yaml").read_text()
+    assert kept.startswith(f"# {path} with --set train.args.num_train_epochs=1 train.args.seed=7")
+    assert load_recipe(out / "recipe.yaml", check_paths=False).train.args["seed"] == 7
+
+
+def test_plan_and_compare_take_set_too(tmp_path, capsys):
+    from train.plan.__main__ import main
+
+    path = write_recipe(tmp_path / "r.yaml")
+    main([str(path), "--set", "train.args.per_device_train_batch_size=4"])
+    assert "4 sequences x 128 tokens per micro-batch" in capsys.readouterr().out
