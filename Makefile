@@ -21,7 +21,8 @@ export TOKENIZERS_PARALLELISM ?= false
 # Commands that need a recipe and got none use the demo's; eval/analyze/chat use a recipe only when given one.
 RECIPE = $(or $(recipe),recipes/smoke/sft.yaml)
 # set="train.args.learning_rate=1e-5 eval.tasks.aime24.n=4": recipe keys overridden for this command
-SET_FLAGS = $(foreach item,$(set),--set $(item))
+# (space-separated; no spaces inside a value: [a,b])
+SET_FLAGS = $(foreach item,$(set),--set '$(item)')
 
 .PHONY: help install venv demo test test-all train plan compare eval analyze bench chat contamination rescore serve perf view vllm-serve slurm check-recipe tiny-model lint format clean
 
@@ -41,7 +42,7 @@ help:
 	@echo "make serve recipe=R [model=M] [port=8000] [host=0.0.0.0]   vLLM's OpenAI server with the eval's settings"
 	@echo "make perf recipe=R (model=M | url=U) [concurrency=1,8,32] [requests=N]   serving latency and throughput"
 	@echo "make vllm-serve recipe=R [tp=N] [port=P]   TRL's vLLM server for GRPO in server mode"
-	@echo "make slurm recipe=R kind=train|grpo|eval [checkpoints=all] [nodes=N] [gpus=N] [cpus=N] [mem=M] [time=T] [parallel=N] [partition=P]   write sbatch scripts"
+	@echo "make slurm recipe=R kind=train|grpo|eval [checkpoints=all] [nodes=N] [gpus=N] [cpus=N] [mem=M] [time=T] [parallel=N] [partition=P] [grace=300]   write sbatch scripts"
 	@echo "make check-recipe recipe=R     validate a recipe without running anything"
 	@echo "make install [profile=cpu|gpu] create .venv and install (done by the targets above)"
 
@@ -108,7 +109,7 @@ bench: install
 view: install
 	@test -n "$(or $(recipe),$(dir))" || { echo "usage: make view (recipe=R | dir=COMPARE_FOLDER) [host=127.0.0.1] [port=8765]"; exit 2; }
 	$(PY) -m eval.cli view $(if $(recipe),--recipe $(RECIPE)) $(if $(dir),--dir $(dir)) $(if $(host),--host $(host)) \
-		$(if $(port),--port $(port))
+		$(if $(port),--port $(port)) $(SET_FLAGS)
 
 analyze: install
 	@test -n "$(model)" || { echo "usage: make analyze model=PATH_OR_HUB_ID [recipe=R] [tasks=...]"; exit 2; }
@@ -126,7 +127,8 @@ contamination: install
 
 rescore: install
 	$(PY) -m eval.cli rescore $(if $(file),--file $(file),--recipe $(RECIPE)) $(if $(filter 0,$(wandb)),--no-wandb) \
-		$(if $(unfinished),--unfinished $(unfinished)) $(if $(filter 0,$(thinking)),--no-thinking)
+		$(if $(unfinished),--unfinished $(unfinished)) $(if $(filter 0,$(thinking)),--no-thinking) \
+		$(if $(file),,$(SET_FLAGS))
 
 # vLLM's OpenAI-compatible server for the recipe's model (or model=M) with the evaluation's settings.
 serve: install
@@ -152,7 +154,8 @@ slurm: venv
 	$(PY) -m train.slurm.render $(RECIPE) --kind $(or $(kind),train) $(if $(nodes),--nodes $(nodes)) \
 		$(if $(gpus),--gpus-per-node $(gpus)) $(if $(partition),--partition $(partition)) $(if $(time),--time $(time)) \
 		$(if $(vllm_tp),--vllm-tp $(vllm_tp)) $(if $(cpus),--cpus-per-task $(cpus)) \
-		$(if $(checkpoints),--checkpoints $(checkpoints)) $(if $(mem),--mem $(mem)) $(if $(parallel),--parallel $(parallel))
+		$(if $(checkpoints),--checkpoints $(checkpoints)) $(if $(mem),--mem $(mem)) $(if $(parallel),--parallel $(parallel)) \
+		$(if $(grace),--grace $(grace))
 
 # Before anything heavy: the run the recipe would make on the GPUs here (or gpus=N gpu=KIND nodes=N).
 plan: venv

@@ -183,13 +183,14 @@ def _rescore(args: argparse.Namespace) -> None:
     from eval.compare.command import run_compare
     from recipes import load_recipe
 
-    run_compare(load_recipe(args.recipe), regrade=True, use_wandb=False if args.no_wandb else None)
+    recipe = load_recipe(args.recipe, overrides=args.overrides)
+    run_compare(recipe, regrade=True, use_wandb=False if args.no_wandb else None)
 
 
 def _view(args: argparse.Namespace) -> None:
     from eval.viewer.serve import compare_folder, serve
 
-    serve(compare_folder(args.recipe, args.dir), args.host, args.port)
+    serve(compare_folder(args.recipe, args.dir, args.overrides), args.host, args.port)
 
 
 def _set_flag(parser: argparse.ArgumentParser) -> None:
@@ -308,6 +309,7 @@ def main(argv: list[str] | None = None) -> None:
         help="--file: the responses come from a model whose prompt opens no thinking block",
     )
     p.add_argument("--no-wandb", action="store_true")
+    _set_flag(p)
     p.set_defaults(func=_rescore)
     p = sub.add_parser(
         "view", help="a local web app over a compare: the table, the problems, both sides' answers"
@@ -316,6 +318,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dir", help="a compare folder (or a trained model's folder holding compare/)")
     p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to listen on every interface")
     p.add_argument("--port", type=int, default=8765)
+    _set_flag(p)
     p.set_defaults(func=_view)
     args = parser.parse_args(argv)
     quiet_libraries()

@@ -33,8 +33,14 @@ def test_an_override_changes_the_value_with_yaml_types(tmp_path):
         ("=3", "expected KEY=VALUE"),
         ("train..lr=1", "expected KEY=VALUE"),
         ("model.name_or_path.x=1", "model.name_or_path is a value, not a section of keys"),
-        ("eval.generation.temperatur=0.5", "eval.generation.temperatur: unknown key; did you mean 'temperature'?"),
-        ("eval.generation.max_new_tokens=-1", "eval.generation.max_new_tokens: Input should be greater than 0"),
+        (
+            "eval.generation.temperatur=0.5",
+            "eval.generation.temperatur: unknown key; did you mean 'temperature'?",
+        ),
+        (
+            "eval.generation.max_new_tokens=-1",
+            "eval.generation.max_new_tokens: Input should be greater than 0",
+        ),
     ],
 )
 def test_a_bad_override_is_one_error_naming_it(tmp_path, item, message):
@@ -67,3 +73,16 @@ def test_plan_and_compare_take_set_too(tmp_path, capsys):
     path = write_recipe(tmp_path / "r.yaml")
     main([str(path), "--set", "train.args.per_device_train_batch_size=4"])
     assert "4 sequences x 128 tokens per micro-batch" in capsys.readouterr().out
+
+
+def test_the_command_line_hands_its_overrides_to_the_launch(tmp_path, monkeypatch):
+    """`train.cli --set` as a user types it: the plan, the output folder and every worker see the override."""
+    import train.cli
+
+    launched = []
+    monkeypatch.setattr(train.cli, "run_launch", launched.append)
+    path = write_recipe(tmp_path / "r.yaml")
+    other = tmp_path / "elsewhere"
+    train.cli.main([str(path), "--set", f"train.output_dir={other}", "--set", "train.args.seed=3"])
+    [command] = launched
+    assert command[-4:] == ["--set", f"train.output_dir={other}", "--set", "train.args.seed=3"]

@@ -142,13 +142,27 @@ def test_a_train_job_checkpoints_and_requeues_at_its_time_limit_then_resumes(tra
     assert (out / "model.safetensors").exists()
 
 
-def test_an_eval_job_builds_the_compare(cluster, trained):
+def test_an_eval_job_requeues_at_its_time_limit_and_builds_the_compare(cluster, trained):
     from train.slurm.render import render
 
     recipe, out, logs, _ = trained
     script = logs.parent / "eval.sbatch"
     script.write_text(render(str(recipe), "eval", gpus_per_node=1, cpus_per_task=2, mem="6G", log_dir=logs))
-    info = cluster.wait(cluster.submit(script), "COMPLETED", 900, logs)
+    job = cluster.submit(script)
+    deadline = time.monotonic() + 120
+    while cluster.job(job)["JobState"] != "RUNNING":
+        assert time.monotonic() < deadline, f"never started: {cluster.job(job)}"
+        time.sleep(0.2)
+    cluster.run("scancel", "--signal=USR1", "--batch", job)  # the time-limit warning, mid-evaluation
+    deadline = time.monotonic() + 120
+    while cluster.job(job).get("Restarts") != "1":
+        assert time.monotonic() < deadline, f"not requeued: {cluster.job(job)}"
+        time.sleep(0.5)
+    cluster.run("scontrol", "update", f"JobId={job}", "StartTime=now")
+    info = cluster.wait(job, "COMPLETED", 900, logs)
+    assert "requeueing job" in "".join(
+        p.read_text(errors="replace") for p in logs.glob("smoke-sft-eval-*.out")
+    )
     assert info.get("TresPerNode") == "gres:gpu:1"  # the recipe's TP 1 x DP 1, not a whole node
     payload = json.loads((out / "compare" / "compare.json").read_text())
     assert "toy_addition" in json.dumps(payload)

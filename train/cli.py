@@ -143,7 +143,8 @@ def ensure_base_model_trained(recipe_path: str, overrides: Sequence[str] = ()) -
     parent = load_recipe(recipe_path, overrides=overrides).model.from_recipe
     if not base_model_ready(recipe_path, overrides):
         print(f"the base model comes from {parent}, which has not been trained yet: training it first")
-        run_launch(launch_command(parent, resume=False))
+        # resumed: a Slurm job stopped at its time limit while training the parent left checkpoints to go on from
+        run_launch(launch_command(parent, resume=True))
 
 
 def launch_env(command: list[str]) -> dict[str, str]:
@@ -235,12 +236,14 @@ def main(argv: list[str] | None = None) -> None:
     rendezvous = Rendezvous(
         args.num_machines, args.machine_rank, args.main_process_ip, args.main_process_port
     )
-    command = launch_command(args.recipe, args.resume, args.num_processes, args.fresh, args.force, rendezvous)
+    command = launch_command(
+        args.recipe, args.resume, args.num_processes, args.fresh, args.force, rendezvous, args.overrides
+    )
     # once, here: every training process inherits the mode instead of each waiting on the server
     if recipe.wandb.enabled and choose_mode() == "offline":
         print(f"W&B: logging offline ({os.environ.get(REASON_VAR)})")
     try:
-        if args.num_machines == 1:
+        if args.num_machines == 1 or args.prepare:  # the job's one --prepare step trains it on its node
             ensure_base_model_trained(args.recipe, args.overrides)
         elif not base_model_ready(args.recipe, args.overrides):  # every node would: the --prepare step does
             raise UserError(

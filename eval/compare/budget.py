@@ -87,6 +87,8 @@ class TaskBudget:
     def budget_to_match(self) -> int | None:
         """The smallest budget at which the tuned side reaches the baseline's accuracy at the full budget."""
         target = self.points[-1].baseline
+        if target <= 0:  # nothing to reach
+            return None
         return next((p.budget for p in self.points if p.tuned >= target), None)
 
 

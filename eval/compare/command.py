@@ -184,6 +184,8 @@ def report(
         print(line)
     if contamination is not None:
         print_contamination(contamination)
+    for stale in (out_dir / "details").glob("checkpoint-*"):  # an earlier compare's checkpoints
+        shutil.rmtree(stale)
     for side, evaluation in (("baseline", sides.baseline), ("tuned", sides.tuned)):
         for name, result in evaluation.results.items():
             write_details(result, out_dir / "details" / side / f"{name.replace(':', '_')}.jsonl")
@@ -202,8 +204,6 @@ def report(
             generate,
             evaluated,
         )
-        for stale in (out_dir / "details").glob("checkpoint-*"):  # of checkpoints since deleted
-            shutil.rmtree(stale)
         for label, evaluation in evaluated.items():  # `make view` can pair any two of them
             for name, result in evaluation.results.items():
                 write_details(result, out_dir / "details" / label / f"{name.replace(':', '_')}.jsonl")

@@ -196,13 +196,14 @@ def log_compare_run(
             for row in drilldown_rows(baseline.results[name], tuned.results[name])
         ]
         logged["per_problem"] = wandb.Table(columns=DRILLDOWN_COLUMNS, data=drill)
+        per_task = MAX_SAMPLE_ROWS // max(len(baseline.results), 1)  # every task gets its share
         logged["samples"] = wandb.Table(
             columns=SAMPLE_COLUMNS,
             data=[
                 row
                 for name in baseline.results
-                for row in sample_rows(baseline.results[name], tuned.results[name], MAX_SAMPLE_ROWS)
-            ][:MAX_SAMPLE_ROWS],
+                for row in sample_rows(baseline.results[name], tuned.results[name], per_task)
+            ],
         )
         if curve:
             tasks = list(curve[0]["tasks"])

@@ -107,7 +107,7 @@ class CompareFolder:
             raise UserError(f"{payload_path} is not valid JSON ({err})") from None
         self.sides = sorted((d.name for d in details.iterdir() if d.is_dir()), key=_side_order)
         self.problems: dict[tuple[str, str], Problem] = {}
-        self._prompts: dict[tuple[str, str], tuple[str, int]] = {}  # (task, id) -> (file, offset)
+        self._prompts: dict[tuple[str, str, str], tuple[str, int]] = {}  # (side, task, id) -> (file, offset)
         for side in self.sides:
             for path in sorted((details / side).glob("*.jsonl")):
                 self._index(side, path)
@@ -141,7 +141,7 @@ class CompareFolder:
                         start,
                     )
                 )
-                self._prompts.setdefault(key, (str(path), start))
+                self._prompts.setdefault((side, *key), (str(path), start))
 
     def pair(self, a: str, b: str) -> list[Problem]:
         for side in (a, b):
@@ -156,8 +156,10 @@ class CompareFolder:
             handle.seek(entry.offset)
             return json.loads(handle.readline())
 
-    def prompt(self, problem: Problem) -> str:
-        path, offset = self._prompts[(problem.task, problem.problem_id)]
+    def prompt(self, problem: Problem, side: str | None = None) -> str:
+        """The rendered prompt one side saw (sides with other chat templates saw other prompts)."""
+        side = side or next(iter(problem.sides))
+        path, offset = self._prompts[(side, problem.task, problem.problem_id)]
         with open(path, "rb") as handle:
             handle.seek(offset)
             return json.loads(handle.readline()).get("prompt", "")
@@ -167,13 +169,13 @@ class CompareFolder:
 
     def thinking(self, side: str, problem: Problem, sample: int) -> str:
         text = self.response(side, problem, sample)
-        return text[: thinking_end(text, opens_thinking(self.prompt(problem)))]
+        return text[: thinking_end(text, opens_thinking(self.prompt(problem, side)))]
 
     def shown(self, side: str, problem: Problem) -> list[Shown]:
         """Each sample of one side, its answer located by the grader's own rules (the span is not stored)."""
         info = TASKS.get(problem.task)
         settings = (self.payload.get("settings") or {}).get(problem.task, {})
-        prompt = self.prompt(problem)
+        prompt = self.prompt(problem, side)
         shown = []
         for entry in problem.sides[side].samples:
             text = self.response(side, problem, entry.index)

@@ -9,13 +9,13 @@ from pathlib import Path
 from recipes.errors import UserError
 
 
-def compare_folder(recipe: str | None, folder: str | None) -> Path:
+def compare_folder(recipe: str | None, folder: str | None, overrides: list[str] | None = None) -> Path:
     """recipe=R: its compare folder; dir=D: a compare folder, or a trained model's folder holding compare/."""
     if recipe:
         from recipes import load_recipe
         from recipes.runs import compare_dir
 
-        return compare_dir(load_recipe(recipe, check_paths=False))
+        return compare_dir(load_recipe(recipe, check_paths=False, overrides=overrides or []))
     if not folder:
         raise UserError("view needs recipe=R or dir=PATH (a compare folder, or a model folder with compare/)")
     path = Path(folder).expanduser()

@@ -468,12 +468,15 @@ def _training_terms(
 
 def _padded_sdpa(recipe: Recipe, method: str, args: dict) -> bool:
     """Whether SDPA gets an explicit mask: GRPO batches are always padded (prompts on the left, completions on
-    the right); SFT batches of more than one sequence are, unless padding-free."""
+    the right); SFT batches of more than one sequence are, unless padding-free or packed."""
     if (recipe.model.attn_implementation or "sdpa") != "sdpa":
         return False
     if method == "grpo":
         return True
-    return int(args["per_device_train_batch_size"]) > 1 and not args.get("padding_free")
+    # TRL's packing (best-fit decreasing) is padding-free: position ids, no mask
+    return int(args["per_device_train_batch_size"]) > 1 and not (
+        args.get("padding_free") or args.get("packing")
+    )
 
 
 def _with_colocated_vllm(
@@ -490,7 +493,7 @@ def _with_colocated_vllm(
     if vllm is None:
         return terms
     share, asleep = vllm
-    transient = ("activations", "LM head")
+    transient = ("activations", "LM head", "attention mask")  # alive only in the training step
     # between optimizer steps the trainer frees gradients (zero_grad(set_to_none)) and autocast its
     # bf16 copies; ZeRO keeps its gradient partitions
     freed = ("gradients", "buffers") if strategy not in ("zero2", "zero3") else ()

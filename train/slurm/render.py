@@ -18,25 +18,21 @@ TEMPLATES = {"train": "train.sbatch", "grpo": "grpo-server.sbatch", "eval": "eva
 HERE = Path(__file__).parent
 # A common per-GPU share on GPU nodes (8 GPUs, 64+ cores); set cpus= for your cluster.
 DEFAULT_CPUS_PER_GPU = 8
-# Slurm's warning before the time limit (--signal=B:USR1@N): long enough to finish a step and save a checkpoint.
+# Slurm's warning before the time limit (--signal=B:USR1@N, `grace=`): long enough to finish a step and save
+# a checkpoint (a long GRPO step plus a ZeRO-3 save wants more).
 SIGNAL_SECONDS = 300
-# What a job takes from the submitting shell (--export): credentials and cache locations, nothing else (no
-# CUDA_VISIBLE_DEVICES, no HF_HUB_OFFLINE from a login node). The scripts set the rest themselves.
-PASSED_ENV = (
-    "REASONLIFT_CACHE",
-    "HF_HOME",
-    "HF_TOKEN",
-    "WANDB_API_KEY",
-    "WANDB_BASE_URL",
-    "WANDB_ENTITY",
-    "WANDB_MODE",
-)
+# Shell parts every script shares, one copy each: the time-limit handler, waiting for a step without losing
+# the signal, and the requeue once training has checkpointed.
+SNIPPETS = {
+    name.upper().replace("-", "_"): (HERE / f"{name}.sh").read_text().rstrip("\n")
+    for name in ("stop-handler", "wait-for-step", "requeue-if-asked")
+}
 
-# Training near the time limit: the handler asks the trainer (train/stop.py) to checkpoint after its current
-# step and stop; once the step's processes have exited, the job requeues itself and resumes. One copy of each
-# part, shared by the train and grpo scripts.
-STOP_HANDLER = (HERE / "stop-handler.sh").read_text().rstrip("\n")
-WAIT_AND_REQUEUE = (HERE / "wait-and-requeue.sh").read_text().rstrip("\n")
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """The shared parts first (they hold placeholders too), then the values."""
+    text = re.sub(r"@@([A-Z_]+)@@", lambda m: SNIPPETS.get(m.group(1), m.group(0)), template)
+    return re.sub(r"@@([A-Z_]+)@@", lambda m: values[m.group(1)], text)
 
 
 def render(
@@ -52,6 +48,7 @@ def render(
     repo: Path = REPO_ROOT,
     mem: str | None = None,
     log_dir: Path | None = None,
+    grace: int = SIGNAL_SECONDS,
 ) -> str:
     recipe = load_recipe(recipe_path, check_paths=False)
     if kind in ("train", "grpo") and recipe.train is None:
@@ -92,6 +89,7 @@ def render(
             cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus_per_node,
             mem,
             log_dir,
+            grace,
         ),
         "NODES": str(nodes),
         "GPUS_PER_NODE": str(gpus_per_node),
@@ -103,9 +101,7 @@ def render(
         "VLLM_TP": str(vllm_tp),
         "COMPARE_FLAGS": "",
     }
-    text = (HERE / TEMPLATES[kind]).read_text()
-    rendered = re.sub(r"@@([A-Z_]+)@@", lambda m: values[m.group(1)], text)
-    return rendered
+    return fill((HERE / TEMPLATES[kind]).read_text(), values)
 
 
 def _served_model(recipe) -> str:
@@ -124,14 +120,12 @@ def _job_values(
     cpus: int,
     mem: str | None,
     log_dir: Path | None = None,
+    grace: int = SIGNAL_SECONDS,
 ) -> dict:
     """What every rendered script fills in the same way: one source for the resources every job asks for."""
     return {
         "NAME": recipe.name,
-        "SIGNAL_SECONDS": str(SIGNAL_SECONDS),
-        "EXPORT": ",".join(PASSED_ENV),
-        "STOP_HANDLER": STOP_HANDLER,
-        "WAIT_AND_REQUEUE": WAIT_AND_REQUEUE,
+        "SIGNAL_SECONDS": str(grace),
         "CPUS_PER_TASK": str(cpus),
         "TIME": time,
         "MEM_LINE": f"#SBATCH --mem={mem}"
@@ -192,6 +186,7 @@ def render_sweep(
     mem: str | None = None,
     parallel: int = 8,
     log_dir: Path | None = None,
+    grace: int = SIGNAL_SECONDS,
 ) -> dict[Path, str]:
     """`kind=eval checkpoints=all`: the array script, the compare script and the script that submits both."""
     recipe = load_recipe(recipe_path, check_paths=False)
@@ -209,6 +204,7 @@ def render_sweep(
             cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus,
             mem,
             log_dir,
+            grace,
         ),
         "COMPARE_CPUS": str(min(cpus_per_task, COMPARE_CPUS) if cpus_per_task else COMPARE_CPUS),
         "ARRAY_PARALLEL": str(parallel),
@@ -224,10 +220,7 @@ def render_sweep(
         "compare.sbatch": "eval-compare.sbatch",
         "sweep.sh": "eval-sweep.sh",
     }
-    return {
-        names[k]: re.sub(r"@@([A-Z_]+)@@", lambda m: values[m.group(1)], (HERE / t).read_text())
-        for k, t in templates.items()
-    }
+    return {names[k]: fill((HERE / t).read_text(), values) for k, t in templates.items()}
 
 
 def _tensor_parallel_sizes(recipe) -> list[int]:
@@ -261,6 +254,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--parallel", type=int, default=8, help="a sweep: array tasks running at once (sbatch --array=...%%N)"
     )
+    parser.add_argument(
+        "--grace",
+        type=int,
+        default=SIGNAL_SECONDS,
+        help="seconds before the time limit at which a job checkpoints and requeues itself",
+    )
     parser.add_argument("--output", help="default: outputs/slurm/<recipe>-<kind>.sbatch")
     args = parser.parse_args(argv)
     if args.checkpoints:
@@ -274,6 +273,7 @@ def main(argv: list[str] | None = None) -> None:
             args.cpus_per_task,
             mem=args.mem,
             parallel=args.parallel,
+            grace=args.grace,
         )
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -295,6 +295,7 @@ def main(argv: list[str] | None = None) -> None:
         cpus_per_task=args.cpus_per_task,
         vllm_tp=args.vllm_tp,
         mem=args.mem,
+        grace=args.grace,
     )
     wanted = recipe.train.num_processes if recipe.train else None
     if args.kind == "train" and wanted and wanted != args.nodes * gpus:
