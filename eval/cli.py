@@ -194,14 +194,9 @@ def _view(args: argparse.Namespace) -> None:
 
 
 def _set_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe key (dotted, e.g. eval.generation.max_new_tokens=8192); repeatable",
-    )
+    from recipes.loader import add_override_flag
+
+    add_override_flag(parser, "eval.generation.max_new_tokens=8192")
 
 
 @exit_on_user_error

@@ -15,6 +15,7 @@ from recipes import load_recipe
 from recipes.builtins import resolve
 from recipes.errors import UserError, exit_on_user_error
 from recipes.gpus import gpu_available
+from recipes.loader import add_override_flag
 from recipes.paths import REPO_ROOT
 from recipes.runs import output_dir, recipe_dir
 from recipes.wandb_env import REASON_VAR, choose_mode
@@ -203,14 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--force", action="store_true", help="train even when the memory estimate is over the GPU's memory"
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe key (dotted, e.g. train.args.learning_rate=1e-5); repeatable; validated like the file",
-    )
+    add_override_flag(parser)
     parser.add_argument(
         "--prepare",
         action="store_true",

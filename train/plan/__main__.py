@@ -11,6 +11,7 @@ import sys
 from recipes import load_recipe
 from recipes.errors import exit_on_user_error
 from recipes.gpus import GIB, PROFILES
+from recipes.loader import add_override_flag
 from train.cli import positive_int
 from train.plan.build import Plan, build_plan, hardware_for
 
@@ -67,14 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--num-processes", type=positive_int, default=None, help="override the training processes"
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe key (dotted, e.g. train.args.per_device_train_batch_size=1); repeatable",
-    )
+    add_override_flag(parser, "train.args.per_device_train_batch_size=1")
     args = parser.parse_args(argv)
     recipe = load_recipe(args.recipe, check_paths=False, overrides=args.overrides)
     plan = build_plan(recipe, hardware_for(args.gpus, args.gpu, args.nodes), args.num_processes)
