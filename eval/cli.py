@@ -137,6 +137,7 @@ def _bench(args: argparse.Namespace) -> None:
         max_length=args.max_length,
         sft_steps=args.sft_steps or BenchSettings.sft_steps,
         grpo_steps=args.grpo_steps or BenchSettings.grpo_steps,
+        prefix_caching=args.prefix_caching,
     )
     run_bench(recipe, out, settings)
 
@@ -271,6 +272,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--prompt-tokens", type=int, help="random weights: synthetic prompt length (default 256)")
     p.add_argument("--max-length", type=int, help="SFT sequence limit (default: the recipe's max_length)")
+    p.add_argument(
+        "--prefix-caching",
+        choices=["both", "on", "off"],
+        default="both",
+        help="vLLM generation: measure with prefix caching off and on (default), or only one",
+    )
     p.add_argument("--sft-steps", type=int, help="optimizer steps per SFT variant (default 30)")
     p.add_argument("--grpo-steps", type=int, help="GRPO steps (default 4)")
     p.set_defaults(func=_bench)

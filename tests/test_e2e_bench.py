@@ -74,13 +74,21 @@ def test_bench_generates_with_the_real_architecture_without_its_weights(tmp_path
     _, results = bench(
         "deepseek-r1-distill-qwen-1.5b/sft-openr1-math.yaml",
         tmp_path,
-        *("--weights", "random", "--stages", "generation"),
+        *(
+            "--weights",
+            "random",
+            "--stages",
+            "generation",
+            "--prefix-caching",
+            "on",
+        ),  # one 1.5B engine, not two
         *("--max-new-tokens", "4", "--max-problems", "1", "--prompt-tokens", "16"),
         timeout=1800,
     )
     assert set(results) >= {"generation"} and "sft" not in results and "scoring" not in results
     rows = {(row["task"], row["variant"]) for row in results["generation"]}
     assert {task for task, _ in rows} == {"aime24", "math_500", "gpqa:diamond"}
+    assert {variant for _, variant in rows} == {"prefix caching on (default)"}
     for row in results["generation"]:
         assert row["output_tokens"] == row["samples"] * 4
         # 1.5B parameters in bf16 read once per step: the bound must reflect a 3.55 GB model

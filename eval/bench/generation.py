@@ -139,6 +139,8 @@ def bench_generation(recipe: Recipe, hardware: Hardware, settings) -> list[dict]
     loads = workloads(recipe, settings, vocab_size, model_path)
     if backend == "vllm":
         variants = [("prefix caching off", False), ("prefix caching on (default)", True)]
+        if settings.prefix_caching != "both":
+            variants = [v for v in variants if v[1] == (settings.prefix_caching == "on")]
     else:
         variants = [("transformers", None)]
     rows = []

@@ -50,6 +50,7 @@ class BenchSettings:
     max_length: int | None = None  # SFT sequence limit; None: the recipe's
     sft_steps: int = 30
     grpo_steps: int = 4
+    prefix_caching: str = "both"  # vLLM generation measured with it off and on, or one of them (on | off)
 
     def resolved(self) -> BenchSettings:
         """Random weights decode to the limit every time: cap the work so the run takes minutes."""
