@@ -94,7 +94,11 @@ def test_checkpoint_curve_and_regrade(trained):
     from eval.viewer.data import CompareFolder
 
     view = CompareFolder(out / "compare")
-    assert view.sides == ["baseline", "tuned", "checkpoint-20", "checkpoint-40"]
+    assert view.sides == [
+        "baseline",
+        "tuned",
+        *(p["label"] for p in curve if p["label"].startswith("checkpoint-")),
+    ]
     assert len(view.pair("checkpoint-20", "checkpoint-40")) == 30
 
     # re-grading reads the saved generations: no engine starts, and the numbers are the same
