@@ -142,3 +142,12 @@ def test_make_view_on_a_folder_without_a_compare_is_one_line(tmp_path, capsys):
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert "no compare here" in err and "Traceback" not in err
+
+
+def test_the_thinking_ends_where_the_grader_says_it_does():
+    from eval.viewer.data import thinking_end
+
+    twice = "first </think> wait, more thinking </think>\n\\boxed{5}"
+    assert twice[thinking_end(twice, True) :] == "\n\\boxed{5}"  # the last close, as answer_region
+    assert thinking_end("still thinking", True) == len("still thinking")  # unfinished: all thinking
+    assert thinking_end("no thinking block \\boxed{5}", False) == 0

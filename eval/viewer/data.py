@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recipes.errors import UserError
+from recipes.protocol.answers import answer_region
 from recipes.protocol.grader import answer_span
-from recipes.protocol.markup import THINK_CLOSE, opens_thinking
+from recipes.protocol.markup import opens_thinking
 from recipes.protocol.task_catalog import TASKS
 
 SIDE_ORDER = ("baseline", "tuned")  # then checkpoints, by step
@@ -76,12 +77,10 @@ class Shown:
 
 
 def thinking_end(text: str, thinking_prompt: bool) -> int:
-    """Where the thinking ends: after `</think>`; a response that never closed it (after a prompt that opened
-    one) is all thinking; without a thinking prompt there is none."""
-    close = text.find(THINK_CLOSE)
-    if close >= 0:
-        return close + len(THINK_CLOSE)
-    return len(text) if thinking_prompt else 0
+    """Where the thinking ends, by the grader's rule (`answers.answer_region`): after the last `</think>`;
+    a response that never closed it (after a prompt that opened one) is all thinking; else there is none."""
+    region = answer_region(text, thinking=thinking_prompt)
+    return len(text) if region is None else region[1]
 
 
 def _side_order(name: str) -> tuple[int, int, str]:

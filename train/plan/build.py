@@ -172,8 +172,13 @@ def _plan_training(
         )
     elif hw is None:
         plan.refusals.append(
-            f"train.accelerate_config {launch.path.stem!r} needs GPUs and none was found; plan for declared "
-            "ones with `make plan recipe=... gpus=8 gpu=h100`, or use `accelerate_config: cpu` here"
+            f"train.accelerate_config {launch.path.stem!r} needs GPUs and none was found"
+            + (
+                " (or DeepSpeed installed, for its CPU accelerator: `make install`)"
+                if launch.is_deepspeed
+                else ""
+            )
+            + "; plan for declared ones with `make plan recipe=... gpus=8 gpu=h100`, or use `accelerate_config: cpu` here"
         )
         return
     else:
