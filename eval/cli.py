@@ -60,7 +60,6 @@ def _eval(args: argparse.Namespace) -> None:
 
     from eval.evaluate import evaluate_model
     from eval.reporting.files import write_details
-    from recipes.runs import recipe_dir
 
     spec, template, recipe_model, recipe = _eval_settings(args.recipe, args.tasks)
     evaluation = evaluate_model(
@@ -68,7 +67,6 @@ def _eval(args: argparse.Namespace) -> None:
         spec,
         template,
         revision=recipe.model.revision if recipe and args.model == recipe_model else None,
-        recipe_dir=recipe_dir(recipe) if recipe else None,
         label=args.model,
         served_model=args.served_model,
         tokenizer_from=recipe_model,
@@ -91,9 +89,8 @@ def _analyze(args: argparse.Namespace) -> None:
     from eval.models import token_counter
     from eval.reasoning.analysis import analyse_task, single_model_rows
     from eval.reporting.reasoning import print_single_model
-    from recipes.runs import recipe_dir
 
-    spec, template, recipe_model, recipe = _eval_settings(args.recipe, args.tasks)
+    spec, template, recipe_model, _ = _eval_settings(args.recipe, args.tasks)
     evaluation = evaluate_model(
         args.model,
         spec,
@@ -101,7 +98,6 @@ def _analyze(args: argparse.Namespace) -> None:
         label=args.model,
         generate=False,
         tokenizer_from=recipe_model,
-        recipe_dir=recipe_dir(recipe) if recipe else None,
     )
     count = token_counter(evaluation.model.path)
     rows = single_model_rows([analyse_task(r, count, spec.analysis) for r in evaluation.results.values()])

@@ -28,7 +28,6 @@ def evaluate_model(
     spec: EvalSpec,
     chat_template: str = "model",
     revision: str | None = None,
-    recipe_dir: Path | None = None,
     label: str | None = None,
     regrade: bool = False,
     generate: bool = True,
@@ -43,12 +42,12 @@ def evaluate_model(
     (`served_model` names it when the server has several; `tokenizer_from` renders its prompts when the
     server's own folder is not here); `refresh` forgets what was saved for it (the served weights changed).
     """
-    ref = resolve_model(model_name, revision, recipe_dir, served_model, tokenizer_from, spec.endpoint)
+    ref = resolve_model(model_name, revision, None, served_model, tokenizer_from, spec.endpoint)
     if refresh:
         _forget(ref, label or model_name)
     tokenizer = load_tokenizer(ref.path, chat_template)
     template_hash = text_fingerprint(tokenizer.chat_template)[:16]
-    runs = resolve_tasks(spec, recipe_dir)
+    runs = resolve_tasks(spec)
     label = label or model_name
     settings = {run.name: {**run.describe(), "chat_template": template_hash} for run in runs}
     cache_paths = {

@@ -44,18 +44,15 @@ class TaskRun:
         }
 
 
-def data_dir(spec: EvalSpec, recipe_dir: Path | None) -> Path | None:
+def data_dir(spec: EvalSpec) -> Path | None:
+    """eval.data_dir (absolute: the loader applied the recipe path rule), else $REASONLIFT_EVAL_DATA (a shell
+    value: relative to the current directory)."""
     value = spec.data_dir or os.environ.get(EVAL_DATA_ENV)
-    if not value:
-        return None
-    path = Path(value).expanduser()
-    if not path.is_absolute() and recipe_dir is not None and not path.exists():
-        path = recipe_dir / path
-    return path.resolve()
+    return Path(value).expanduser().resolve() if value else None
 
 
-def resolve_tasks(spec: EvalSpec, recipe_dir: Path | None = None) -> list[TaskRun]:
-    local_root = data_dir(spec, recipe_dir)
+def resolve_tasks(spec: EvalSpec) -> list[TaskRun]:
+    local_root = data_dir(spec)
     runs = []
     for name, task_spec in spec.tasks.items():
         info = TASKS[name]

@@ -40,10 +40,11 @@ def load_recipe(path: str | Path, check_paths: bool = True, overrides: Sequence[
         raise RecipeError(shown, [_describe_error(e, Recipe) for e in err.errors()]) from None
     recipe.source = str(path.resolve())
     recipe.overrides = list(overrides)
-    if check_paths:
+    if check_paths:  # before the paths are made absolute: the errors quote them as the file has them
         problems = _missing_paths(recipe, path.parent.resolve())
         if problems:
             raise RecipeError(shown, problems)
+    _absolute_paths(recipe, path.parent.resolve())
     return recipe
 
 
@@ -115,8 +116,35 @@ def _resolve_parent_recipe(raw: dict, path: Path, shown: str) -> None:
         raise RecipeError(
             shown, [f"model.from_recipe: {model['from_recipe']!r} has no train section to start from"]
         )
-    model["name_or_path"] = str(resolve_path(parent.train.output_dir, Path.cwd()))
+    model["name_or_path"] = parent.train.output_dir  # absolute: resolved from the parent's own folder
     model["from_recipe"] = str(parent_path)
+
+
+def _absolute_paths(recipe: Recipe, base: Path) -> None:
+    """Every path the recipe names, made absolute under the one rule (`recipes.paths.resolve_path`: relative to
+    the recipe's folder), once, here: the rest of the code reads finished paths and never resolves again.
+    Hub ids and builtin: names stay as they are."""
+
+    def local(value: str | None) -> bool:
+        return (
+            bool(value)
+            and not is_builtin(value)
+            and (looks_local(value) or resolve_path(value, base).exists())
+        )
+
+    pinned_hub_id = recipe.model.revision is not None and not looks_local(recipe.model.name_or_path or "")
+    if local(recipe.model.name_or_path) and not pinned_hub_id:  # a revision pins a hub id, not a folder
+        recipe.model.name_or_path = str(resolve_path(recipe.model.name_or_path, base))
+    if recipe.train is not None:
+        recipe.train.output_dir = str(resolve_path(recipe.train.output_dir, base))
+        if local(recipe.train.dataset.path):
+            recipe.train.dataset.path = str(resolve_path(recipe.train.dataset.path, base))
+        config = recipe.train.accelerate_config
+        if "/" in config or config.endswith((".yaml", ".yml")):  # else a name in accelerate_configs/
+            recipe.train.accelerate_config = str(resolve_path(config, base))
+    for key in ("data_dir", "output_dir"):
+        if getattr(recipe.eval, key):
+            setattr(recipe.eval, key, str(resolve_path(getattr(recipe.eval, key), base)))
 
 
 def _describe_error(error: dict[str, Any], root: type[BaseModel]) -> str:

@@ -26,13 +26,11 @@ def builtin_name(name: str) -> str:
 
 
 def resolve_path(value: str, base: Path) -> Path:
-    """A path from a recipe: absolute, or relative to the current directory when it exists there, else to the recipe."""
+    """The path rule, the one place it lives: a path written in a recipe is absolute (`~` expanded) or relative
+    to the recipe file's folder (`base`), wherever the command runs from. Paths given on the command line
+    (`model=`, `--baseline`) are the shell's: relative to the current directory."""
     path = Path(value).expanduser()
-    if path.is_absolute():
-        return path
-    if path.exists():
-        return path.resolve()
-    return (base / path).resolve()
+    return path if path.is_absolute() else (base / path).resolve()
 
 
 def looks_local(value: str) -> bool:

@@ -15,22 +15,24 @@ RECIPE_COPY = "recipe.yaml"
 
 
 def recipe_dir(recipe: Recipe) -> Path:
+    """The folder the recipe's relative paths are relative to (the loader has already applied the rule)."""
     return Path(recipe.source).parent if recipe.source else Path.cwd()
 
 
 def output_dir(recipe: Recipe) -> Path:
     assert recipe.train is not None
-    return Path(recipe.train.output_dir).expanduser().resolve()
+    return Path(recipe.train.output_dir)
 
 
 def compare_dir(recipe: Recipe) -> Path:
-    """Where `make compare` writes: eval.output_dir, else the trained output's compare/, else outputs/<name>/compare."""
+    """Where `make compare` writes: eval.output_dir, else the trained output's compare/, else outputs/<name>/compare
+    beside the recipe."""
     if recipe.eval.output_dir:
-        folder = Path(recipe.eval.output_dir).expanduser().resolve()
+        folder = Path(recipe.eval.output_dir)
     elif recipe.train is not None:
         folder = output_dir(recipe) / "compare"
     else:
-        folder = Path("outputs", recipe.name, "compare").resolve()
+        folder = recipe_dir(recipe) / "outputs" / recipe.name / "compare"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

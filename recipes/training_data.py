@@ -12,13 +12,13 @@ from recipes.schema import DatasetSpec
 LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 
 
-def load_raw(spec: DatasetSpec, recipe_dir: Path):
+def load_raw(spec: DatasetSpec):
     """The rows `spec` names (a hub dataset at its revision, a local file or folder, or a builtin), subset to
     `max_samples` as training sees them."""
     from datasets import load_dataset
     from datasets.exceptions import DatasetGenerationError
 
-    location = resolve(spec.path, recipe_dir)
+    location = resolve(spec.path)  # a local path is absolute already (the recipe loader)
     path = Path(location)
     try:
         if path.is_file():
@@ -71,10 +71,10 @@ def check_local_file(path: Path) -> None:
         raise UserError(f"train.dataset.path: {path} holds no rows")
 
 
-def problem_statements(spec: DatasetSpec, method: str, recipe_dir: Path) -> list[str]:
+def problem_statements(spec: DatasetSpec, method: str) -> list[str]:
     """What each training row asks, as the model saw it: the user turns of an SFT conversation, or a GRPO
     row's problem column (the reasoning and answers are left out: the contamination check is about problems)."""
-    dataset = load_raw(spec, recipe_dir)
+    dataset = load_raw(spec)
     column = spec.prompt_field if method == "grpo" else spec.messages_field
     if column not in dataset.column_names:
         key = "prompt_field" if method == "grpo" else "messages_field"

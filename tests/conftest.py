@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,32 @@ def write_recipe(path: Path, base: str = "sft.yaml", **overrides) -> Path:
 
 
 DELETE = object()
+
+
+@dataclass(frozen=True)
+class Trained:
+    recipe: Path  # absolute
+    out: Path  # the recipe's train.output_dir
+    workdir: Path  # a third folder, neither the repository nor the recipe's
+
+
+@pytest.fixture(scope="session")
+def trained_smoke(tmp_path_factory) -> Trained:
+    """The one trained model for the slow tests that only need one (compare, view, serving): the demo's SFT
+    recipe for 8 epochs, moved to a folder of its own with a relative output_dir, trained from a third working
+    directory. Under the path rule (relative to the recipe file), its output lands beside the recipe."""
+    from tests.e2e import check, run_command
+
+    root = tmp_path_factory.mktemp("trained")
+    (root / "lab" / "recipes").mkdir(parents=True)
+    (root / "elsewhere").mkdir()
+    recipe = write_recipe(
+        root / "lab" / "recipes" / "moved.yaml",
+        **{
+            "train.output_dir": "../outputs/moved",
+            "train.args.num_train_epochs": 8,
+            "eval.tasks": {"toy_addition": {"n": 4}},
+        },
+    )
+    check(run_command("-m", "train.cli", "../lab/recipes/moved.yaml", cwd=root / "elsewhere"))
+    return Trained(recipe, root / "lab" / "outputs" / "moved", root / "elsewhere")

@@ -37,7 +37,7 @@ def main(recipe_path: str, report_path: str) -> None:
     assert recipe.train is not None
     tokenizer = common.load_tokenizer(recipe)
     config = common.build_trl_config(recipe, SFTConfig, run_name=recipe.name)
-    dataset = load_train_dataset(recipe.train.dataset, common.recipe_dir(recipe))
+    dataset = load_train_dataset(recipe.train.dataset)
     dataset = drop_or_keep_long(dataset, tokenizer, config.max_length, recipe.train.dataset.too_long)
     trainer = SFTTrainer(
         model=common.load_model(recipe), args=config, train_dataset=dataset, processing_class=tokenizer

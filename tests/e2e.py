@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import REPO
 
@@ -27,13 +28,13 @@ def wandb_unreachable() -> dict[str, str | None]:
 
 
 def run_command(
-    *args: str, timeout: int = 900, env: dict[str, str | None] | None = None
+    *args: str, timeout: int = 900, env: dict[str, str | None] | None = None, cwd: Path = REPO
 ) -> subprocess.CompletedProcess:
-    """Run `python ARGS` in the repository; `env` adds variables (a None value removes one)."""
+    """Run `python ARGS` in the repository (or `cwd`); `env` adds variables (a None value removes one)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     env = {k: v for k, v in env.items() if v is not None}
     result = subprocess.run(
-        [sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
     return result
 

@@ -64,7 +64,7 @@ def test_accelerates_deepspeed_plugin_accepts_the_file_as_launched(name, stage, 
 
     from train.launch_config import load_launch_config
 
-    launch = load_launch_config(name, REPO)
+    launch = load_launch_config(name)
     assert launch.deepspeed_file == CONFIGS / "deepspeed" / f"{name}.json" and launch.zero_stage == stage
     argv = ["--config_file", str(launch.path), "--deepspeed_config_file", str(launch.deepspeed_file)]
     args, defaults, mixed_from_config = _validate_launch_command(

@@ -48,6 +48,7 @@ def ds_env(tmp_path_factory) -> dict[str, str]:
 
 
 def _gradient_report(tmp_path: Path, accelerate_config: str, learning_rate: float, env: dict) -> dict:
+    from recipes import load_recipe
     from train.cli import launch_command, launch_env
 
     recipe = write_recipe(
@@ -63,7 +64,7 @@ def _gradient_report(tmp_path: Path, accelerate_config: str, learning_rate: floa
             "wandb.enabled": False,
         },
     )
-    command = launch_command(str(recipe), resume=False, num_processes=2)
+    command = launch_command(load_recipe(recipe), resume=False, num_processes=2)
     worker = command.index("train.worker")  # the same launch, with the watching script as the worker
     report = tmp_path / "report.json"
     command = [*command[:worker], "tests.deepspeed_gradients", str(recipe), str(report)]

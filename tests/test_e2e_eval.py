@@ -16,24 +16,27 @@ FIXTURES = REPO / "tests" / "fixtures" / "eval_data"
 
 
 @pytest.fixture(scope="module")
-def trained_recipe(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("compare")
-    recipe = write_recipe(
-        folder / "recipe.yaml",
-        **{
-            "train.output_dir": str(folder / "out"),
-            "train.args.num_train_epochs": 8,
-            "eval.tasks": {"toy_addition": {"n": 4}},
-        },
-    )
-    check(run_command("-m", "train.cli", str(recipe)))
-    return recipe, folder / "out"
+def trained_recipe(trained_smoke):
+    return trained_smoke.recipe, trained_smoke.out
 
 
-def test_compare_on_vllm_writes_the_table_and_reuses_results(trained_recipe):
-    recipe, out = trained_recipe
+def test_compare_on_vllm_writes_the_table_and_reuses_results(trained_smoke):
+    recipe, out = trained_smoke.recipe, trained_smoke.out
+    # the recipe was moved to a folder of its own and trained from a third directory (the shared fixture); the
+    # compare runs from that third directory too: both found their folders under the one path rule
+    assert (out / "model.safetensors").exists() and out.parent == recipe.parent.parent / "outputs"
     # W&B credentials but no server answering (a cluster's compute node): the compare run goes offline at once
-    first = check(run_command("-m", "eval.cli", "compare", str(recipe), env=wandb_unreachable()))
+    first = check(
+        run_command(
+            "-m",
+            "eval.cli",
+            "compare",
+            "../lab/recipes/moved.yaml",
+            env=wandb_unreachable(),
+            cwd=trained_smoke.workdir,
+        )
+    )
+    assert not list(trained_smoke.workdir.iterdir()), "nothing is written to the working directory"
     assert "starting vllm engine" in first
     assert "did not answer within 3 s" in first and "warning: W&B logging failed" not in first
     compare_dir = out / "compare"

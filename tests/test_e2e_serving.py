@@ -64,13 +64,10 @@ def kill(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, trained_smoke):
     folder = tmp_path_factory.mktemp("serving")
-    train = write_recipe(
-        folder / "train.yaml",
-        **{"train.output_dir": str(folder / "out"), "train.args.num_train_epochs": 8},
-    )
-    check(run_command("-m", "train.cli", str(train)))
+    (folder / "out").symlink_to(trained_smoke.out)  # the shared trained model
+    train = write_recipe(folder / "train.yaml", **{"train.output_dir": str(folder / "out")})
     port = closed_port()
     server = start_server(train, folder / "out", port, folder / "server.log")
     state = {"server": server, "train": train, "port": port, "folder": folder}
@@ -182,7 +179,7 @@ def test_a_killed_server_resumes_with_nothing_regenerated(served):
         },
     )
     recipe = load_recipe(recipe_path)
-    (run,) = resolve_tasks(recipe.eval, folder)
+    (run,) = resolve_tasks(recipe.eval)
     ref = resolve_model(url, served_model=None, tokenizer_from=recipe.model.name_or_path, base=folder)
     store = GenerationStore(ref.fingerprint, run.sampling).path
 

@@ -76,8 +76,9 @@ def test_generation_batch_must_hold_whole_groups():
 
 
 def test_batch_mistake_is_reported_before_launch(tmp_path):
+    from recipes import load_recipe
     from train.cli import launch_command
 
     path = _grpo(tmp_path, **{"train.args.per_device_train_batch_size": 12})
     with pytest.raises(UserError, match="must be divisible by num_generations"):
-        launch_command(str(path), resume=False)
+        launch_command(load_recipe(path), resume=False)

@@ -50,12 +50,13 @@ def test_a_bad_override_is_one_error_naming_it(tmp_path, item, message):
 
 
 def test_make_train_passes_overrides_to_every_worker_and_keeps_them_with_the_model(tmp_path):
+    from recipes import load_recipe
     from train.cli import launch_command
     from train.common import copy_recipe
 
     path = write_recipe(tmp_path / "r.yaml")
     overrides = ["train.args.num_train_epochs=1", "train.args.seed=7"]
-    command = launch_command(str(path), resume=False, overrides=overrides)
+    command = launch_command(load_recipe(path, overrides=overrides), resume=False)
     worker = command.index("train.worker")
     assert command[worker + 2 :] == ["--set", overrides[0], "--set", overrides[1]]
     recipe = load_recipe(path, overrides=overrides)

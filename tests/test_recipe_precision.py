@@ -46,7 +46,7 @@ def trainer_for(recipe):
         model=common.load_model(recipe),
         reward_funcs=funcs,
         args=config,
-        train_dataset=load_prompt_dataset(recipe.train.dataset, common.recipe_dir(recipe)),
+        train_dataset=load_prompt_dataset(recipe.train.dataset),
         processing_class=common.load_tokenizer(recipe),
         peft_config=common.lora_config(recipe),
     )

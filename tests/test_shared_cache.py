@@ -22,7 +22,7 @@ def _store(recipe_path):
     from recipes import load_recipe
 
     recipe = load_recipe(recipe_path)
-    (run,) = resolve_tasks(recipe.eval, recipe_path.parent)
+    (run,) = resolve_tasks(recipe.eval)
     ref = resolve_model(recipe.model.name_or_path, None, recipe_path.parent)
     return GenerationStore(ref.fingerprint, run.sampling).path
 

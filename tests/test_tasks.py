@@ -135,6 +135,6 @@ def test_each_task_reports_only_its_own_metrics(isolated_cache):
         generation={"max_new_tokens": 4},
         max_problems=2,
     )
-    evaluation = evaluate_model("builtin:tiny-qwen2", spec, recipe_dir=REPO)
+    evaluation = evaluate_model("builtin:tiny-qwen2", spec)
     assert set(evaluation.results["aime24"].metrics) == {"pass@1", "maj@1"}
     assert set(evaluation.results["math_500"].metrics) == {"pass@1", "pass@2", "pass@4", "maj@4"}

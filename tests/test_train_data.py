@@ -22,9 +22,9 @@ def write_rows(path, count):
 
 def test_max_samples_is_a_seeded_random_subset(tmp_path):
     data = write_rows(tmp_path / "d.jsonl", 200)
-    first = load_train_dataset(DatasetSpec(path=str(data), max_samples=20), tmp_path)
-    again = load_train_dataset(DatasetSpec(path=str(data), max_samples=20), tmp_path)
-    other = load_train_dataset(DatasetSpec(path=str(data), max_samples=20, seed=1), tmp_path)
+    first = load_train_dataset(DatasetSpec(path=str(data), max_samples=20))
+    again = load_train_dataset(DatasetSpec(path=str(data), max_samples=20))
+    other = load_train_dataset(DatasetSpec(path=str(data), max_samples=20, seed=1))
     questions = [r["messages"][0]["content"] for r in first]
     assert len(questions) == 20 and questions != [f"q{i}" for i in range(20)]
     assert questions == [r["messages"][0]["content"] for r in again]
@@ -38,7 +38,7 @@ def test_rows_longer_than_max_length_are_counted_and_dropped_or_kept(tmp_path, c
 
     tokenizer = AutoTokenizer.from_pretrained(resolve("builtin:tiny-qwen2"))
     data = write_rows(tmp_path / "d.jsonl", 70)
-    dataset = load_train_dataset(DatasetSpec(path=str(data)), tmp_path)
+    dataset = load_train_dataset(DatasetSpec(path=str(data)))
     lengths = [len(tokenizer.apply_chat_template(r["messages"], tokenize=True)["input_ids"]) for r in dataset]
     limit = sorted(lengths)[len(lengths) // 2]
     too_long = sum(n > limit for n in lengths)

@@ -180,7 +180,7 @@ def bench_sft(
             rows = steps * config.per_device_train_batch_size * config.gradient_accumulation_steps * 2 + 8
             dataset = synthetic_sequences(model.config.vocab_size, config.max_length or 1024, rows)
         else:
-            dataset = load_train_dataset(bench.train.dataset, common.recipe_dir(bench))
+            dataset = load_train_dataset(bench.train.dataset)
         timer = _StepTimer()
         trainer = SFTTrainer(
             model=model,
@@ -250,7 +250,7 @@ def bench_grpo_step(recipe: Recipe, steps: int, workload: TrainWorkload | None =
             rows = steps * grpo_args["per_device_train_batch_size"] // grpo_args["num_generations"] * 2 + 8
             dataset = synthetic_prompts(tokenizer, workload.prompt_tokens, rows)
         else:
-            dataset = load_prompt_dataset(bench.train.dataset, common.recipe_dir(bench))
+            dataset = load_prompt_dataset(bench.train.dataset)
         timer = _StepTimer()
         trainer = GRPOTrainer(
             model=model,

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +16,11 @@ from recipes.errors import UserError, exit_on_user_error
 from recipes.gpus import gpu_available
 from recipes.loader import add_override_flag
 from recipes.paths import REPO_ROOT
-from recipes.runs import output_dir, recipe_dir
+from recipes.runs import output_dir
+from recipes.schema import Recipe
 from recipes.wandb_env import REASON_VAR, choose_mode
-from train.common import check_output_dir, finished_notice, finished_run
+from train.common import check_output_dir, finished_notice, finished_run, launch_config
 from train.data import load_for_method
-from train.launch_config import load_launch_config
 from train.plan.build import build_plan, hardware_for
 
 NOTHING_TO_TRAIN = 10  # `--prepare --resume` on a finished run: the Slurm scripts then start nothing
@@ -49,19 +48,18 @@ class Rendezvous:
 
 
 def launch_command(
-    recipe_path: str,
+    recipe: Recipe,
     resume: bool,
     num_processes: int | None = None,
     fresh: bool = False,
     force: bool = False,
     rendezvous: Rendezvous = Rendezvous(),
-    overrides: Sequence[str] = (),
 ) -> list[str]:
-    recipe = load_recipe(recipe_path, overrides=overrides)
+    """The command that trains `recipe` (loaded once by the caller, its --set overrides with it)."""
     if recipe.train is None:
-        raise UserError(f"{recipe_path}: has no `train` section, so there is nothing to train")
-    launch = load_launch_config(recipe.train.accelerate_config, recipe_dir(recipe))
-    config_path, launch_config = launch.path, launch.raw
+        raise UserError(f"{recipe.source}: has no `train` section, so there is nothing to train")
+    launch = launch_config(recipe)
+    config_path, raw_config = launch.path, launch.raw
     # Catch user mistakes here, before accelerate starts workers (whose failures it reports as tracebacks),
     # and build builtin models and datasets once rather than racing to build them in every process.
     if not fresh:
@@ -78,12 +76,12 @@ def launch_command(
     processes = plan.processes
     if recipe.train.method == "grpo":
         check_grpo_batch(recipe.train.args, processes or launch.num_processes)
-    load_for_method(recipe.train.method, recipe.train.dataset, recipe_dir(recipe))
-    world = processes or int(launch_config.get("num_processes", 1))
-    if launch.use_cpu and world > 1 and not launch_config.get("mpirun_config"):
+    load_for_method(recipe.train.method, recipe.train.dataset)
+    world = processes or int(raw_config.get("num_processes", 1))
+    if launch.use_cpu and world > 1 and not raw_config.get("mpirun_config"):
         # accelerate launches multi-CPU jobs through mpirun; without MPI, torch's own launcher starts the
         # processes and accelerate inside each one picks the gloo backend from the environment.
-        port = str(rendezvous.main_process_port or launch_config.get("main_process_port", 29500))
+        port = str(rendezvous.main_process_port or raw_config.get("main_process_port", 29500))
         command = [
             sys.executable,
             "-m",
@@ -100,8 +98,8 @@ def launch_command(
         if processes:
             command += ["--num_processes", str(processes)]
         command += rendezvous.accelerate_flags()
-    command += ["-m", "train.worker", str(Path(recipe_path).resolve())]
-    for item in overrides:  # each worker loads the recipe with the same overrides
+    command += ["-m", "train.worker", str(recipe.source)]
+    for item in recipe.overrides:  # each worker loads the recipe with the same overrides
         command += ["--set", item]
     if resume:
         command.append("--resume")
@@ -133,19 +131,18 @@ def check_grpo_batch(args: dict, world_size: int) -> None:
         )
 
 
-def base_model_ready(recipe_path: str, overrides: Sequence[str] = ()) -> bool:
-    recipe = load_recipe(recipe_path, overrides=overrides)
+def base_model_ready(recipe: Recipe) -> bool:
     return not recipe.model.from_recipe or (Path(recipe.model.name_or_path) / "config.json").exists()
 
 
-def ensure_base_model_trained(recipe_path: str, overrides: Sequence[str] = ()) -> None:
+def ensure_base_model_trained(recipe: Recipe) -> None:
     """With `model.from_recipe`, train that recipe first when its output does not exist yet (as its own file
     says: overrides apply to this recipe, not to its parent)."""
-    parent = load_recipe(recipe_path, overrides=overrides).model.from_recipe
-    if not base_model_ready(recipe_path, overrides):
+    parent = recipe.model.from_recipe
+    if not base_model_ready(recipe):
         print(f"the base model comes from {parent}, which has not been trained yet: training it first")
         # resumed: a Slurm job stopped at its time limit while training the parent left checkpoints to go on from
-        run_launch(launch_command(parent, resume=True))
+        run_launch(launch_command(load_recipe(parent), resume=True))
 
 
 def launch_env(command: list[str]) -> dict[str, str]:
@@ -172,8 +169,7 @@ def run_launch(command: list[str]) -> None:
         raise SystemExit(returncode)
 
 
-def remove_previous_run(recipe_path: str, overrides: Sequence[str] = ()) -> None:
-    recipe = load_recipe(recipe_path, overrides=overrides)
+def remove_previous_run(recipe: Recipe) -> None:
     assert recipe.train is not None
     folder = output_dir(recipe)
     if folder.exists():
@@ -230,16 +226,14 @@ def main(argv: list[str] | None = None) -> None:
     rendezvous = Rendezvous(
         args.num_machines, args.machine_rank, args.main_process_ip, args.main_process_port
     )
-    command = launch_command(
-        args.recipe, args.resume, args.num_processes, args.fresh, args.force, rendezvous, args.overrides
-    )
+    command = launch_command(recipe, args.resume, args.num_processes, args.fresh, args.force, rendezvous)
     # once, here: every training process inherits the mode instead of each waiting on the server
     if recipe.wandb.enabled and choose_mode() == "offline":
         print(f"W&B: logging offline ({os.environ.get(REASON_VAR)})")
     try:
         if args.num_machines == 1 or args.prepare:  # the job's one --prepare step trains it on its node
-            ensure_base_model_trained(args.recipe, args.overrides)
-        elif not base_model_ready(args.recipe, args.overrides):  # every node would: the --prepare step does
+            ensure_base_model_trained(recipe)
+        elif not base_model_ready(recipe):  # every node would: the --prepare step does
             raise UserError(
                 f"{args.recipe}: its base model comes from {recipe.model.from_recipe}, "
                 "which is not trained yet: run `python -m train.cli RECIPE --prepare` first (the Slurm script does)"
@@ -248,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"ready to train {args.recipe}")
             return
         if args.fresh:
-            remove_previous_run(args.recipe, args.overrides)
+            remove_previous_run(recipe)
         run_launch(command)
     except KeyboardInterrupt:
         print(

@@ -16,7 +16,7 @@ from recipes.hub import snapshot
 from recipes.paths import is_builtin, looks_local
 from recipes.protocol.chat_template import apply_recipe_template
 from recipes.provenance import provenance
-from recipes.runs import RECIPE_COPY, SUMMARY_FILE, last_checkpoint, output_dir, recipe_dir
+from recipes.runs import RECIPE_COPY, SUMMARY_FILE, last_checkpoint, output_dir
 from recipes.schema import Recipe
 from train.launch_config import LaunchConfig, load_launch_config
 
@@ -26,7 +26,7 @@ def model_location(recipe: Recipe) -> str:
     downloaded (or found in the cache). Everything that loads the model afterwards, TRL's reference model
     and its colocated vLLM included, reads this folder, so all of them see the pinned revision."""
     name = recipe.model.name_or_path
-    location = resolve(name, recipe_dir(recipe))
+    location = resolve(name)  # a local path is absolute already (the recipe loader)
     pinned_hub_id = recipe.model.revision is not None and not (is_builtin(name) or looks_local(name))
     if Path(location, "config.json").exists() and not pinned_hub_id:
         return str(Path(location).resolve())
@@ -76,7 +76,7 @@ def random_model(recipe: Recipe, architecture: Path):
 
 def launch_config(recipe: Recipe) -> LaunchConfig:
     assert recipe.train is not None
-    return load_launch_config(recipe.train.accelerate_config, recipe_dir(recipe))
+    return load_launch_config(recipe.train.accelerate_config)
 
 
 def build_trl_config(recipe: Recipe, config_cls: type, run_name: str, **owned: Any):

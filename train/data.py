@@ -7,8 +7,6 @@ rendered by the model's chat template so training and evaluation see one format.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from recipes.errors import UserError
 from recipes.protocol.prompts import math_prompt
 from recipes.schema import DatasetSpec
@@ -22,18 +20,18 @@ def _require(dataset, spec: DatasetSpec, key: str, column: str) -> None:
         )
 
 
-def load_train_dataset(spec: DatasetSpec, recipe_dir: Path):
+def load_train_dataset(spec: DatasetSpec):
     """SFT data: one `messages` column of chat turns."""
-    dataset = load_raw(spec, recipe_dir)
+    dataset = load_raw(spec)
     _require(dataset, spec, "messages_field", spec.messages_field)
     if spec.messages_field != "messages":
         dataset = dataset.rename_column(spec.messages_field, "messages")
     return dataset.select_columns(["messages"])
 
 
-def load_prompt_dataset(spec: DatasetSpec, recipe_dir: Path):
+def load_prompt_dataset(spec: DatasetSpec):
     """GRPO data: a conversational `prompt` built like the evaluation's, and the gold `answer`."""
-    dataset = load_raw(spec, recipe_dir)
+    dataset = load_raw(spec)
     _require(dataset, spec, "prompt_field", spec.prompt_field)
     _require(dataset, spec, "answer_field", spec.answer_field)
 
@@ -46,8 +44,15 @@ def load_prompt_dataset(spec: DatasetSpec, recipe_dir: Path):
     return dataset.map(to_prompt, remove_columns=dataset.column_names)
 
 
-def load_for_method(method: str, spec: DatasetSpec, recipe_dir: Path):
-    return load_prompt_dataset(spec, recipe_dir) if method == "grpo" else load_train_dataset(spec, recipe_dir)
+_LOADED: dict[str, object] = {}
+
+
+def load_for_method(method: str, spec: DatasetSpec):
+    """The method's training rows, loaded once per process (the launcher's plan and checks share them)."""
+    key = f"{method}:{spec.model_dump_json()}"
+    if key not in _LOADED:
+        _LOADED[key] = load_prompt_dataset(spec) if method == "grpo" else load_train_dataset(spec)
+    return _LOADED[key]
 
 
 def drop_or_keep_long(dataset, tokenizer, max_length: int | None, policy: str):

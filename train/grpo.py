@@ -23,7 +23,7 @@ def run_grpo(recipe: Recipe, resume: bool = False) -> dict | None:
     started = time.time()
     checkpoint = common.prepare_output_dir(recipe, resume)
     tokenizer = common.load_tokenizer(recipe)
-    dataset = load_prompt_dataset(recipe.train.dataset, common.recipe_dir(recipe))
+    dataset = load_prompt_dataset(recipe.train.dataset)
     reward_funcs, reward_weights = recipe_rewards(recipe.train.rewards)
     config = common.build_trl_config(recipe, GRPOConfig, run_name=recipe.name, reward_weights=reward_weights)
     trainer = GRPOTrainer(

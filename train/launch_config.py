@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,10 +54,11 @@ class LaunchConfig:
         return "ddp"
 
 
-def accelerate_config_path(name: str, recipe_dir: Path) -> Path:
-    """A bare name is a file in accelerate_configs/; anything with a slash or a .yaml suffix is a path."""
+def accelerate_config_path(name: str) -> Path:
+    """A bare name is a file in accelerate_configs/; anything with a slash or a .yaml suffix is a path (made
+    absolute by the recipe loader; a relative one here is the shell's, relative to the current directory)."""
     if "/" in name or name.endswith((".yaml", ".yml")):
-        path = resolve_path(name, recipe_dir)
+        path = resolve_path(name, Path.cwd())
     else:
         path = ACCELERATE_CONFIGS / f"{name}.yaml"
     if not path.is_file():
@@ -67,8 +69,10 @@ def accelerate_config_path(name: str, recipe_dir: Path) -> Path:
     return path
 
 
-def load_launch_config(name: str, recipe_dir: Path) -> LaunchConfig:
-    path = accelerate_config_path(name, recipe_dir)
+@functools.cache
+def load_launch_config(name: str) -> LaunchConfig:
+    """The accelerate config (and the DeepSpeed file it names), read once per process."""
+    path = accelerate_config_path(name)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:

@@ -16,7 +16,7 @@ def run_sft(recipe: Recipe, resume: bool = False) -> dict | None:
     started = time.time()
     checkpoint = common.prepare_output_dir(recipe, resume)
     tokenizer = common.load_tokenizer(recipe)
-    dataset = load_train_dataset(recipe.train.dataset, common.recipe_dir(recipe))
+    dataset = load_train_dataset(recipe.train.dataset)
     config = common.build_trl_config(recipe, SFTConfig, run_name=recipe.name)
     dataset = drop_or_keep_long(dataset, tokenizer, config.max_length, recipe.train.dataset.too_long)
     trainer = SFTTrainer(

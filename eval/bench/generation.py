@@ -20,7 +20,6 @@ from eval.models import load_tokenizer, prompt_ids, resolve_model
 from eval.settings import resolve_tasks
 from eval.stores.generations import SamplingSettings
 from recipes.architectures import architecture_dir
-from recipes.runs import recipe_dir
 from recipes.schema import Recipe
 
 
@@ -49,7 +48,7 @@ def workloads(recipe: Recipe, settings, vocab_size: int, model_path: str) -> lis
     tokenizer = None if settings.random_weights else load_tokenizer(model_path, recipe.model.chat_template)
     max_problems = settings.max_problems or recipe.eval.max_problems
     loads = []
-    for run in resolve_tasks(recipe.eval, recipe_dir(recipe)):
+    for run in resolve_tasks(recipe.eval):
         sampling = run.sampling
         if settings.max_new_tokens:
             sampling = replace(sampling, max_new_tokens=settings.max_new_tokens)
@@ -128,9 +127,7 @@ def bench_generation(recipe: Recipe, hardware: Hardware, settings) -> list[dict]
     import torch
 
     if settings.random_weights:
-        model_path = str(
-            architecture_dir(recipe.model.name_or_path, recipe.model.revision, recipe_dir(recipe))
-        )
+        model_path = str(architecture_dir(recipe.model.name_or_path, recipe.model.revision))
     else:
         model_path = resolve_model(recipe.model.name_or_path, recipe.model.revision).path
     dtype_bytes = 2 if torch.cuda.is_available() or recipe.eval.vllm.dtype in ("bfloat16", "float16") else 4

@@ -30,7 +30,6 @@ from recipes.architectures import architecture_dir
 from recipes.files import atomic_write_text, strict_json
 from recipes.gpus import gpu_available, vllm_available
 from recipes.provenance import provenance
-from recipes.runs import recipe_dir
 from recipes.schema import Recipe
 
 STAGES = ("scoring", "contamination", "generation", "scheduling", "sft", "grpo")
@@ -84,7 +83,7 @@ def run_bench(recipe: Recipe, out_dir: Path, settings: BenchSettings | None = No
     )
     workload = TrainWorkload(max_length=settings.max_length, completion_tokens=settings.max_new_tokens)
     if settings.random_weights:
-        architecture = architecture_dir(recipe.model.name_or_path, recipe.model.revision, recipe_dir(recipe))
+        architecture = architecture_dir(recipe.model.name_or_path, recipe.model.revision)
         workload = replace(workload, architecture=architecture, prompt_tokens=settings.prompt_tokens)
         print(
             f"random weights: {recipe.model.name_or_path}'s architecture ({architecture / 'config.json'}); "

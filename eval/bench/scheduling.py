@@ -28,7 +28,6 @@ from eval.engines.base import Request, make_engine
 from eval.engines.vllm_engine import engine_kwargs
 from eval.stores.generations import GenerationStore
 from recipes.architectures import architecture_dir
-from recipes.runs import recipe_dir
 from recipes.schema import Recipe
 
 LENGTH_MEDIAN = 0.3  # of max_new_tokens
@@ -51,7 +50,7 @@ def _task_requests(recipe: Recipe, settings, vocab_size: int) -> dict[str, list[
     from eval.settings import resolve_tasks
 
     out = {}
-    for run in resolve_tasks(recipe.eval, recipe_dir(recipe)):
+    for run in resolve_tasks(recipe.eval):
         problems = min(run.info.size, settings.max_problems or run.info.size)
         rng = random.Random(f"prompts:{run.name}")
         n = run.sampling.n
@@ -77,7 +76,7 @@ def _timed(engine, requests: list[Request]) -> tuple[float, int]:
 def bench_scheduling(recipe: Recipe, settings) -> dict:
     from transformers import AutoConfig
 
-    model_path = str(architecture_dir(recipe.model.name_or_path, recipe.model.revision, recipe_dir(recipe)))
+    model_path = str(architecture_dir(recipe.model.name_or_path, recipe.model.revision))
     vocab_size = AutoConfig.from_pretrained(model_path).vocab_size
     tasks = _task_requests(recipe, settings, vocab_size)
     everything = [r for requests in tasks.values() for r in requests]

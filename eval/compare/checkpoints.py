@@ -31,7 +31,6 @@ def checkpoint_curve(
     tuned_dir: Path,
     base_eval: ModelEvaluation,
     tuned_eval: ModelEvaluation,
-    base_dir: Path,
     generate: bool = True,
     evaluated: dict[str, ModelEvaluation] | None = None,
 ) -> list[dict]:
@@ -48,7 +47,6 @@ def checkpoint_curve(
                 str(folder),
                 recipe.eval,
                 recipe.model.chat_template,
-                recipe_dir=base_dir,
                 label=folder.name,
                 generate=generate,
             )

@@ -26,7 +26,7 @@ from eval.reporting.reasoning import print_reasoning_table, reasoning_markdown, 
 from eval.reporting.table import markdown_table, print_curve, print_table
 from recipes.errors import UserError
 from recipes.provenance import provenance
-from recipes.runs import compare_dir, output_dir, recipe_dir
+from recipes.runs import compare_dir, output_dir
 from recipes.schema import Recipe
 
 if TYPE_CHECKING:
@@ -120,7 +120,6 @@ def evaluate_sides(
     common = dict(
         spec=recipe.eval,
         chat_template=recipe.model.chat_template,
-        recipe_dir=recipe_dir(recipe),
         regrade=regrade,
         tokenizer_from=recipe.model.name_or_path,
         refresh=served.refresh,
@@ -200,9 +199,8 @@ def report(
             Path(sides.tuned.model.path),
             sides.baseline,
             sides.tuned,
-            recipe_dir(recipe),
-            generate,
-            evaluated,
+            generate=generate,
+            evaluated=evaluated,
         )
         for label, evaluation in evaluated.items():  # `make view` can pair any two of them
             for name, result in evaluation.results.items():

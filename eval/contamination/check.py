@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from eval.contamination.ngrams import NGRAM, OverlapIndex
 from eval.harness.pipeline import task_docs
 from eval.settings import resolve_tasks
-from recipes.runs import recipe_dir
 from recipes.schema import Recipe
 from recipes.training_data import problem_statements
 
@@ -57,10 +56,9 @@ def check_contamination(recipe: Recipe) -> ContaminationReport:
     """The overlap between `recipe`'s training problems and each of its evaluation tasks' problems."""
     assert recipe.train is not None
     spec = recipe.train.dataset
-    rows = problem_statements(spec, recipe.train.method, recipe_dir(recipe))
+    rows = problem_statements(spec, recipe.train.method)
     tasks: dict[str, list] = {
-        run.name: task_docs(run, recipe.eval.max_problems)
-        for run in resolve_tasks(recipe.eval, recipe_dir(recipe))
+        run.name: task_docs(run, recipe.eval.max_problems) for run in resolve_tasks(recipe.eval)
     }
     docs = [(name, doc) for name, task in tasks.items() for doc in task]
     statements = [str((doc.specific or {}).get("statement", doc.query)) for _, doc in docs]

@@ -30,7 +30,6 @@ from eval.settings import resolve_tasks
 from eval.stores.perf import save_perf
 from recipes.errors import UserError, exit_on_user_error
 from recipes.files import atomic_write_text, strict_json
-from recipes.runs import recipe_dir
 from recipes.schema import Recipe
 
 LATENCIES = {"ttft": "TTFT", "tpot": "TPOT", "itl": "ITL", "e2el": "E2E latency"}
@@ -54,7 +53,7 @@ def write_prompts(recipe: Recipe, ref: ModelRef, path: Path, requests: int) -> i
     tokenizer = load_tokenizer(ref.path, recipe.model.chat_template)
     per_task = [
         [(p, run.sampling.max_new_tokens) for p in task_prompts(run, tokenizer, recipe.eval.max_problems)]
-        for run in resolve_tasks(recipe.eval, recipe_dir(recipe))
+        for run in resolve_tasks(recipe.eval)
     ]
     mixed = [row for rows in _zip_longest(per_task) for row in rows][:requests]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -215,7 +214,6 @@ def resolve_target(recipe: Recipe, model: str | None, url: str | None, served_mo
             raise UserError(f"url={url}: expected http://host:port/v1")
         ref = resolve_model(
             url,
-            base=recipe_dir(recipe),
             served_model=served_model,
             tokenizer_from=recipe.model.name_or_path,
             endpoint_spec=recipe.eval.endpoint,
@@ -223,7 +221,7 @@ def resolve_target(recipe: Recipe, model: str | None, url: str | None, served_mo
         assert ref.endpoint is not None
         return Target(ref.endpoint.url, ref.endpoint.model, ref)
     name = model or recipe.model.name_or_path
-    ref = resolve_model(name, recipe.model.revision if model is None else None, recipe_dir(recipe))
+    ref = resolve_model(name, recipe.model.revision if model is None else None)
     return Target("", name, ref)
 
 
@@ -240,7 +238,7 @@ def run_perf(
 ) -> dict:
     target = resolve_target(recipe, model, url, served_model)
     out_dir.mkdir(parents=True, exist_ok=True)
-    runs = resolve_tasks(recipe.eval, recipe_dir(recipe))
+    runs = resolve_tasks(recipe.eval)
     payload = {
         "model": model or url or recipe.model.name_or_path,
         "fingerprint": target.ref.fingerprint,

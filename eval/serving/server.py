@@ -27,7 +27,6 @@ from eval.serving.vllm_cli import vllm_command
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import cache_dir
 from recipes.protocol.chat_template import R1_CHAT_TEMPLATE
-from recipes.runs import recipe_dir
 from recipes.schema import Recipe
 
 DEFAULT_PORT = 8000
@@ -146,7 +145,7 @@ def server_for(recipe: Recipe, model: str | None, host: str, port: int) -> tuple
     if model and is_endpoint(model):
         raise UserError(f"model={model} is a URL, already served; make serve needs a folder or hub id")
     name = model or recipe.model.name_or_path
-    ref = resolve_model(name, recipe.model.revision if model is None else None, recipe_dir(recipe))
+    ref = resolve_model(name, recipe.model.revision if model is None else None)
     check_port_free(host, port)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/v1"
     return serve_argv(ref.path, name, recipe, host, port), url, name

@@ -40,6 +40,6 @@ def resolve(value: str, base: Path | None = None) -> str:
 def local_path(value: str, base: Path | None = None) -> Path | None:
     """The one hub-or-local decision: the local folder or file a recipe value names (a builtin, a path, a
     folder that exists), or None when it is a hub id to download."""
-    if is_builtin(value) or looks_local(value) or Path(value).exists():
-        return Path(resolve(value, base))
+    if is_builtin(value) or looks_local(value) or resolve_path(value, base or Path.cwd()).exists():
+        return Path(resolve(value, base or Path.cwd()))
     return None

@@ -23,7 +23,6 @@ from recipes.gpus import (
     local_gpus,
     profile_for,
 )
-from recipes.runs import recipe_dir
 from recipes.schema import Recipe
 from train.launch_config import LaunchConfig, load_launch_config
 from train.plan.memory import (
@@ -126,7 +125,7 @@ def build_plan(
             f"{MIN_DRIVER_MAJOR}): update the driver, or install a torch build for your CUDA version"
         )
     try:
-        config = architecture_config(recipe.model.name_or_path, recipe.model.revision, recipe_dir(recipe))
+        config = architecture_config(recipe.model.name_or_path, recipe.model.revision)
     except UserError as err:
         if evaluation and not recipe.model.from_recipe:
             raise
@@ -156,7 +155,7 @@ def _plan_training(
     recipe, hw = plan.recipe, plan.hardware
     spec = recipe.train
     assert spec is not None
-    launch = load_launch_config(spec.accelerate_config, recipe_dir(recipe))
+    launch = load_launch_config(spec.accelerate_config)
     args = {**_trl_defaults(spec.method), **spec.args}
     requested = num_processes or spec.num_processes
     intended = spec.num_processes or launch.num_processes
@@ -293,10 +292,10 @@ def _dataset_rows(recipe: Recipe) -> int | None:
         return spec.max_samples
     from recipes.builtins import local_path
 
-    if local_path(spec.path, recipe_dir(recipe)) is not None:
+    if local_path(spec.path) is not None:
         from train.data import load_for_method
 
-        return len(load_for_method(recipe.train.method, spec, recipe_dir(recipe)))
+        return len(load_for_method(recipe.train.method, spec))
     return None
 
 

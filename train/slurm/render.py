@@ -12,7 +12,7 @@ from recipes import load_recipe
 from recipes.architectures import architecture_config, tensor_parallel_sizes
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT
-from recipes.runs import output_dir, recipe_dir, saved_checkpoints
+from recipes.runs import output_dir, saved_checkpoints
 
 TEMPLATES = {"train": "train.sbatch", "grpo": "grpo-server.sbatch", "eval": "eval.sbatch"}
 HERE = Path(__file__).parent
@@ -105,10 +105,8 @@ def render(
 
 
 def _served_model(recipe) -> str:
-    """The model `trl vllm-serve` loads: a hub id as it is, a folder relative to the recipe made absolute."""
-    base = recipe.model.name_or_path or ""
-    local = Path(recipe_dir(recipe), base)
-    return str(local.resolve()) if base and not base.startswith("builtin:") and local.exists() else base
+    """The model `trl vllm-serve` loads: a hub id, or a folder (made absolute by the recipe's loader)."""
+    return recipe.model.name_or_path or ""
 
 
 def _job_values(
@@ -158,13 +156,7 @@ def sweep_models(recipe) -> list[str]:
             f"{folder} holds no final weights yet: render the sweep once training has finished (the compare "
             "job needs the final model as its tuned side)"
         )
-    base = recipe.model.name_or_path
-    local = Path(recipe_dir(recipe), base)
-    if (
-        not base.startswith("builtin:") and local.exists()
-    ):  # a folder relative to the recipe: absolute for the job
-        base = str(local.resolve())
-    return [base, *(str(c) for c in full), str(folder)]
+    return [recipe.model.name_or_path, *(str(c) for c in full), str(folder)]
 
 
 def eval_gpus(recipe) -> int:
