@@ -5,6 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+# The one command line: every target below is `reasonlift COMMAND` with make-style arguments (`reasonlift -h`).
+RL := $(VENV)/bin/reasonlift
 # The install profile: gpu where nvidia-smi sees a GPU, else cpu. Force one with `make install profile=cpu`.
 profile ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
 STAMP := $(VENV)/.installed-$(profile)
@@ -73,8 +75,8 @@ endif
 	@touch $@
 
 demo: install
-	$(PY) -m train.cli recipes/smoke/sft.yaml --fresh
-	$(PY) -m eval.cli compare recipes/smoke/sft.yaml
+	$(RL) train recipes/smoke/sft.yaml --fresh
+	$(RL) compare recipes/smoke/sft.yaml
 
 # CI=true runs everything, including the slow end-to-end tests; locally `make test` stays quick.
 test: install
@@ -86,58 +88,58 @@ test-all: install
 	REASONLIFT_CACHE=$(TEST_CACHE) $(PY) -m pytest -q --durations=10
 
 train: install
-	$(PY) -m train.cli $(RECIPE) $(if $(resume),--resume) $(if $(fresh),--fresh) $(if $(nproc),--num-processes $(nproc)) \
+	$(RL) train $(RECIPE) $(if $(resume),--resume) $(if $(fresh),--fresh) $(if $(nproc),--num-processes $(nproc)) \
 		$(if $(force),--force) $(SET_FLAGS)
 
 compare: install
-	$(PY) -m eval.cli compare $(RECIPE) $(if $(baseline),--baseline $(baseline)) $(if $(tuned),--tuned $(tuned)) \
+	$(RL) compare $(RECIPE) $(if $(baseline),--baseline $(baseline)) $(if $(tuned),--tuned $(tuned)) \
 		$(if $(mismatch),--mismatch $(mismatch)) $(if $(checkpoints),--checkpoints $(checkpoints)) \
 		$(if $(filter 0,$(wandb)),--no-wandb) $(if $(baseline_served),--baseline-served $(baseline_served)) \
 		$(if $(tuned_served),--tuned-served $(tuned_served)) $(if $(filter 1,$(refresh)),--refresh) $(SET_FLAGS)
 
 eval: install
 	@test -n "$(model)" || { echo "usage: make eval model=PATH_OR_HUB_ID [tasks=aime24,math_500] [recipe=R]"; exit 2; }
-	$(PY) -m eval.cli eval $(model) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(recipe)) \
+	$(RL) eval $(model) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(recipe)) \
 		$(if $(served_model),--served-model $(served_model)) $(if $(filter 1,$(refresh)),--refresh)
 
 bench: install
-	$(PY) -m eval.cli bench $(RECIPE) $(if $(weights),--weights $(weights)) \
+	$(RL) bench $(RECIPE) $(if $(weights),--weights $(weights)) \
 		$(if $(stages),--stages $(stages)) $(if $(max_new_tokens),--max-new-tokens $(max_new_tokens)) \
 		$(if $(max_problems),--max-problems $(max_problems)) $(if $(max_length),--max-length $(max_length)) \
 		$(if $(steps),--sft-steps $(steps)) $(if $(prefix_caching),--prefix-caching $(prefix_caching))
 
 view: install
 	@test -n "$(or $(recipe),$(dir))" || { echo "usage: make view (recipe=R | dir=COMPARE_FOLDER) [host=127.0.0.1] [port=8765]"; exit 2; }
-	$(PY) -m eval.cli view $(if $(recipe),--recipe $(RECIPE)) $(if $(dir),--dir $(dir)) $(if $(host),--host $(host)) \
+	$(RL) view $(if $(recipe),--recipe $(RECIPE)) $(if $(dir),--dir $(dir)) $(if $(host),--host $(host)) \
 		$(if $(port),--port $(port)) $(SET_FLAGS)
 
 analyze: install
 	@test -n "$(model)" || { echo "usage: make analyze model=PATH_OR_HUB_ID [recipe=R] [tasks=...]"; exit 2; }
-	$(PY) -m eval.cli analyze $(model) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(recipe))
+	$(RL) analyze $(model) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(recipe))
 
 chat: install
 	@test -n "$(or $(model),$(url))" -a -n "$(prompt)" || { echo 'usage: make chat (model=PATH_OR_HUB_ID | url=http://host:port/v1) prompt="What is 2+2?" [recipe=R] [task=math_500]'; exit 2; }
-	$(PY) -m eval.cli chat $(or $(url),$(model)) "$(prompt)" $(if $(recipe),--recipe $(recipe)) \
+	$(RL) chat $(or $(url),$(model)) "$(prompt)" $(if $(recipe),--recipe $(recipe)) \
 		$(if $(task),--task $(task)) $(if $(served_model),--served-model $(served_model)) \
 		$(if $(max_new_tokens),--max-new-tokens $(max_new_tokens))
 
 # Which evaluation problems the recipe's training data holds (8-gram overlap of problem statements).
 contamination: install
-	$(PY) -m eval.cli contamination $(RECIPE)
+	$(RL) contamination $(RECIPE)
 
 rescore: install
-	$(PY) -m eval.cli rescore $(if $(file),--file $(file),--recipe $(RECIPE)) $(if $(filter 0,$(wandb)),--no-wandb) \
+	$(RL) rescore $(if $(file),--file $(file),--recipe $(RECIPE)) $(if $(filter 0,$(wandb)),--no-wandb) \
 		$(if $(unfinished),--unfinished $(unfinished)) $(if $(filter 0,$(thinking)),--no-thinking) \
 		$(if $(file),,$(SET_FLAGS))
 
 # vLLM's OpenAI-compatible server for the recipe's model (or model=M) with the evaluation's settings.
 serve: install
-	$(PY) -m eval.serving.server $(RECIPE) $(if $(model),--model $(model)) $(if $(port),--port $(port)) \
+	$(RL) serve $(RECIPE) $(if $(model),--model $(model)) $(if $(port),--port $(port)) \
 		$(if $(host),--host $(host))
 
 # Serving latency and throughput with vLLM's load generator: a running server (url=) or one started for model=M.
 perf: install
-	$(PY) -m eval.serving.perf $(RECIPE) $(if $(model),--model $(model)) $(if $(url),--url $(url)) \
+	$(RL) perf $(RECIPE) $(if $(model),--model $(model)) $(if $(url),--url $(url)) \
 		$(if $(served_model),--served-model $(served_model)) $(if $(concurrency),--concurrency $(concurrency)) \
 		$(if $(requests),--requests $(requests)) $(if $(port),--port $(port)) $(if $(filter 0,$(wandb)),--no-wandb)
 
@@ -145,13 +147,13 @@ perf: install
 # is served with tensor parallelism only: TRL 1.16's server errors on data parallel > 1 for dense models.
 vllm-serve: install
 	@test -z "$(dp)" || { echo "error: dp= is not supported: trl vllm-serve errors on data parallel > 1 for dense models; use tp="; exit 2; }
-	$(VENV)/bin/trl vllm-serve --model "$$($(PY) -m recipes get $(RECIPE) model.name_or_path)" \
-		$$(rev="$$($(PY) -m recipes get $(RECIPE) model.revision)"; [ -n "$$rev" ] && [ "$$rev" != None ] && echo --revision "$$rev") \
+	$(VENV)/bin/trl vllm-serve --model "$$($(RL) get $(RECIPE) model.name_or_path)" \
+		$$(rev="$$($(RL) get $(RECIPE) model.revision)"; [ -n "$$rev" ] && [ "$$rev" != None ] && echo --revision "$$rev") \
 		$(if $(tp),--tensor_parallel_size $(tp)) $(if $(port),--port $(port))
 
 # Slurm: render a ready-to-submit sbatch script for a recipe (kind=train|grpo|eval).
 slurm: venv
-	$(PY) -m train.slurm.render $(RECIPE) --kind $(or $(kind),train) $(if $(nodes),--nodes $(nodes)) \
+	$(RL) slurm $(RECIPE) --kind $(or $(kind),train) $(if $(nodes),--nodes $(nodes)) \
 		$(if $(gpus),--gpus-per-node $(gpus)) $(if $(partition),--partition $(partition)) $(if $(time),--time $(time)) \
 		$(if $(vllm_tp),--vllm-tp $(vllm_tp)) $(if $(cpus),--cpus-per-task $(cpus)) \
 		$(if $(checkpoints),--checkpoints $(checkpoints)) $(if $(mem),--mem $(mem)) $(if $(parallel),--parallel $(parallel)) \
@@ -159,11 +161,11 @@ slurm: venv
 
 # Before anything heavy: the run the recipe would make on the GPUs here (or gpus=N gpu=KIND nodes=N).
 plan: venv
-	$(PY) -m train.plan $(RECIPE) $(if $(gpus),--gpus $(gpus)) $(if $(gpu),--gpu $(gpu)) \
+	$(RL) plan $(RECIPE) $(if $(gpus),--gpus $(gpus)) $(if $(gpu),--gpu $(gpu)) \
 		$(if $(nodes),--nodes $(nodes)) $(if $(nproc),--num-processes $(nproc)) $(SET_FLAGS)
 
 check-recipe: venv
-	$(PY) -m recipes check $(RECIPE)
+	$(RL) check $(RECIPE)
 
 tiny-model: install
 	$(PY) -m recipes.builtins.tiny_model

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
-from typing import get_args
+from typing import Annotated, Literal
+
+import typer
 
 from eval.quiet import quiet_libraries
+from recipes.cli import OVERRIDE_HELP, run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.files import strict_json
 from recipes.protocol.grader import Unfinished
@@ -190,137 +194,205 @@ def _view(args: argparse.Namespace) -> None:
     serve(compare_folder(args.recipe, args.dir, args.overrides), args.host, args.port)
 
 
-def _set_flag(parser: argparse.ArgumentParser) -> None:
-    from recipes.loader import add_override_flag
+# The subcommands, as typer reads them (each is named in pyproject.toml's reasonlift.commands). Each hands its
+# parameters, by name, to the implementation above.
+Recipe = Annotated[str, typer.Argument(metavar="RECIPE", help="path to a recipe YAML file")]
+OptionalRecipe = Annotated[str | None, typer.Option("--recipe", metavar="RECIPE")]
+Overrides = Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help=OVERRIDE_HELP)]
+Model = Annotated[
+    str, typer.Argument(help="hub id, folder, builtin:NAME, or a served model's URL (http://host:port/v1)")
+]
+ServedModel = Annotated[
+    str | None, typer.Option(help="for a URL: the served model's name (default: the only one)")
+]
+Refresh = Annotated[bool, typer.Option(help="for a URL: forget what was saved (the served weights changed)")]
+Count = Annotated[int | None, typer.Option(min=1)]
+NoWandb = Annotated[bool, typer.Option("--no-wandb", help="no W&B run")]
 
-    add_override_flag(parser, "eval.generation.max_new_tokens=8192")
+
+def _call(implementation, **params) -> None:
+    quiet_libraries()
+    params["recipe"] = params.pop("recipe_path", params.get("recipe"))
+    params["overrides"] = params.get("overrides") or []
+    implementation(argparse.Namespace(**params))
 
 
 @exit_on_user_error
+def compare(
+    recipe_path: Recipe,
+    baseline: Annotated[
+        str | None, typer.Option(help="override the baseline model (hub id, folder or URL)")
+    ] = None,
+    tuned: Annotated[
+        str | None, typer.Option(help="override the tuned model (default: train.output_dir; or a URL)")
+    ] = None,
+    baseline_served: Annotated[
+        str | None, typer.Option(help="served model name, when the baseline URL serves several")
+    ] = None,
+    tuned_served: Annotated[
+        str | None, typer.Option(help="served model name, when the tuned URL serves several")
+    ] = None,
+    refresh: Annotated[
+        bool, typer.Option(help="forget what was saved for URL sides (their weights changed)")
+    ] = False,
+    mismatch: Annotated[
+        Literal["refuse", "allow"], typer.Option(help="compare despite different settings")
+    ] = "refuse",
+    no_wandb: NoWandb = False,
+    checkpoints: Annotated[
+        Literal["all"] | None, typer.Option(help="also evaluate every saved checkpoint-* (metric vs step)")
+    ] = None,
+    regrade: Annotated[
+        bool, typer.Option(help="re-grade saved generations instead of reusing results")
+    ] = False,
+    cached_only: Annotated[
+        bool,
+        typer.Option(help="never generate: build the compare from saved results (a Slurm sweep's last job)"),
+    ] = False,
+    overrides: Overrides = None,
+) -> None:
+    """Evaluate the recipe's base model and its tuned output with identical settings; print the table."""
+    _call(_compare, **locals())
+
+
+@exit_on_user_error
+def eval(
+    model: Model,
+    tasks: Annotated[
+        str | None, typer.Option(help="comma-separated: aime24,aime25,math_500,gpqa:diamond,toy_addition")
+    ] = None,
+    recipe: Annotated[
+        str | None, typer.Option(help="take generation and vLLM settings from this recipe")
+    ] = None,
+    output_dir: Annotated[str | None, typer.Option(help="also write per-sample details here")] = None,
+    served_model: ServedModel = None,
+    refresh: Refresh = False,
+) -> None:
+    """Evaluate one model."""
+    _call(_eval, **locals())
+
+
+@exit_on_user_error
+def analyze(
+    model: Model,
+    tasks: str | None = None,
+    recipe: Annotated[
+        str | None, typer.Option(help="the recipe whose evaluation settings produced the generations")
+    ] = None,
+    output: Annotated[str | None, typer.Option(help="also write the numbers as JSON here")] = None,
+) -> None:
+    """Reasoning-efficiency metrics of one model's saved generations."""
+    _call(_analyze, **locals())
+
+
+@exit_on_user_error
+def bench(
+    recipe_path: Recipe,
+    output_dir: str | None = None,
+    weights: Annotated[
+        Literal["trained", "random"],
+        typer.Option(
+            help="random: the recipe model's architecture with random weights (real compute, no download)"
+        ),
+    ] = "trained",
+    stages: Annotated[
+        str | None, typer.Option(help="comma-separated subset of scoring,generation,sft,grpo (default: all)")
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None,
+        typer.Option(min=1, help="generation limit (default: the recipe's; 1024 with random weights)"),
+    ] = None,
+    max_problems: Annotated[
+        int | None, typer.Option(min=1, help="problems per task (default: all; 32 with random weights)")
+    ] = None,
+    prompt_tokens: Annotated[
+        int | None, typer.Option(min=1, help="random weights: synthetic prompt length (default 256)")
+    ] = None,
+    max_length: Annotated[
+        int | None, typer.Option(min=1, help="SFT sequence limit (default: the recipe's max_length)")
+    ] = None,
+    prefix_caching: Annotated[
+        Literal["both", "on", "off"],
+        typer.Option(help="vLLM generation: prefix caching off and on (default), or one"),
+    ] = "both",
+    sft_steps: Annotated[
+        int | None, typer.Option(min=1, help="optimizer steps per SFT variant (default 30)")
+    ] = None,
+    grpo_steps: Annotated[int | None, typer.Option(min=1, help="GRPO steps (default 4)")] = None,
+) -> None:
+    """Throughput of generation, training and scoring against the hardware's bounds."""
+    _call(_bench, **locals())
+
+
+@exit_on_user_error
+def chat(
+    model: Model,
+    prompt: str,
+    recipe: Annotated[
+        str | None, typer.Option(help="take generation settings and chat template from this recipe")
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option(help="wrap the prompt as this task does (aime24, math_500, gpqa:diamond)")
+    ] = None,
+    served_model: ServedModel = None,
+    max_new_tokens: Annotated[int, typer.Option(min=1)] = 2048,
+) -> None:
+    """One prompt through the evaluation's chat template and sampling, streamed."""
+    _call(_chat, **locals())
+
+
+@exit_on_user_error
+def contamination(recipe_path: Recipe) -> None:
+    """Evaluation problems that appear in the recipe's training data (8-gram overlap)."""
+    _call(_contamination, **locals())
+
+
+@exit_on_user_error
+def rescore(
+    recipe: Annotated[
+        str | None, typer.Option(help="re-grade both sides of this recipe's compare, print the table again")
+    ] = None,
+    file: Annotated[str | None, typer.Option(help="a JSONL of {task, response, gold} lines to grade")] = None,
+    unfinished: Annotated[
+        Unfinished, typer.Option(help="--file: what a response that never closed its thinking earns")
+    ] = "no_answer",
+    no_thinking: Annotated[
+        bool, typer.Option("--no-thinking", help="--file: the prompt opens no thinking block")
+    ] = False,
+    no_wandb: NoWandb = False,
+    overrides: Overrides = None,
+) -> None:
+    """Re-grade saved generations without generating again."""
+    _call(_rescore, **locals())
+
+
+@exit_on_user_error
+def view(
+    recipe: Annotated[str | None, typer.Option(help="the recipe whose compare to show")] = None,
+    dir: Annotated[
+        str | None, typer.Option(help="a compare folder (or a trained model's folder holding compare/)")
+    ] = None,
+    host: Annotated[str, typer.Option(help="0.0.0.0 to listen on every interface")] = "127.0.0.1",
+    port: int = 8765,
+    overrides: Overrides = None,
+) -> None:
+    """A local web app over a compare: the table, the problems, both sides' answers."""
+    _call(_view, **locals())
+
+
+COMMANDS = {f.__name__: f for f in (compare, eval, analyze, bench, chat, contamination, rescore, view)}
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="reasonlift-eval", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser(
-        "compare", help="evaluate the recipe's base model and its tuned output; print the table"
-    )
-    p.add_argument("recipe")
-    p.add_argument("--baseline", help="override the baseline model (hub id, folder or http://host:port/v1)")
-    p.add_argument(
-        "--tuned", help="override the tuned model (default: the recipe's train.output_dir; or a URL)"
-    )
-    p.add_argument("--baseline-served", help="served model name, when the baseline URL serves several")
-    p.add_argument("--tuned-served", help="served model name, when the tuned URL serves several")
-    p.add_argument(
-        "--refresh", action="store_true", help="forget what was saved for URL sides (their weights changed)"
-    )
-    p.add_argument(
-        "--mismatch", choices=["refuse", "allow"], default="refuse", help="compare despite different settings"
-    )
-    p.add_argument("--no-wandb", action="store_true")
-    p.add_argument(
-        "--checkpoints", choices=["all"], help="also evaluate every saved checkpoint-* (metric vs step)"
-    )
-    p.add_argument(
-        "--regrade", action="store_true", help="re-grade saved generations instead of reusing results"
-    )
-    p.add_argument(
-        "--cached-only",
-        action="store_true",
-        help="never generate: build the compare from saved results and generations (a Slurm sweep's last job)",
-    )
-    _set_flag(p)
-    p.set_defaults(func=_compare)
-    p = sub.add_parser("eval", help="evaluate one model")
-    p.add_argument(
-        "model", help="hub id, folder, builtin:NAME, or a served model's URL (http://host:port/v1)"
-    )
-    p.add_argument("--tasks", help="comma-separated: aime24,math_500,gpqa:diamond,toy_addition")
-    p.add_argument("--recipe", help="take generation and vLLM settings from this recipe")
-    p.add_argument("--output-dir", help="also write per-sample details here")
-    p.add_argument("--served-model", help="for a URL: the served model's name (default: the only one)")
-    p.add_argument(
-        "--refresh", action="store_true", help="for a URL: forget what was saved (the served weights changed)"
-    )
-    p.set_defaults(func=_eval)
-    p = sub.add_parser("analyze", help="reasoning-efficiency metrics of one model's saved generations")
-    p.add_argument("model")
-    p.add_argument("--tasks")
-    p.add_argument("--recipe", help="the recipe whose evaluation settings produced the generations")
-    p.add_argument("--output", help="also write the numbers as JSON here")
-    p.set_defaults(func=_analyze)
-    p = sub.add_parser("bench", help="throughput of generation, training and scoring against hardware bounds")
-    p.add_argument("recipe")
-    p.add_argument("--output-dir")
-    p.add_argument(
-        "--weights",
-        choices=["trained", "random"],
-        default="trained",
-        help="random: the recipe model's architecture with random weights (real compute, no download)",
-    )
-    p.add_argument("--stages", help="comma-separated subset of scoring,generation,sft,grpo (default: all)")
-    p.add_argument(
-        "--max-new-tokens",
-        type=int,
-        help="generation limit (default: the recipe's; 1024 with random weights)",
-    )
-    p.add_argument(
-        "--max-problems", type=int, help="problems per task (default: all; 32 with random weights)"
-    )
-    p.add_argument("--prompt-tokens", type=int, help="random weights: synthetic prompt length (default 256)")
-    p.add_argument("--max-length", type=int, help="SFT sequence limit (default: the recipe's max_length)")
-    p.add_argument(
-        "--prefix-caching",
-        choices=["both", "on", "off"],
-        default="both",
-        help="vLLM generation: measure with prefix caching off and on (default), or only one",
-    )
-    p.add_argument("--sft-steps", type=int, help="optimizer steps per SFT variant (default 30)")
-    p.add_argument("--grpo-steps", type=int, help="GRPO steps (default 4)")
-    p.set_defaults(func=_bench)
-    p = sub.add_parser(
-        "chat", help="one prompt through the evaluation's chat template and sampling, streamed"
-    )
-    p.add_argument("model", help="hub id, folder, builtin:NAME, or a served model's URL")
-    p.add_argument("prompt")
-    p.add_argument("--recipe", help="take generation settings and chat template from this recipe")
-    p.add_argument("--task", help="wrap the prompt as this task does (aime24, math_500, gpqa:diamond)")
-    p.add_argument("--served-model", help="for a URL: the served model's name (default: the only one)")
-    p.add_argument("--max-new-tokens", type=int, default=2048)
-    p.set_defaults(func=_chat)
-    p = sub.add_parser(
-        "contamination", help="evaluation problems that appear in the recipe's training data (8-gram overlap)"
-    )
-    p.add_argument("recipe")
-    p.set_defaults(func=_contamination)
-    p = sub.add_parser("rescore", help="re-grade saved generations without generating again")
-    p.add_argument("--recipe", help="re-grade both sides of this recipe's compare and print the table again")
-    p.add_argument("--file", help="a JSONL of {task, response, gold} lines to grade")
-    p.add_argument(
-        "--unfinished",
-        choices=list(get_args(Unfinished)),
-        default="no_answer",
-        help="--file: what a response that never closed its thinking earns (as eval.grading.unfinished)",
-    )
-    p.add_argument(
-        "--no-thinking",
-        action="store_true",
-        help="--file: the responses come from a model whose prompt opens no thinking block",
-    )
-    p.add_argument("--no-wandb", action="store_true")
-    _set_flag(p)
-    p.set_defaults(func=_rescore)
-    p = sub.add_parser(
-        "view", help="a local web app over a compare: the table, the problems, both sides' answers"
-    )
-    p.add_argument("--recipe", help="the recipe whose compare to show")
-    p.add_argument("--dir", help="a compare folder (or a trained model's folder holding compare/)")
-    p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to listen on every interface")
-    p.add_argument("--port", type=int, default=8765)
-    _set_flag(p)
-    p.set_defaults(func=_view)
-    args = parser.parse_args(argv)
-    quiet_libraries()
-    args.func(args)
+    """`python -m eval.cli COMMAND ...` (the same as `reasonlift COMMAND ...`)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        print(
+            f"usage: python -m eval.cli {{{','.join(COMMANDS)}}} ... (or `reasonlift COMMAND`)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    run(COMMANDS[argv[0]], argv[1:])
 
 
 if __name__ == "__main__":

@@ -27,13 +27,13 @@ def test_rendered_scripts_are_valid_bash_with_every_value_filled(recipe, kind, n
     assert result.returncode == 0, result.stderr
     if kind == "train":
         # through make train's own launcher and checks, once per job, then once per node
-        assert "train.cli" in text and "--prepare" in text and "--num_machines" in text
+        assert "recipes train" in text and "--prepare" in text and "--num_machines" in text
         assert "train.worker" not in text and "--signal=B:USR1@300" in text
     if kind == "grpo":
         assert 'trl vllm-serve --model "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"' in text
         assert "REASONLIFT_VLLM_SERVER_HOST" in text
     if kind == "eval":
-        assert "eval.cli compare" in text
+        assert "recipes compare" in text
 
 
 def test_grpo_script_needs_server_mode_and_a_gpu_left_to_train():
@@ -87,6 +87,9 @@ def test_make_slurm_on_a_machine_without_gpus_keeps_the_installed_gpu_profile(tm
     python = venv / "bin" / "python"
     python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     python.chmod(0o755)
+    command_line = venv / "bin" / "reasonlift"  # what pip installs as the console script
+    command_line.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m recipes "$@"\n')
+    command_line.chmod(0o755)
     (venv / ".installed-gpu").touch()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     result = subprocess.run(
@@ -186,7 +189,7 @@ def test_checkpoint_sweep_renders_an_array_and_a_dependent_compare_that_run(tmp_
         ran = subprocess.run(["bash", str(array)], capture_output=True, text=True, env=task_env, cwd=tmp_path)
         assert ran.returncode == 0, ran.stderr
         assert (tmp_path / "ran.txt").read_text().split() == [
-            "-m", "eval.cli", "eval", model, "--recipe", str(recipe.resolve())
+            "-m", "recipes", "eval", model, "--recipe", str(recipe.resolve())
         ]  # fmt: skip
 
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from recipes import load_recipe
 from recipes.builtins import resolve
+from recipes.cli import OVERRIDE_HELP, run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.gpus import gpu_available
-from recipes.loader import add_override_flag
 from recipes.paths import REPO_ROOT
 from recipes.runs import output_dir
 from recipes.schema import Recipe
@@ -177,80 +179,76 @@ def remove_previous_run(recipe: Recipe) -> None:
         shutil.rmtree(folder)
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
-
-
 @exit_on_user_error
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="reasonlift-train", description=__doc__)
-    parser.add_argument("recipe", help="path to a recipe YAML file")
-    parser.add_argument(
-        "--resume", action="store_true", help="continue from the last checkpoint in the output folder"
-    )
-    parser.add_argument(
-        "--fresh", action="store_true", help="delete the output folder first and train from scratch"
-    )
-    parser.add_argument(
-        "--num-processes", type=positive_int, default=None, help="override the number of processes"
-    )
-    parser.add_argument(
-        "--force", action="store_true", help="train even when the memory estimate is over the GPU's memory"
-    )
-    add_override_flag(parser)
-    parser.add_argument(
-        "--prepare",
-        action="store_true",
-        help="run the checks and build what training needs (a builtin model, a from_recipe base), then exit: "
-        f"0 when there is training to do, {NOTHING_TO_TRAIN} when --resume finds the run finished",
-    )
-    cluster = parser.add_argument_group(
-        "multi-node (as accelerate launch takes them; set by the Slurm scripts)"
-    )
-    cluster.add_argument("--num_machines", type=positive_int, default=1)
-    cluster.add_argument("--machine_rank", type=int, default=0)
-    cluster.add_argument("--main_process_ip")
-    cluster.add_argument("--main_process_port", type=positive_int)
-    args = parser.parse_args(argv)
-    if args.fresh and args.resume:
+def train(
+    recipe_path: Annotated[str, typer.Argument(metavar="RECIPE", help="path to a recipe YAML file")],
+    resume: Annotated[
+        bool, typer.Option(help="continue from the last checkpoint in the output folder")
+    ] = False,
+    fresh: Annotated[
+        bool, typer.Option(help="delete the output folder first and train from scratch")
+    ] = False,
+    num_processes: Annotated[int | None, typer.Option(min=1, help="override the number of processes")] = None,
+    force: Annotated[
+        bool, typer.Option(help="train even when the memory estimate is over the GPU's memory")
+    ] = False,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help=OVERRIDE_HELP)
+    ] = None,
+    prepare: Annotated[
+        bool,
+        typer.Option(
+            help="run the checks and build what training needs (a builtin model, a from_recipe base), then "
+            f"exit: 0 when there is training to do, {NOTHING_TO_TRAIN} when --resume finds the run finished"
+        ),
+    ] = False,
+    num_machines: Annotated[
+        int, typer.Option("--num_machines", min=1, help="multi-node (set by the Slurm scripts)")
+    ] = 1,
+    machine_rank: Annotated[int, typer.Option("--machine_rank", min=0)] = 0,
+    main_process_ip: Annotated[str | None, typer.Option("--main_process_ip")] = None,
+    main_process_port: Annotated[int | None, typer.Option("--main_process_port", min=1)] = None,
+) -> None:
+    """Validate the recipe, build what it needs, then `accelerate launch` its trainer (SFT or GRPO)."""
+    overrides = overrides or []
+    if fresh and resume:
         raise UserError("--fresh and --resume contradict each other: pick one")
-    recipe = load_recipe(args.recipe, overrides=args.overrides)
-    if args.resume and (done := finished_run(recipe)):
+    recipe = load_recipe(recipe_path, overrides=overrides)
+    if resume and (done := finished_run(recipe)):
         print(finished_notice(done))
-        if args.prepare:
+        if prepare:
             raise SystemExit(NOTHING_TO_TRAIN)
         return
-    rendezvous = Rendezvous(
-        args.num_machines, args.machine_rank, args.main_process_ip, args.main_process_port
-    )
-    command = launch_command(recipe, args.resume, args.num_processes, args.fresh, args.force, rendezvous)
+    rendezvous = Rendezvous(num_machines, machine_rank, main_process_ip, main_process_port)
+    command = launch_command(recipe, resume, num_processes, fresh, force, rendezvous)
     # once, here: every training process inherits the mode instead of each waiting on the server
     if recipe.wandb.enabled and choose_mode() == "offline":
         print(f"W&B: logging offline ({os.environ.get(REASON_VAR)})")
     try:
-        if args.num_machines == 1 or args.prepare:  # the job's one --prepare step trains it on its node
+        if num_machines == 1 or prepare:  # the job's one --prepare step trains it on its node
             ensure_base_model_trained(recipe)
         elif not base_model_ready(recipe):  # every node would: the --prepare step does
             raise UserError(
-                f"{args.recipe}: its base model comes from {recipe.model.from_recipe}, "
+                f"{recipe_path}: its base model comes from {recipe.model.from_recipe}, "
                 "which is not trained yet: run `python -m train.cli RECIPE --prepare` first (the Slurm script does)"
             )
-        if args.prepare:
-            print(f"ready to train {args.recipe}")
+        if prepare:
+            print(f"ready to train {recipe_path}")
             return
-        if args.fresh:
+        if fresh:
             remove_previous_run(recipe)
         run_launch(command)
     except KeyboardInterrupt:
         print(
-            f"interrupted: the checkpoints saved so far are kept; resume with `make train recipe={args.recipe} "
-            "resume=1" + (f' set="{" ".join(args.overrides)}"' if args.overrides else "") + "`",
+            f"interrupted: the checkpoints saved so far are kept; resume with `make train recipe={recipe_path} "
+            "resume=1" + (f' set="{" ".join(overrides)}"' if overrides else "") + "`",
             file=sys.stderr,
         )
         raise SystemExit(130) from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    run(train, argv)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ model so `make compare` can price each side's answers.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -19,6 +18,9 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from eval.endpoint import api_key, is_endpoint
 from eval.harness.pipeline import task_prompts
@@ -28,6 +30,7 @@ from eval.serving.server import running_server, server_for, stop_on_sigterm
 from eval.serving.vllm_cli import vllm_command
 from eval.settings import resolve_tasks
 from eval.stores.perf import save_perf
+from recipes.cli import run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.files import atomic_write_text, strict_json
 from recipes.schema import Recipe
@@ -286,38 +289,48 @@ def _levels(text: str) -> list[int]:
 
 
 @exit_on_user_error
-def main(argv: list[str] | None = None) -> None:
+def perf(
+    recipe_path: Annotated[str, typer.Argument(metavar="RECIPE", help="path to a recipe YAML file")],
+    model: Annotated[
+        str | None, typer.Option(help="start vLLM's server for this model (default: the recipe's)")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="measure a running server instead (http://host:port/v1)")
+    ] = None,
+    served_model: Annotated[
+        str | None, typer.Option(help="with --url: the served model's name (default: the only one)")
+    ] = None,
+    concurrency: str = ",".join(map(str, DEFAULT_CONCURRENCY)),
+    requests: Annotated[int, typer.Option(help="requests per level")] = DEFAULT_REQUESTS,
+    port: Annotated[int, typer.Option(help="with --model: the port to serve on")] = 8000,
+    output_dir: str | None = None,
+    no_wandb: Annotated[bool, typer.Option("--no-wandb")] = False,
+) -> None:
+    """Serving latency and throughput with vLLM's load generator, on a running server or one started here."""
     from recipes import load_recipe
 
-    parser = argparse.ArgumentParser(prog="reasonlift-perf", description=__doc__.split("\n\n")[0])
-    parser.add_argument("recipe")
-    parser.add_argument("--model", help="start vLLM's server for this model (default: the recipe's)")
-    parser.add_argument("--url", help="measure a running server instead (http://host:port/v1)")
-    parser.add_argument("--served-model", help="with --url: the served model's name (default: the only one)")
-    parser.add_argument("--concurrency", default=",".join(map(str, DEFAULT_CONCURRENCY)))
-    parser.add_argument("--requests", type=int, default=DEFAULT_REQUESTS, help="requests per level")
-    parser.add_argument("--port", type=int, default=8000, help="with --model: the port to serve on")
-    parser.add_argument("--output-dir")
-    parser.add_argument("--no-wandb", action="store_true")
-    args = parser.parse_args(argv)
     quiet_libraries()
-    if args.requests < 1:
-        raise UserError(f"requests={args.requests}: expected at least 1")
-    recipe = load_recipe(args.recipe)
+    if requests < 1:
+        raise UserError(f"requests={requests}: expected at least 1")
+    recipe = load_recipe(recipe_path)
     stop_on_sigterm()
-    out = Path(args.output_dir) if args.output_dir else Path("outputs") / recipe.name / "perf"
-    label = re.sub(r"[^A-Za-z0-9._-]+", "_", args.url or args.model or "baseline").strip("_")
+    out = Path(output_dir) if output_dir else Path("outputs") / recipe.name / "perf"
+    label = re.sub(r"[^A-Za-z0-9._-]+", "_", url or model or "baseline").strip("_")
     run_perf(
         recipe,
-        args.model,
-        args.url,
-        _levels(args.concurrency),
-        args.requests,
+        model,
+        url,
+        _levels(concurrency),
+        requests,
         out / label,
-        served_model=args.served_model,
-        use_wandb=False if args.no_wandb else None,
-        port=args.port,
+        served_model=served_model,
+        use_wandb=False if no_wandb else None,
+        port=port,
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    run(perf, argv)
 
 
 if __name__ == "__main__":

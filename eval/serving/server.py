@@ -9,7 +9,6 @@ in-process engine's do, instead of the model's generation_config.json.
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import socket
@@ -18,12 +17,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Annotated
+
+import typer
 
 from eval.endpoint import is_endpoint
 from eval.engines.vllm_engine import cpu_kv_cache_default
 from eval.models import resolve_model
 from eval.serving.vllm_cli import vllm_command
+from recipes.cli import run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import cache_dir
 from recipes.protocol.chat_template import R1_CHAT_TEMPLATE
@@ -162,19 +164,21 @@ def stop_on_sigterm() -> None:
 
 
 @exit_on_user_error
-def main(argv: list[str] | None = None) -> None:
+def serve(
+    recipe_path: Annotated[str, typer.Argument(metavar="RECIPE", help="path to a recipe YAML file")],
+    model: Annotated[
+        str | None, typer.Option(help="a checkpoint folder or hub id (default: the recipe's model)")
+    ] = None,
+    host: Annotated[str, typer.Option(help="0.0.0.0 to serve other machines")] = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+) -> None:
+    """vLLM's OpenAI-compatible server for the recipe's model (or --model) with the evaluation's settings."""
     from recipes import load_recipe
 
-    parser = argparse.ArgumentParser(prog="reasonlift-serve", description=__doc__.split("\n\n")[0])
-    parser.add_argument("recipe")
-    parser.add_argument("--model", help="a checkpoint folder or hub id (default: the recipe's model)")
-    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve other machines")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    args = parser.parse_args(argv)
-    recipe = load_recipe(args.recipe)
+    recipe = load_recipe(recipe_path)
     stop_on_sigterm()
-    command, url, name = server_for(recipe, args.model, args.host, args.port)
-    shown = args.recipe
+    command, url, name = server_for(recipe, model, host, port)
+    shown = recipe_path
     print("starting: " + " ".join(command[2:]).replace("eval.serving.vllm_cli", "vllm"))
     try:
         with running_server(command, url) as process:
@@ -191,6 +195,10 @@ def main(argv: list[str] | None = None) -> None:
                 raise UserError(f"the vLLM server exited with code {code}")
     except KeyboardInterrupt:
         print("\nstopped the server")
+
+
+def main(argv: list[str] | None = None) -> None:
+    run(serve, argv)
 
 
 if __name__ == "__main__":

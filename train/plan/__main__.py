@@ -5,14 +5,15 @@ Exit status 0 when the plan is fine (warnings included), 2 when it refuses: each
 
 from __future__ import annotations
 
-import argparse
 import sys
+from typing import Annotated
+
+import typer
 
 from recipes import load_recipe
+from recipes.cli import OVERRIDE_HELP, run
 from recipes.errors import exit_on_user_error
 from recipes.gpus import GIB, PROFILES
-from recipes.loader import add_override_flag
-from train.cli import positive_int
 from train.plan.build import Plan, build_plan, hardware_for
 
 
@@ -55,26 +56,29 @@ def render(plan: Plan) -> str:
 
 
 @exit_on_user_error
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m train.plan", description=__doc__)
-    parser.add_argument("recipe")
-    parser.add_argument(
-        "--gpus", type=positive_int, default=None, help="GPUs per node (default: the ones found)"
-    )
-    parser.add_argument(
-        "--gpu", default=None, help=f"GPU kind: {', '.join(PROFILES)} (default: the one found)"
-    )
-    parser.add_argument("--nodes", type=positive_int, default=1)
-    parser.add_argument(
-        "--num-processes", type=positive_int, default=None, help="override the training processes"
-    )
-    add_override_flag(parser, "train.args.per_device_train_batch_size=1")
-    args = parser.parse_args(argv)
-    recipe = load_recipe(args.recipe, check_paths=False, overrides=args.overrides)
-    plan = build_plan(recipe, hardware_for(args.gpus, args.gpu, args.nodes), args.num_processes)
-    print(render(plan))
-    if plan.refusals:
+def plan(
+    recipe_path: Annotated[str, typer.Argument(metavar="RECIPE", help="path to a recipe YAML file")],
+    gpus: Annotated[int | None, typer.Option(min=1, help="GPUs per node (default: the ones found)")] = None,
+    gpu: Annotated[
+        str | None, typer.Option(help=f"GPU kind: {', '.join(PROFILES)} (default: the one found)")
+    ] = None,
+    nodes: Annotated[int, typer.Option(min=1)] = 1,
+    num_processes: Annotated[int | None, typer.Option(min=1, help="override the training processes")] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help=OVERRIDE_HELP)
+    ] = None,
+) -> None:
+    """The run the recipe would make (launch, precision, memory per GPU, evaluation) and a verdict: exit 0 when
+    fine (warnings included), 2 when it refuses."""
+    recipe = load_recipe(recipe_path, check_paths=False, overrides=overrides or [])
+    built = build_plan(recipe, hardware_for(gpus, gpu, nodes), num_processes)
+    print(render(built))
+    if built.refusals:
         sys.exit(2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    run(plan, argv)
 
 
 if __name__ == "__main__":

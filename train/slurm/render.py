@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 import shlex
 import stat
 from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
 
 from recipes import load_recipe
 from recipes.architectures import architecture_config, tensor_parallel_sizes
+from recipes.cli import run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT
 from recipes.runs import output_dir, saved_checkpoints
@@ -223,49 +226,52 @@ def _tensor_parallel_sizes(recipe) -> list[int]:
 
 
 @exit_on_user_error
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m train.slurm.render", description=__doc__)
-    parser.add_argument("recipe")
-    parser.add_argument("--kind", choices=sorted(TEMPLATES), default="train")
-    parser.add_argument("--nodes", type=int, default=1)
-    parser.add_argument(
-        "--gpus-per-node", type=int, default=None, help="default 8 (a sweep: the eval's TP x DP)"
-    )
-    parser.add_argument("--time", default="24:00:00")
-    parser.add_argument("--partition")
-    parser.add_argument("--vllm-tp", type=int, default=1)
-    parser.add_argument(
-        "--cpus-per-task", type=int, default=None, help=f"default: {DEFAULT_CPUS_PER_GPU} per GPU"
-    )
-    parser.add_argument(
-        "--checkpoints",
-        choices=["all"],
-        help="kind=eval: a job array over the baseline and every checkpoint, then the compare and curve",
-    )
-    parser.add_argument("--mem", help="memory per node, as sbatch --mem takes it (e.g. 200G)")
-    parser.add_argument(
-        "--parallel", type=int, default=8, help="a sweep: array tasks running at once (sbatch --array=...%%N)"
-    )
-    parser.add_argument(
-        "--grace",
-        type=int,
-        default=SIGNAL_SECONDS,
-        help="seconds before the time limit at which a job checkpoints and requeues itself",
-    )
-    parser.add_argument("--output", help="default: outputs/slurm/<recipe>-<kind>.sbatch")
-    args = parser.parse_args(argv)
-    if args.checkpoints:
-        if args.kind != "eval":
+def slurm(
+    recipe_path: Annotated[str, typer.Argument(metavar="RECIPE", help="path to a recipe YAML file")],
+    kind: Literal["train", "grpo", "eval"] = "train",
+    nodes: Annotated[int, typer.Option(min=1)] = 1,
+    gpus_per_node: Annotated[
+        int | None, typer.Option(min=1, help="default 8 (a sweep: the eval's TP x DP)")
+    ] = None,
+    time: str = "24:00:00",
+    partition: str | None = None,
+    vllm_tp: Annotated[int, typer.Option(min=1)] = 1,
+    cpus_per_task: Annotated[
+        int | None, typer.Option(min=1, help=f"default: {DEFAULT_CPUS_PER_GPU} per GPU")
+    ] = None,
+    checkpoints: Annotated[
+        Literal["all"] | None,
+        typer.Option(
+            help="kind=eval: a job array over the baseline and every checkpoint, then the compare and curve",
+        ),
+    ] = None,
+    mem: Annotated[
+        str | None, typer.Option(help="memory per node, as sbatch --mem takes it (e.g. 200G)")
+    ] = None,
+    parallel: Annotated[
+        int, typer.Option(min=1, help="a sweep: array tasks running at once (sbatch --array=...%N)")
+    ] = 8,
+    grace: Annotated[
+        int,
+        typer.Option(
+            min=1, help="seconds before the time limit at which a job checkpoints and requeues itself"
+        ),
+    ] = SIGNAL_SECONDS,
+    output: Annotated[str | None, typer.Option(help="default: outputs/slurm/<recipe>-<kind>.sbatch")] = None,
+) -> None:
+    """Write a ready-to-submit sbatch script for a recipe (kind=train|grpo|eval), or a checkpoint sweep."""
+    if checkpoints:
+        if kind != "eval":
             raise UserError("checkpoints=all goes with kind=eval (a checkpoint sweep)")
         files = render_sweep(
-            args.recipe,
-            args.gpus_per_node,
-            args.time,
-            args.partition,
-            args.cpus_per_task,
-            mem=args.mem,
-            parallel=args.parallel,
-            grace=args.grace,
+            recipe_path,
+            gpus_per_node,
+            time,
+            partition,
+            cpus_per_task,
+            mem=mem,
+            parallel=parallel,
+            grace=grace,
         )
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -274,32 +280,36 @@ def main(argv: list[str] | None = None) -> None:
         *scripts, submit = files
         print(f"wrote {', '.join(str(p) for p in scripts)}\nsubmit with: bash {submit}")
         return
-    recipe = load_recipe(args.recipe, check_paths=False)
+    recipe = load_recipe(recipe_path, check_paths=False)
     # an evaluation asks for the GPUs its vLLM engines use; training for a whole node unless told
-    gpus = args.gpus_per_node or (eval_gpus(recipe) if args.kind == "eval" else 8)
+    gpus = gpus_per_node or (eval_gpus(recipe) if kind == "eval" else 8)
     text = render(
-        args.recipe,
-        args.kind,
-        args.nodes,
+        recipe_path,
+        kind,
+        nodes,
         gpus,
-        args.time,
-        args.partition,
-        cpus_per_task=args.cpus_per_task,
-        vllm_tp=args.vllm_tp,
-        mem=args.mem,
-        grace=args.grace,
+        time,
+        partition,
+        cpus_per_task=cpus_per_task,
+        vllm_tp=vllm_tp,
+        mem=mem,
+        grace=grace,
     )
     wanted = recipe.train.num_processes if recipe.train else None
-    if args.kind == "train" and wanted and wanted != args.nodes * gpus:
+    if kind == "train" and wanted and wanted != nodes * gpus:
         print(
             f"warning: the recipe sets train.num_processes {wanted}; the script starts one process per GPU "
-            f"({args.nodes} x {gpus}): set gpus= to match, or expect a different global batch"
+            f"({nodes} x {gpus}): set gpus= to match, or expect a different global batch"
         )
-    out = Path(args.output or REPO_ROOT / "outputs" / "slurm" / f"{recipe.name}-{args.kind}.sbatch")
+    out = Path(output or REPO_ROOT / "outputs" / "slurm" / f"{recipe.name}-{kind}.sbatch")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     out.chmod(out.stat().st_mode | stat.S_IXUSR)
     print(f"wrote {out}\nsubmit with: sbatch {out}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    run(slurm, argv)
 
 
 if __name__ == "__main__":
