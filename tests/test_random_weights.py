@@ -78,7 +78,10 @@ def test_transformers_engine_with_random_weights_decodes_to_the_limit(tmp_path):
     [
         (["--stages", "generation,tokenize"], "stages: unknown tokenize"),
         (["--weights", "pretend"], "'pretend' is not one of 'trained', 'random'"),
-        (["--max-new-tokens", "0"], "Invalid value for '--max-new-tokens': Input should be greater than or equal to 1"),
+        (
+            ["--max-new-tokens", "0"],
+            "Invalid value for '--max-new-tokens': Input should be greater than or equal to 1",
+        ),
     ],
 )
 def test_bench_refuses_bad_flags_in_one_line(flags, message, capsys):

@@ -1,6 +1,5 @@
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -100,9 +99,14 @@ def test_short_task_list_form(tmp_path):
 
 
 def test_cli_prints_one_line_without_traceback(tmp_path):
+    """The one test through a real interpreter and the root command line; the others call it in-process."""
     path = write_recipe(tmp_path / "r.yaml", **{"train.args.learning_rat": 1e-4})
     result = subprocess.run(
-        [sys.executable, "-m", "train.cli", str(path)], capture_output=True, text=True, cwd=REPO, timeout=120
+        [sys.executable, "-m", "recipes", "train", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -110,15 +114,20 @@ def test_cli_prints_one_line_without_traceback(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: ") and "learning_rate" in lines[0], result.stderr
 
 
-def test_cli_missing_recipe_file():
-    result = subprocess.run(
-        [sys.executable, "-m", "eval.cli", "compare", "recipes/nope.yaml"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert result.returncode == 2 and "file not found" in result.stderr and "Traceback" not in result.stderr
+def exit_of(command, argv: list[str], capsys) -> tuple[int, str]:
+    """`reasonlift COMMAND ARGV...` in-process: its exit status and what it printed to stderr."""
+    from recipes.cli import run
+
+    with pytest.raises(SystemExit) as exited:
+        run(command, argv)
+    return exited.value.code, capsys.readouterr().err
+
+
+def test_cli_missing_recipe_file(capsys):
+    from eval.cli import compare
+
+    code, error = exit_of(compare, ["recipes/nope.yaml"], capsys)
+    assert code == 2 and "file not found" in error
 
 
 def test_gpu_config_on_cpu_machine_is_a_clear_error(tmp_path):
@@ -135,24 +144,30 @@ def test_gpu_config_on_cpu_machine_is_a_clear_error(tmp_path):
         launch_command(load_recipe(path), resume=False)
 
 
-def test_relative_paths_resolve_against_the_recipe(tmp_path):
-    data = tmp_path / "data.jsonl"
-    data.write_text('{"messages": []}\n')
-    recipe = load_recipe(write_recipe(tmp_path / "r.yaml", **{"train.dataset.path": "./data.jsonl"}))
-    assert Path(recipe.source).parent == tmp_path
+def test_relative_paths_resolve_against_the_recipe_file_not_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "lab" / "data.jsonl").write_text('{"messages": []}\n')
+    (tmp_path / "cwd").mkdir()
+    (tmp_path / "cwd" / "data.jsonl").write_text('{"messages": []}\n')  # the same name where the command runs
+    monkeypatch.chdir(tmp_path / "cwd")
+    path = write_recipe(
+        tmp_path / "lab" / "r.yaml",
+        **{"train.dataset.path": "./data.jsonl", "train.output_dir": "out", "eval.data_dir": "../fixtures"},
+    )
+    (tmp_path / "fixtures").mkdir()
+    recipe = load_recipe(path)
+    assert recipe.train.dataset.path == str(tmp_path / "lab" / "data.jsonl")
+    assert recipe.train.output_dir == str(tmp_path / "lab" / "out")
+    assert recipe.eval.data_dir == str(tmp_path / "fixtures")
+    assert recipe.model.name_or_path == "builtin:tiny-qwen2"  # not a path: as written
 
 
 @pytest.mark.parametrize("command", ["eval", "analyze"])
-def test_unknown_task_on_the_command_line_is_one_line(command):
-    result = subprocess.run(
-        [sys.executable, "-m", "eval.cli", command, "builtin:tiny-qwen2", "--tasks", "hmmt25"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "tasks=hmmt25" in result.stderr and "unknown task 'hmmt25'" in result.stderr
+def test_unknown_task_on_the_command_line_is_one_line(command, capsys):
+    import eval.cli
+
+    code, error = exit_of(getattr(eval.cli, command), ["builtin:tiny-qwen2", "--tasks", "hmmt25"], capsys)
+    assert code == 2 and "tasks=hmmt25" in error and "unknown task 'hmmt25'" in error
 
 
 @pytest.mark.parametrize(

@@ -61,22 +61,14 @@ def test_rows_longer_than_max_length_are_counted_and_dropped_or_kept(tmp_path, c
         (b'\xef\xbb\xbf{"messages": []}\n{"messages": [\n', "line 2 is not valid JSON"),  # a BOM is fine
     ],
 )
-def test_a_broken_training_file_is_one_line_naming_the_line(tmp_path, content, message):
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO, write_recipe
+def test_a_broken_training_file_is_one_line_naming_the_line(tmp_path, content, message, capsys):
+    from tests.conftest import write_recipe
+    from train.cli import main
 
     data = tmp_path / "train.jsonl"
     data.write_bytes(content)
     recipe = write_recipe(tmp_path / "r.yaml", **{"train.dataset.path": str(data)})
-    result = subprocess.run(
-        [sys.executable, "-m", "train.cli", str(recipe)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, (
-        result.stderr
-    )
+    with pytest.raises(SystemExit) as exited:
+        main([str(recipe)])
+    error = capsys.readouterr().err
+    assert exited.value.code == 2 and message in error, error
