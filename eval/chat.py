@@ -16,7 +16,6 @@ from eval.models import load_tokenizer, prompt_ids, render_prompt, resolve_model
 from eval.stores.generations import SamplingSettings
 from recipes.errors import UserError
 from recipes.protocol.markup import THINK_CLOSE, split_thinking
-from recipes.protocol.prompts import task_prompt
 from recipes.protocol.task_catalog import TASKS
 from recipes.schema import EvalSpec
 
@@ -64,7 +63,7 @@ def chat_text(prompt: str, task: str | None) -> str:
     if task not in TASKS:
         raise UserError(f"task={task}: expected one of {', '.join(TASKS)}")
     try:
-        return task_prompt(TASKS[task].answer_kind, prompt)
+        return TASKS[task].kind.text_prompt(prompt)
     except ValueError as err:
         raise UserError(f"task={task}: {err}") from None
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from recipes.errors import UserError
 from recipes.files import atomic_write_text
 from recipes.protocol.grader import Unfinished, grade
-from recipes.protocol.prompts import LETTERS
 from recipes.protocol.task_catalog import TASKS
 
 SHOWN_SKIPS = 20
@@ -65,8 +64,9 @@ def _row(raw: bytes) -> tuple[str, str, str, dict]:
     if not isinstance(response, str) or isinstance(gold, bool) or not isinstance(gold, str | int | float):
         raise ValueError("response must be a string and gold a string or a number")
     gold = clean_text(str(gold)).strip()
-    if TASKS[task].answer_kind == "letter" and gold not in LETTERS:
-        raise ValueError(f"{task} gold {gold!r} is not one of {', '.join(LETTERS)}")
+    problem = TASKS[task].kind.gold_problem(gold)
+    if problem:
+        raise ValueError(f"{task} {problem}")
     return task, clean_text(response), gold, row
 
 

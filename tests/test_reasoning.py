@@ -10,9 +10,9 @@ from eval.reasoning.metrics import (
     count_switches,
     split_reasoning,
     split_steps,
-    step_candidates,
     summarise,
 )
+from recipes.protocol.answer_kinds import step_candidates
 from recipes.schema import JudgeSpec
 
 

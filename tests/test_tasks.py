@@ -4,8 +4,9 @@ import sys
 
 import pytest
 
-from eval.harness.tasks import gpqa_doc, gpqa_option_order, math_doc, tasks_module
+from eval.harness.tasks import make_doc, tasks_module
 from eval.settings import resolve_tasks
+from recipes.protocol.answer_kinds import ANSWER_KINDS, gpqa_option_order
 from recipes.protocol.prompts import MATH_INSTRUCTION
 from recipes.protocol.task_catalog import TASKS
 from recipes.schema import EvalSpec
@@ -20,7 +21,7 @@ def _rows(folder: str, split: str) -> list[dict]:
 
 def test_math_prompt_follows_deepseek_protocol():
     row = _rows("math_500", "test")[1]
-    doc = math_doc({**row, "__index": 1}, "reasonlift:math_500")
+    doc = make_doc("math", {**row, "__index": 1}, "reasonlift:math_500")
     assert doc.query == row["problem"] + "\n" + MATH_INSTRUCTION
     assert MATH_INSTRUCTION == "Please reason step by step, and put your final answer within \\boxed{}."
     assert doc.get_golds() == ["(2,5]"]
@@ -30,12 +31,12 @@ def test_math_prompt_follows_deepseek_protocol():
 
 def test_gpqa_prompt_has_four_lettered_options_in_a_fixed_shuffled_order():
     row = {**_rows("gpqa_diamond", "train")[0], "__index": 0}
-    doc = gpqa_doc(row)
+    doc = make_doc("letter", row)
     assert doc.query.startswith("Answer the following multiple choice question.")
     assert doc.query.rstrip().split("\n")[-4:][0].startswith("A) ")
     gold_letter = doc.get_golds()[0]
     assert f"{gold_letter}) {row['Correct Answer']}" in doc.query
-    assert gpqa_doc(row).query == doc.query  # identical on every run
+    assert make_doc("letter", row).query == doc.query  # identical on every run
     orders = {tuple(gpqa_option_order(r["Question"])) for r in _rows("gpqa_diamond", "train")}
     assert len(orders) > 1  # not the same permutation for every question
 
@@ -43,7 +44,7 @@ def test_gpqa_prompt_has_four_lettered_options_in_a_fixed_shuffled_order():
 def test_aime_fixture_in_hub_schema():
     row = _rows("aime24", "train")[0]
     assert set(row) == {"id", "problem", "solution", "answer", "url", "year"}
-    doc = math_doc({**row, "__index": 0}, "reasonlift:aime24")
+    doc = make_doc("math", {**row, "__index": 0}, "reasonlift:aime24")
     assert doc.specific["problem_id"] == "1" and doc.get_golds() == ["20"]
 
 
@@ -51,7 +52,7 @@ def test_aime25_is_one_declaration_read_like_aime24():
     """yentinglin/aime_2025 (what lighteval's and open-r1's aime25 read): id, problem, answer, url, year."""
     row = _rows("aime25", "train")[0]
     assert set(row) == {"id", "problem", "answer", "url", "year"}
-    doc = math_doc({**row, "__index": 0}, "reasonlift:aime25")
+    doc = make_doc("math", {**row, "__index": 0}, "reasonlift:aime25")
     assert doc.specific["problem_id"] == "0" and doc.get_golds() == ["7"]
     runs = {r.name: r for r in resolve_tasks(EvalSpec(tasks=["aime25"], data_dir=str(FIXTURES)))}
     assert runs["aime25"].sampling.n == 16 and runs["aime25"].data_location == str(FIXTURES / "aime25")
@@ -138,3 +139,8 @@ def test_each_task_reports_only_its_own_metrics(isolated_cache):
     evaluation = evaluate_model("builtin:tiny-qwen2", spec)
     assert set(evaluation.results["aime24"].metrics) == {"pass@1", "maj@1"}
     assert set(evaluation.results["math_500"].metrics) == {"pass@1", "pass@2", "pass@4", "maj@4"}
+
+
+def test_every_task_names_a_declared_answer_kind():
+    assert {info.answer_kind for info in TASKS.values()} <= set(ANSWER_KINDS)
+    assert TASKS["gpqa:diamond"].kind.choices == ("A", "B", "C", "D") and TASKS["aime25"].kind.choices == ()

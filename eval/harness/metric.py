@@ -10,15 +10,15 @@ from lighteval.tasks.requests import Doc, SamplingMethod
 
 from eval.harness.adapter import SampledResponse
 from eval.metrics import ks_for, problem_metrics
+from recipes.protocol.answer_kinds import ANSWER_KINDS
 from recipes.protocol.grader import Unfinished, grade
 from recipes.protocol.markup import opens_thinking
-from recipes.protocol.task_catalog import AnswerKind
 
 
 class SampledAnswerMetric(SamplingMetric, SampleLevelComputation):
     """Grades each of the n samples of a problem and reduces them to pass@k and maj@n."""
 
-    def __init__(self, kind: AnswerKind, n: int, unfinished: Unfinished = "no_answer"):
+    def __init__(self, kind: str, n: int, unfinished: Unfinished = "no_answer"):
         super().__init__()
         self.kind = kind
         self.n = n
@@ -29,7 +29,7 @@ class SampledAnswerMetric(SamplingMetric, SampleLevelComputation):
 
     def compute(self, doc: Doc, model_response: ModelResponse, **kwargs) -> dict[str, float]:
         gold = doc.get_golds()[0]
-        choices = tuple(doc.choices) if self.kind == "letter" else ()
+        choices = tuple(doc.choices) if ANSWER_KINDS[self.kind].choices else ()
         # R1-Distill's template pre-fills `<think>`: its responses start inside the thinking block
         thinking = opens_thinking(model_response.input) if isinstance(model_response.input, str) else True
         grades = [
@@ -46,7 +46,7 @@ def metric_names(n: int) -> list[str]:
 
 
 def sampled_answer_metric(
-    kind: AnswerKind, n: int, unfinished: Unfinished = "no_answer"
+    kind: str, n: int, unfinished: Unfinished = "no_answer"
 ) -> SampleLevelMetricGrouping:
     names = metric_names(n)
     return SampleLevelMetricGrouping(

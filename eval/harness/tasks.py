@@ -8,8 +8,7 @@ every run) sees identical prompts. The chat template is applied by the model bac
 
 from __future__ import annotations
 
-import hashlib
-import random
+from functools import partial
 from types import ModuleType
 
 from lighteval.tasks.lighteval_task import LightevalTaskConfig
@@ -17,62 +16,16 @@ from lighteval.tasks.requests import Doc
 
 from eval.harness.metric import sampled_answer_metric
 from eval.settings import TASK_VERSION, TaskRun
-from recipes.protocol.prompts import LETTERS, gpqa_prompt, math_prompt
+from recipes.protocol.answer_kinds import ANSWER_KINDS
 
 
-def _problem_id(line: dict, task_name: str) -> str:
-    for key in ("unique_id", "id", "ID", "Record ID"):
-        if line.get(key) not in (None, ""):
-            return str(line[key])
-    return f"{task_name}/{line['__index']}"
-
-
-def math_doc(line: dict, task_name: str = "") -> Doc:
-    return Doc(
-        query=math_prompt(line["problem"]),
-        choices=[str(line["answer"])],
-        gold_index=0,
-        specific={
-            "problem_id": _problem_id(line, task_name),
-            "statement": str(line["problem"]),  # the problem alone, for the contamination check
-            "level": line.get("level"),
-            "subject": line.get("subject"),
-        },
-    )
-
-
-def gpqa_option_order(question: str) -> list[int]:
-    """A fixed permutation of [correct, wrong1, wrong2, wrong3] for this question, the same on every run."""
-    seed = int.from_bytes(hashlib.sha256(question.encode()).digest()[:8], "big")
-    order = [0, 1, 2, 3]
-    random.Random(seed).shuffle(order)
-    return order
-
-
-def gpqa_doc(line: dict, task_name: str = "") -> Doc:
-    answers = [
-        line["Correct Answer"],
-        line["Incorrect Answer 1"],
-        line["Incorrect Answer 2"],
-        line["Incorrect Answer 3"],
-    ]
-    answers = [str(a).strip() for a in answers]
-    order = gpqa_option_order(line["Question"])
-    options = [answers[i] for i in order]
-    return Doc(
-        query=gpqa_prompt(line["Question"].strip(), options),
-        choices=list(LETTERS),
-        gold_index=order.index(0),
-        specific={
-            "problem_id": _problem_id(line, task_name),
-            "statement": line["Question"].strip(),
-            "subject": line.get("High-level domain"),
-        },
-    )
+def make_doc(kind: str, line: dict, task_name: str = "") -> Doc:
+    """lighteval's Doc for a dataset row, as the task's answer kind builds it."""
+    return Doc(**ANSWER_KINDS[kind].doc(line, task_name))
 
 
 def task_config(run: TaskRun) -> LightevalTaskConfig:
-    prompt_function = gpqa_doc if run.info.answer_kind == "letter" else math_doc
+    prompt_function = partial(make_doc, run.info.answer_kind)
     return LightevalTaskConfig(
         name=run.info.lighteval_name,
         prompt_function=prompt_function,

@@ -42,7 +42,7 @@ class AnalysedTask:
 def analyse_task(result: TaskResult, count_tokens, spec: AnalysisSpec) -> AnalysedTask:
     kind = TASKS[result.task].answer_kind
     markers = spec.switch_markers if spec.switch_markers is not None else DEFAULT_SWITCH_MARKERS
-    choices = ("A", "B", "C", "D") if kind == "letter" else ()
+    choices = TASKS[result.task].kind.choices
     flat = [(p, s) for p in result.problems for s in p.samples]
     located = _judge_locations(flat, spec) if spec.judge else None
     by_subset: dict[str | None, list[SampleReasoning]] = {None: []}

@@ -25,9 +25,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from recipes.protocol.grader import grade
-from recipes.protocol.markup import boxed_contents, split_thinking
-from recipes.protocol.task_catalog import AnswerKind
+from recipes.protocol.answer_kinds import ANSWER_KINDS
+from recipes.protocol.markup import split_thinking
 
 # EvalScope ThinkBench's thought-switch markers (evalscope/third_party/thinkbench/eval.py, 1.14.1)
 DEFAULT_SWITCH_MARKERS = (
@@ -40,9 +39,6 @@ DEFAULT_SWITCH_MARKERS = (
     "another angle",
 )
 SELF_CHECK = re.compile(r"\bwait\b", re.IGNORECASE)
-
-EQUALS_RHS = re.compile(r"=\s*\$?([^=\n$]+?)\$?\s*(?=$|[,;]|\.(?:\s|$))", re.M)
-ANSWER_IS = re.compile(r"answer\s+is\s*:?\s*\$?([^\n$]+?)\$?\s*(?=$|[,;]|\.(?:\s|$))", re.I | re.M)
 
 TokenCounter = Callable[[str], int]
 
@@ -82,39 +78,12 @@ def split_steps(reasoning: str) -> list[str]:
     return steps
 
 
-def step_candidates(step: str) -> list[str]:
-    """Answer candidates a step states: boxed expressions, right-hand sides of '=', 'the answer is X'."""
-    found = boxed_contents(step)
-    found += [m.group(1) for m in ANSWER_IS.finditer(step)]
-    found += [m.group(1) for m in EQUALS_RHS.finditer(step)]
-    return [c.strip() for c in found if c.strip()]
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text.strip().strip("$").replace(",", ""))
-    except ValueError:
-        return None
-
-
-def step_reaches_answer(step: str, gold: str, kind: AnswerKind, choices: tuple[str, ...] = ()) -> bool:
-    if kind == "letter":
-        return grade(step, gold, "letter", choices, thinking=False).correct
-    gold_number = _number(gold)
-    for candidate in step_candidates(step):
-        number = _number(candidate)
-        if gold_number is not None and number is not None:
-            # plain numbers on both sides (all of AIME): compare directly, math-verify would agree
-            if abs(number - gold_number) <= 1e-9 * max(1.0, abs(gold_number)):
-                return True
-            continue
-        if grade(f"\\boxed{{{candidate}}}", gold, "math", thinking=False).correct:
-            return True
-    return False
+def step_reaches_answer(step: str, gold: str, kind: str, choices: tuple[str, ...] = ()) -> bool:
+    return ANSWER_KINDS[kind].step_reaches(step, gold, choices)
 
 
 def first_correct_step(
-    steps: Sequence[str], gold: str, kind: AnswerKind, choices: tuple[str, ...] = ()
+    steps: Sequence[str], gold: str, kind: str, choices: tuple[str, ...] = ()
 ) -> int | None:
     for index, step in enumerate(steps):
         if step_reaches_answer(step, gold, kind, choices):
@@ -137,7 +106,7 @@ def count_self_checks(reasoning: str) -> int:
 def analyse_sample(
     response: str,
     gold: str,
-    kind: AnswerKind,
+    kind: str,
     correct: bool,
     count_tokens: TokenCounter,
     markers: Sequence[str] = DEFAULT_SWITCH_MARKERS,

@@ -61,12 +61,12 @@ class TaskResult:
 
     def unparsed_golds(self) -> list[str]:
         """Problems whose math gold math-verify cannot read: they are graded by a text comparison only."""
-        from recipes.protocol.grader import gold_parses
         from recipes.protocol.task_catalog import TASKS
 
-        if self.task not in TASKS or TASKS[self.task].answer_kind != "math":
+        if self.task not in TASKS:
             return []
-        return [p.problem_id for p in self.problems if not gold_parses(p.gold)]
+        text_only = TASKS[self.task].kind.text_only_gold
+        return [p.problem_id for p in self.problems if text_only(p.gold)]
 
     def to_json(self) -> dict:
         return {"format": RESULTS_FORMAT, **asdict(self)}

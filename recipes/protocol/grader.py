@@ -25,7 +25,6 @@ from functools import cache, lru_cache
 from typing import Literal
 
 from recipes.protocol.answers import answer_region, locate_letter, locate_math
-from recipes.protocol.task_catalog import AnswerKind
 
 TIMEOUT_SECONDS = 5
 MIN_MATH_VERIFY = (0, 9)
@@ -195,7 +194,7 @@ def _verify(parsed_gold: tuple, source: str) -> tuple[bool, str | None]:
     return correct, predicted[-1] if isinstance(predicted[-1], str) else None
 
 
-def _grade_math(response: str, gold: str, thinking: bool, lenient: bool) -> Grade:
+def grade_math(response: str, gold: str, thinking: bool, lenient: bool) -> Grade:
     candidates = locate_math(response, thinking=thinking, lenient=lenient)
     if candidates is None:
         return Grade(correct=False, extracted=None, finished=False)
@@ -232,49 +231,66 @@ def _grade_math(response: str, gold: str, thinking: bool, lenient: bool) -> Grad
 def grade(
     response: str,
     gold: str,
-    kind: AnswerKind,
+    kind: str,
     choices: tuple[str, ...] = (),
     *,
     thinking: bool = True,
     unfinished: Unfinished = "no_answer",
 ) -> Grade:
-    """Grade `response` against `gold` (a math answer, or a letter for multiple choice).
+    """Grade `response` against `gold` as answers of `kind` are graded (recipes.protocol.answer_kinds: "math",
+    or "letter" for multiple choice).
 
     `thinking`: the prompt opened a thinking block (R1-Distill's does). `unfinished`: what a response that
     never closed it earns: "no_answer" (nothing: it is wrong, counted as no answer) or "lenient" (its whole
     text is graded, as harnesses that ignore the thinking block do)."""
-    lenient = unfinished == "lenient"
-    if kind == "letter":
-        letters = choices or ("A", "B", "C", "D")
-        if answer_region(response, thinking=thinking, lenient=lenient) is None:
-            return Grade(correct=False, extracted=None, finished=False)
-        located = locate_letter(response, letters, thinking=thinking, lenient=lenient)
-        if located is None:
-            return Grade(correct=False, extracted=None)
-        return Grade(
-            correct=located.text == gold.strip(), extracted=located.text, span=(located.start, located.end)
-        )
-    return _grade_math(response, gold, thinking, lenient)
+    return _kind(kind).grade(response, gold, choices, thinking, unfinished == "lenient")
 
 
 def answer_span(
     response: str,
     extracted: str | None,
-    kind: AnswerKind,
+    kind: str,
     choices: tuple[str, ...] = (),
     *,
     thinking: bool = True,
     unfinished: Unfinished = "no_answer",
 ) -> tuple[int, int] | None:
     """Where `grade` read `extracted` in `response`, found by the same location rules without parsing (so it
-    runs anywhere, math-verify's timeout needs the main thread): the located candidate whose text is the
-    answer, else the first that is not the region's tail; in the tail, the answer's last occurrence."""
+    runs anywhere, math-verify's timeout needs the main thread)."""
     if extracted is None:
         return None
-    lenient = unfinished == "lenient"
-    if kind == "letter":
-        located = locate_letter(response, choices or ("A", "B", "C", "D"), thinking=thinking, lenient=lenient)
-        return (located.start, located.end) if located else None
+    return _kind(kind).span(response, extracted, choices, thinking, unfinished == "lenient")
+
+
+def _kind(name: str):
+    from recipes.protocol.answer_kinds import (
+        ANSWER_KINDS,  # the kinds are declared over this module's graders
+    )
+
+    return ANSWER_KINDS[name]
+
+
+def grade_letter(response: str, gold: str, letters: tuple[str, ...], thinking: bool, lenient: bool) -> Grade:
+    if answer_region(response, thinking=thinking, lenient=lenient) is None:
+        return Grade(correct=False, extracted=None, finished=False)
+    located = locate_letter(response, letters, thinking=thinking, lenient=lenient)
+    if located is None:
+        return Grade(correct=False, extracted=None)
+    return Grade(
+        correct=located.text == gold.strip(), extracted=located.text, span=(located.start, located.end)
+    )
+
+
+def letter_span(
+    response: str, letters: tuple[str, ...], thinking: bool, lenient: bool
+) -> tuple[int, int] | None:
+    located = locate_letter(response, letters, thinking=thinking, lenient=lenient)
+    return (located.start, located.end) if located else None
+
+
+def math_span(response: str, extracted: str, thinking: bool, lenient: bool) -> tuple[int, int] | None:
+    """The located candidate whose text is the answer, else the first that is not the region's tail; in the
+    tail, the answer's last occurrence."""
     candidates = locate_math(response, thinking=thinking, lenient=lenient) or []
     for located in candidates:
         if located.how != "tail" and (extracted in located.text or _plain(located.text) == _plain(extracted)):

@@ -1,4 +1,4 @@
-"""The benchmarks reasonlift knows, with their data sources and default settings.
+"""The benchmarks reasonlift knows, with their data sources and default settings: one `TaskInfo` each.
 
 Kept free of heavy imports so that recipe validation can check task names before anything loads.
 """
@@ -6,9 +6,6 @@ Kept free of heavy imports so that recipe validation can check task names before
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
-
-AnswerKind = Literal["math", "letter"]
 
 
 @dataclass(frozen=True)
@@ -19,7 +16,7 @@ class TaskInfo:
     hf_subset: str
     hf_revision: str | None
     split: str
-    answer_kind: AnswerKind
+    answer_kind: str  # a kind declared in recipes.protocol.answer_kinds: its prompt, doc builder and grader
     default_n: int
     size: int  # problems in the benchmark (the bench's random-weights mode generates for this many)
     gated: bool = False
@@ -28,6 +25,13 @@ class TaskInfo:
     # DeepSeek-R1-Distill-Qwen-1.5B's published pass@1 (DeepSeek-R1 report, distilled models table): the
     # planning figure behind `make plan`'s expected standard error; None where nothing is published
     reference_pass1: float | None = None
+
+    @property
+    def kind(self):
+        """The answer kind (recipes.protocol.answer_kinds.AnswerKind), imported when first asked for."""
+        from recipes.protocol.answer_kinds import ANSWER_KINDS
+
+        return ANSWER_KINDS[self.answer_kind]
 
 
 # hf_revision is None (the hub's default branch) until a commit is pinned in the recipe
