@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.engines.base import Engine, choose_backend, make_engine
+from eval.engines.base import Engine, choose_backend
+from eval.engines.registry import make_engine
 from eval.models import ModelRef, load_tokenizer, resolve_model, token_counter
 from eval.settings import TaskRun, resolve_tasks
 from eval.stores.fingerprint import text_fingerprint

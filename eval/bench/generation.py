@@ -14,7 +14,8 @@ from eval.bench.hardware import (
     decode_compute_bound_tokens_per_s,
     model_sizes,
 )
-from eval.engines.base import Engine, choose_backend, make_engine, per_prompt, prompt_seed
+from eval.engines.base import Engine, choose_backend, per_prompt, prompt_seed
+from eval.engines.registry import make_engine
 from eval.harness.pipeline import task_prompts
 from eval.models import load_tokenizer, prompt_ids, resolve_model
 from eval.settings import resolve_tasks

@@ -24,7 +24,8 @@ import zlib
 from dataclasses import replace
 from pathlib import Path
 
-from eval.engines.base import Request, make_engine
+from eval.engines.base import Request
+from eval.engines.registry import make_engine
 from eval.engines.vllm_engine import engine_kwargs
 from eval.stores.generations import GenerationStore
 from recipes.architectures import architecture_dir

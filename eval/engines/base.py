@@ -10,16 +10,14 @@ would have (vLLM's CPU build takes no per-request seeds, and transformers seeds 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from eval.endpoint import Endpoint
 from eval.stores.fingerprint import text_fingerprint
 from eval.stores.generations import Sample, SamplingSettings
 from recipes.errors import UserError
 from recipes.gpus import vllm_available
-from recipes.schema import EvalSpec
 
 
 def prompt_seed(run_seed: int, rendered_prompt: str) -> int:
@@ -80,41 +78,3 @@ def choose_backend(requested: str) -> str:
         print("notice: vLLM is not installed: generating with transformers (slower; fine for small models)")
         return "transformers"
     return requested
-
-
-def make_engine(
-    backend: str,
-    model_path: str,
-    spec: EvalSpec,
-    random_weights: bool = False,
-    prefix_caching: bool | None = None,
-    data_parallel: bool = True,
-    endpoint: Endpoint | None = None,
-    count_tokens: Callable[[str], int] | None = None,
-    close_id: int | None = None,
-) -> Engine:
-    """The engine `backend` ("vllm" or "transformers", see choose_backend) for a model folder, with the
-    evaluation's vLLM settings; `prefix_caching` overrides the recipe's (the bench sets both ways), and
-    `data_parallel=False` builds one engine whatever eval.vllm.data_parallel_size says (one prompt, a bench).
-    With an `endpoint` the model is served elsewhere (`count_tokens` counts an answer's tokens when the
-    server does not say)."""
-    if endpoint is not None:
-        from eval.engines.endpoint_engine import EndpointEngine
-
-        if count_tokens is None:
-            raise ValueError("an endpoint engine needs count_tokens")
-        return EndpointEngine(endpoint, spec.endpoint, count_tokens, close_id=close_id)
-    if backend == "vllm":
-        vllm = spec.vllm
-        if prefix_caching is not None:
-            vllm = vllm.model_copy(update={"enable_prefix_caching": prefix_caching})
-        if vllm.data_parallel_size > 1 and data_parallel and not random_weights:
-            from eval.engines.data_parallel import DataParallelVllmEngine
-
-            return DataParallelVllmEngine(model_path, vllm, seed=spec.generation.seed)
-        from eval.engines.vllm_engine import VllmEngine
-
-        return VllmEngine(model_path, vllm, seed=spec.generation.seed, random_weights=random_weights)
-    from eval.engines.transformers_engine import TransformersEngine
-
-    return TransformersEngine(model_path, dtype=spec.vllm.dtype, random_weights=random_weights)
