@@ -24,26 +24,46 @@ OWNED_BY_RECIPE = {
 }
 
 
-# String fields TRL 1.16 checks only deep inside the trainer (after the model has loaded): GRPOConfig
-# declares them as plain `str` with no choices (trl/trainer/grpo_config.py; checked in grpo_trainer.py and
-# generation/vllm_generation.py). Fields that declare `metadata={"choices": ...}` are read from the dataclass.
-TRL_CHOICES: dict[str, dict[str, tuple]] = {
-    "grpo": {
-        "vllm_mode": ("server", "colocate"),
-        "loss_type": ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo"),
-        "importance_sampling_level": ("token", "sequence"),
-        "scale_rewards": ("group", "batch", "none", True, False),
-        "multi_objective_aggregation": ("sum_then_normalize", "normalize_then_sum"),
-        "vllm_importance_sampling_mode": (
-            "token_truncate",
-            "token_mask",
-            "sequence_truncate",
-            "sequence_mask",
-        ),
-        "vllm_model_impl": ("vllm", "transformers"),
-    },
-    "sft": {},
+# String fields GRPOConfig declares as plain `str` (no `metadata["choices"]`) and TRL 1.16 checks only deep inside
+# the trainer, after the model has loaded. Their allowed values are not copied here: they are read from TRL's
+# own source, the string literals its GRPO trainer and generation code compare each field with.
+CHECKED_IN_TRAINER: dict[str, tuple[str, ...]] = {
+    "grpo": (
+        "vllm_mode",
+        "loss_type",
+        "importance_sampling_level",
+        "scale_rewards",
+        "multi_objective_aggregation",
+        "vllm_importance_sampling_mode",
+    ),
+    "sft": (),
 }
+
+
+@cache
+def trainer_choices(method: str) -> dict[str, tuple[str, ...]]:
+    """{field: the values TRL's trainer code compares it with}, from the installed TRL's source (ast)."""
+    import ast
+    from pathlib import Path
+
+    import trl
+
+    root = Path(trl.__file__).parent
+    files = [*root.glob(f"trainer/{method}_trainer.py"), *root.glob("generation/*.py")]
+    fields = set(CHECKED_IN_TRAINER.get(method, ()))
+    found: dict[str, set[str]] = {name: set() for name in fields}
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Compare):
+                continue
+            parts = [node.left, *node.comparators]
+            for name in fields & {p.attr for p in parts if isinstance(p, ast.Attribute)}:
+                for part in parts:
+                    elements = part.elts if isinstance(part, ast.List | ast.Tuple | ast.Set) else [part]
+                    found[name] |= {
+                        e.value for e in elements if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                    }
+    return {name: tuple(sorted(values)) for name, values in found.items() if values}
 
 
 class TrlArgError(ValueError):
@@ -70,7 +90,7 @@ def _choices(method: str) -> dict[str, tuple]:
         for f in dataclasses.fields(config_class(method))
         if f.init and f.metadata.get("choices")
     }
-    return {**declared, **TRL_CHOICES.get(method, {})}
+    return {**declared, **trainer_choices(method)}
 
 
 @cache
@@ -141,7 +161,7 @@ def check_trl_args(method: str, args: dict[str, Any]) -> None:
                 f"{key!r} expects {_describe(fields[key])}, got {type(value).__name__} {value!r}"
             )
         choices = _choices(method).get(key)
-        if choices is not None and value not in choices and value is not None:
+        if choices is not None and isinstance(value, str) and value not in choices:
             close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise TrlArgError(

@@ -3,7 +3,7 @@ import pytest
 from recipes import RecipeError, load_recipe
 from recipes.errors import UserError
 from tests.conftest import DELETE, write_recipe
-from train.cli import check_grpo_batch
+from train.cli import check_with_trl
 
 
 def _grpo(tmp_path, **overrides):
@@ -64,15 +64,24 @@ def test_model_source_is_one_or_the_other(tmp_path):
     assert "set name_or_path or from_recipe, not both" in message
 
 
-def test_generation_batch_must_hold_whole_groups():
-    check_grpo_batch({"num_generations": 8, "per_device_train_batch_size": 16}, world_size=1)
-    check_grpo_batch(
-        {"num_generations": 8, "per_device_train_batch_size": 4, "gradient_accumulation_steps": 2}, 1
+def test_generation_batch_must_hold_whole_groups_as_grpoconfig_itself_says():
+    check_with_trl("grpo", {"num_generations": 8, "per_device_train_batch_size": 16}, world_size=1)
+    check_with_trl(
+        "grpo", {"num_generations": 8, "per_device_train_batch_size": 4, "gradient_accumulation_steps": 2}, 1
     )
-    with pytest.raises(UserError, match=r"= 12\) must be divisible by num_generations \(8\)"):
-        check_grpo_batch({"num_generations": 8, "per_device_train_batch_size": 6}, world_size=2)
-    with pytest.raises(UserError, match="generation_batch_size = 20"):
-        check_grpo_batch({"num_generations": 8, "generation_batch_size": 20}, world_size=1)
+    check_with_trl("grpo", {"num_generations": 8, "per_device_train_batch_size": 4}, world_size=2)
+    # TRL's own words, over the run's global batch: 6 per device x 2 processes
+    with pytest.raises(
+        UserError,
+        match=r"over 2 processes: generation_batch_size \(12\) must be divisible by num_generations \(8\)",
+    ):
+        check_with_trl("grpo", {"num_generations": 8, "per_device_train_batch_size": 6}, world_size=2)
+    with pytest.raises(
+        UserError, match=r"generation_batch_size \(20\) must be divisible by the global batch size \(8\)"
+    ):
+        check_with_trl("grpo", {"num_generations": 8, "generation_batch_size": 20}, world_size=1)
+    with pytest.raises(UserError, match="at least 2 generations"):
+        check_with_trl("grpo", {"num_generations": 1, "per_device_train_batch_size": 8}, world_size=1)
 
 
 def test_batch_mistake_is_reported_before_launch(tmp_path):
@@ -82,3 +91,16 @@ def test_batch_mistake_is_reported_before_launch(tmp_path):
     path = _grpo(tmp_path, **{"train.args.per_device_train_batch_size": 12})
     with pytest.raises(UserError, match="must be divisible by num_generations"):
         launch_command(load_recipe(path), resume=False)
+
+
+def test_values_trl_checks_only_in_its_trainer_are_read_from_trls_source():
+    from recipes.trl_args import CHECKED_IN_TRAINER, trainer_choices
+
+    found = trainer_choices("grpo")
+    assert set(found) == set(CHECKED_IN_TRAINER["grpo"])  # a TRL that moved these checks fails here
+    assert {"grpo", "dr_grpo", "dapo"} <= set(found["loss_type"]) and found["vllm_mode"] == ("colocate", "server")
+
+
+def test_a_loss_type_trl_does_not_know_is_refused_before_anything_loads(tmp_path):
+    message = _error(_grpo(tmp_path, **{"train.args.loss_type": "dr-grpo"}))
+    assert "'loss_type' must be one of" in message and "did you mean 'dr_grpo'?" in message

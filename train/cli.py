@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -76,8 +77,7 @@ def launch_command(
     if plan.refusals:
         raise UserError("\n".join(plan.refusals) + "\n(`make plan recipe=...` shows the whole plan)")
     processes = plan.processes
-    if recipe.train.method == "grpo":
-        check_grpo_batch(recipe.train.args, processes or launch.num_processes)
+    check_with_trl(recipe.train.method, recipe.train.args, processes or launch.num_processes)
     load_for_method(recipe.train.method, recipe.train.dataset)
     world = processes or int(raw_config.get("num_processes", 1))
     if launch.use_cpu and world > 1 and not raw_config.get("mpirun_config"):
@@ -108,29 +108,28 @@ def launch_command(
     return command
 
 
-def check_grpo_batch(args: dict, world_size: int) -> None:
-    """GRPO groups num_generations completions per prompt: the generation batch must hold whole groups."""
-    import dataclasses
+def check_with_trl(method: str, args: dict, world_size: int) -> None:
+    """Build the method's TRL config from `train.args` here, before any worker starts, and let its own
+    `__post_init__` refuse what it refuses (GRPO's whole groups per generation batch, among others). The
+    launcher is one process: the per-device batches are scaled by `world_size` so that TRL's arithmetic over
+    the global batch is the arithmetic of the run. Precision and device are the plan's business: CPU here."""
+    import tempfile
+    import warnings
 
-    from trl import GRPOConfig
+    from recipes.trl_args import config_class
 
-    defaults = {f.name: f.default for f in dataclasses.fields(GRPOConfig)}
-    generations = args.get("num_generations", defaults["num_generations"])
-    per_device = args.get("per_device_train_batch_size", defaults["per_device_train_batch_size"])
-    if args.get("generation_batch_size"):
-        batch, source = args["generation_batch_size"], "generation_batch_size"
-    else:
-        steps = args.get("steps_per_generation") or args.get("gradient_accumulation_steps", 1)
-        batch = per_device * world_size * steps
-        source = (
-            f"per_device_train_batch_size {per_device} x {world_size} processes x "
-            f"{'steps_per_generation' if args.get('steps_per_generation') else 'gradient_accumulation_steps'} {steps}"
-        )
-    if batch % generations:
-        raise UserError(
-            f"train.args: the generation batch ({source} = {batch}) must be divisible by num_generations "
-            f"({generations}): each prompt's {generations} completions are scored as one group"
-        )
+    cls = config_class(method)
+    args = dict(args)
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    for key in ("per_device_train_batch_size", "per_device_eval_batch_size"):
+        args[key] = args.get(key, defaults[key]) * world_size
+    with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            cls(output_dir=scratch, report_to=[], **{**args, "use_cpu": True, "bf16": False, "fp16": False})
+        except ValueError as err:
+            over = f" over {world_size} processes" if world_size > 1 else ""
+            raise UserError(f"train.args: TRL's {cls.__name__} refuses them{over}: {err}") from None
 
 
 def base_model_ready(recipe: Recipe) -> bool:
