@@ -4,6 +4,7 @@ rendered and counted."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,8 +75,10 @@ def _resolve_endpoint(
     return ModelRef(name=url, path=str(folder), fingerprint=fingerprint, endpoint=endpoint)
 
 
+@functools.lru_cache(maxsize=8)
 def load_tokenizer(path: str, chat_template: str = "model"):
-    """The model's tokenizer, with the R1 template installed when the recipe asks for it (`r1`)."""
+    """The model's tokenizer, with the R1 template installed when the recipe asks for it (`r1`); built once per
+    process for each folder and template (a compare asks for each side's in evaluation, reasoning and cost)."""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path)

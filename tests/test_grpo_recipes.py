@@ -98,7 +98,10 @@ def test_values_trl_checks_only_in_its_trainer_are_read_from_trls_source():
 
     found = trainer_choices("grpo")
     assert set(found) == set(CHECKED_IN_TRAINER["grpo"])  # a TRL that moved these checks fails here
-    assert {"grpo", "dr_grpo", "dapo"} <= set(found["loss_type"]) and found["vllm_mode"] == ("colocate", "server")
+    assert {"grpo", "dr_grpo", "dapo"} <= set(found["loss_type"]) and found["vllm_mode"] == (
+        "colocate",
+        "server",
+    )
 
 
 def test_a_loss_type_trl_does_not_know_is_refused_before_anything_loads(tmp_path):

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from recipes import log
 from recipes.builtins import resolve
 from recipes.errors import UserError
 from recipes.gpus import gpu_available
@@ -90,7 +91,7 @@ def build_trl_config(recipe: Recipe, config_cls: type, run_name: str, **owned: A
         else:
             # TRL resolves bf16 to True by default; torch's CPU autocast is not what a GPU run does, so say so
             if args.get("bf16") or args.get("fp16"):
-                print("notice: no GPU found: training in float32 on the CPU (bf16/fp16 turned off)")
+                log.notice("no GPU found: training in float32 on the CPU (bf16/fp16 turned off)")
             args.update(use_cpu=True, bf16=False, fp16=False)
     if args.get("vllm_mode") == "server" and os.environ.get("REASONLIFT_VLLM_SERVER_HOST"):
         # set by the Slurm script, which only learns the generation node's name when the job starts
@@ -136,9 +137,9 @@ def prepare_output_dir(recipe: Recipe, resume: bool) -> Path | None:
     checkpoint = last_checkpoint(folder) if folder.exists() else None
     if resume:
         if checkpoint is None:
-            print(f"notice: nothing to resume in {folder}: starting from the beginning")
+            log.notice(f"nothing to resume in {folder}: starting from the beginning")
         else:
-            print(f"resuming from {checkpoint}")
+            log.info(f"resuming from {checkpoint}")
         return checkpoint
     folder.mkdir(parents=True, exist_ok=True)
     return None
@@ -251,11 +252,10 @@ def train_and_save(
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     if stop is not None and stop.stopped_at is not None:
         # not the final model: the requeued job resumes from this checkpoint and saves that
-        if trainer.is_world_process_zero():
-            print(
-                f"stopped as asked ({STOP_FILE_VAR}) after step {stop.stopped_at}: checkpoint-{stop.stopped_at} "
-                "saved; resuming continues from it"
-            )
+        log.info(
+            f"stopped as asked ({STOP_FILE_VAR}) after step {stop.stopped_at}: checkpoint-{stop.stopped_at} "
+            "saved; resuming continues from it"
+        )
         return None
     save_final_model(recipe, trainer)
     if not trainer.is_world_process_zero():
@@ -283,4 +283,4 @@ def copy_recipe(recipe: Recipe) -> None:
 
 
 def is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
+    return log.rank() == 0

@@ -7,6 +7,7 @@ rendered by the model's chat template so training and evaluation see one format.
 
 from __future__ import annotations
 
+from recipes import log
 from recipes.errors import UserError
 from recipes.protocol.prompts import math_prompt
 from recipes.schema import DatasetSpec
@@ -77,8 +78,8 @@ def drop_or_keep_long(dataset, tokenizer, max_length: int | None, policy: str):
         return dataset
     share = f"{long_rows:,} of {len(dataset):,} rows ({long_rows / len(dataset):.1%}) are longer than max_length {max_length:,}"
     if policy == "truncate":
-        print(f"notice: {share}: cut at max_length (train.dataset.too_long: truncate), losing their endings")
+        log.notice(f"{share}: cut at max_length (train.dataset.too_long: truncate), losing their endings")
         return dataset
-    print(f"notice: {share}: dropped (train.dataset.too_long: drop; `truncate` keeps them cut)")
+    log.notice(f"{share}: dropped (train.dataset.too_long: drop; `truncate` keeps them cut)")
     kept = measured.filter(lambda row: row["_tokens"] <= max_length, desc="dropping long rows")
     return kept.remove_columns("_tokens")

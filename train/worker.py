@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from recipes import load_recipe
+from recipes import load_recipe, log
 from recipes.errors import exit_on_user_error
 from recipes.paths import REPO_ROOT
 from recipes.wandb_env import configure, offline_runs, start_run, sync_hint
@@ -29,8 +29,7 @@ def _main(argv: list[str] | None) -> None:
     recipe = load_recipe(args.recipe, overrides=args.overrides)
     assert recipe.train is not None
     if args.resume and (done := common.finished_run(recipe)):  # a resubmitted or requeued finished job
-        if common.is_main_process():
-            print(common.finished_notice(done))
+        log.info(common.finished_notice(done))
         return
     wandb_dir = common.output_dir(recipe)
     if recipe.wandb.enabled:

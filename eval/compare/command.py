@@ -78,7 +78,27 @@ def run_compare(
         for t in sides.baseline.results
     ]
     mismatches = guard(comparisons, sides, allow_mismatch)
-    return report(recipe, sides, comparisons, mismatches, checkpoints, use_wandb, contamination, generate)
+    curve: Curve | None = None
+    if checkpoints:  # evaluated here, so that the report only reports
+        evaluated: dict[str, ModelEvaluation] = {}
+        points = checkpoint_curve(
+            recipe,
+            Path(sides.tuned.model.path),
+            sides.baseline,
+            sides.tuned,
+            generate=generate,
+            evaluated=evaluated,
+        )
+        curve = Curve(points, evaluated)
+    return report(recipe, sides, comparisons, mismatches, curve, use_wandb, contamination)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """The checkpoint curve's points and each checkpoint's evaluation, by folder name."""
+
+    points: list[dict]
+    evaluations: dict[str, ModelEvaluation]
 
 
 def _contamination(recipe: Recipe) -> ContaminationReport | None:
@@ -170,10 +190,9 @@ def report(
     sides: Sides,
     comparisons: list[TaskComparison],
     mismatches: list[str],
-    checkpoints: bool,
+    curve: Curve | None,
     use_wandb: bool | None,
     contamination: ContaminationReport | None = None,
-    generate: bool = True,
 ) -> dict:
     out_dir = compare_dir(recipe)
     title = f"{recipe.name}: {sides.baseline_name} → {sides.tuned_name}"
@@ -192,22 +211,13 @@ def report(
     payload = _payload(recipe, sides, comparisons, mismatches)
     payload["contamination"] = contamination.to_json() if contamination is not None else None
     payload["published_baseline"] = [c.to_json() for c in published]
-    if checkpoints:
-        evaluated: dict[str, ModelEvaluation] = {}
-        curve = checkpoint_curve(
-            recipe,
-            Path(sides.tuned.model.path),
-            sides.baseline,
-            sides.tuned,
-            generate=generate,
-            evaluated=evaluated,
-        )
-        for label, evaluation in evaluated.items():  # `make view` can pair any two of them
+    if curve is not None:
+        for label, evaluation in curve.evaluations.items():  # `make view` can pair any two of them
             for name, result in evaluation.results.items():
                 write_details(result, out_dir / "details" / label / f"{name.replace(':', '_')}.jsonl")
-        payload["checkpoint_curve"] = curve
-        plots["checkpoints"] = curve_plot(curve, out_dir / "checkpoints.png")
-        print_curve(curve)
+        payload["checkpoint_curve"] = curve.points
+        plots["checkpoints"] = curve_plot(curve.points, out_dir / "checkpoints.png")
+        print_curve(curve.points)
     reasoning_rows, reasoning_pairs = _reasoning(recipe, sides)
     print_reasoning_table(reasoning_rows)
     payload["reasoning"] = reasoning_rows
