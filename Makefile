@@ -48,7 +48,7 @@ help:
 	@echo "make check-recipe recipe=R     validate a recipe without running anything"
 	@echo "make install [profile=cpu|gpu] create .venv and install (done by the targets above)"
 
-install: $(STAMP) $(GRADER_STAMP)
+install: $(STAMP) $(GRADER_STAMP) $(RL)
 
 # After the profile: pip installs lighteval's latex2sympy2_extended pin with it, then this puts the grader's back.
 $(GRADER_STAMP): $(STAMP)
@@ -60,6 +60,13 @@ $(GRADER_STAMP): $(STAMP)
 # installed: a login node without GPUs must not re-install the cpu profile over the gpu one.
 venv:
 	@ls $(VENV)/.installed-* >/dev/null 2>&1 || $(MAKE) --no-print-directory install
+	@$(MAKE) --no-print-directory $(RL)
+
+# The command line and its subcommands (entry points) follow pyproject.toml: an environment installed before a
+# change to them gets them without reinstalling its profile (--no-deps: nothing else moves).
+$(RL): pyproject.toml
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }

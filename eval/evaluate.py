@@ -101,6 +101,7 @@ def _forget(ref: ModelRef, label: str) -> None:
     removed = (
         forget_generations(ref.fingerprint) + forget_results(ref.fingerprint) + forget_perf(ref.fingerprint)
     )
+    load_tokenizer.cache_clear()  # the server's tokenizer folder may have changed with its weights
     print(f"{label}: refresh: forgot {removed} saved file(s) of {ref.endpoint.model!r} at {ref.endpoint.url}")
 
 

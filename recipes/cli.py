@@ -2,7 +2,8 @@
 
 A subcommand is one declaration: a typed function in the stage that owns it, named in pyproject.toml's
 `[project.entry-points."reasonlift.commands"]`. The core knows no stage: commands are found through those entry
-points and imported only when run, so `reasonlift plan` never imports vLLM and the layers stay one way.
+points and imported only when asked for (`reasonlift plan` imports no eval module; `reasonlift -h`, which lists
+every command's help, imports them all), so the layers stay one way.
 `python -m <module>` runs the same command (the Slurm scripts and the tests use it), with the same parser.
 """
 
@@ -60,7 +61,18 @@ class Commands(TyperGroup):
 
     def get_command(self, ctx, name: str):
         found = list(entry_points(group=GROUP, name=name))
-        return command(found[0].load(), name) if found else None
+        if not found:
+            return None
+        try:
+            function = found[0].load()
+        except Exception as err:  # a broken or partial install: one line, not a traceback
+            print(
+                f"error: reasonlift {name}: cannot load {found[0].value} ({type(err).__name__}: {err}); "
+                "run `make install`",
+                file=sys.stderr,
+            )
+            raise SystemExit(2) from None
+        return command(function, name)
 
 
 app = _app(cls=Commands, name="reasonlift", no_args_is_help=True)

@@ -14,9 +14,17 @@ import sys
 LOGGER = logging.getLogger("reasonlift")
 
 
+RANK_VARS = (
+    "RANK",
+    "PMI_RANK",
+    "OMPI_COMM_WORLD_RANK",
+    "MV2_COMM_WORLD_RANK",
+)  # torchrun, then MPI launchers
+
+
 def rank() -> int:
     """This process's global rank (0 outside a distributed run)."""
-    return int(os.environ.get("RANK", "0"))
+    return next((int(os.environ[name]) for name in RANK_VARS if os.environ.get(name)), 0)
 
 
 class _Stdout(logging.StreamHandler):

@@ -63,7 +63,31 @@ def trainer_choices(method: str) -> dict[str, tuple[str, ...]]:
                     found[name] |= {
                         e.value for e in elements if isinstance(e, ast.Constant) and isinstance(e.value, str)
                     }
-    return {name: tuple(sorted(values)) for name, values in found.items() if values}
+    choices = {name: tuple(sorted(values)) for name, values in found.items() if values}
+    if method == "grpo":
+        choices.update(_vllm_literal("vllm_model_impl", "config/model.py", "ModelImpl"))
+    return choices
+
+
+def _vllm_literal(field: str, module: str, alias: str) -> dict[str, tuple[str, ...]]:
+    """A TRL field TRL hands to vLLM unchecked, with the values of vLLM's own `alias = Literal[...]`, read from
+    vLLM's source without importing it (nothing when vLLM is not installed or has moved it)."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("vllm")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    path = Path(next(iter(spec.submodule_search_locations)), module)
+    if not path.is_file():
+        return {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == alias for t in node.targets):
+            values = ast.literal_eval(node.value.slice) if isinstance(node.value, ast.Subscript) else None
+            if isinstance(values, tuple) and all(isinstance(v, str) for v in values):
+                return {field: values}
+    return {}
 
 
 class TrlArgError(ValueError):

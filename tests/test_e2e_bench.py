@@ -25,6 +25,21 @@ def test_decode_bound_arithmetic():
 
 
 @pytest.mark.slow
+def test_bench_on_the_recipes_own_weights_reads_its_model_and_data(tmp_path):
+    """The default `make bench`: the recipe's model and training rows (the random-weights run below covers the
+    other stages and both prefix-caching variants)."""
+    output, results = bench(
+        "smoke/sft.yaml",
+        tmp_path,
+        *("--stages", "generation,sft", "--prefix-caching", "on", "--max-problems", "4", "--sft-steps", "2"),
+    )
+    assert results["settings"]["random_weights"] is False and "MFU" in output
+    for row in results["generation"]:
+        assert row["weights"] != "random" and row["problems"] == 4 and row["tokens_per_s"] > 0
+    assert all(row["mfu"] > 0 and row["tokens_per_s"] > 0 for row in results["sft"])
+
+
+@pytest.mark.slow
 def test_bench_with_random_weights_runs_every_stage_on_synthetic_work(tmp_path):
     output, results = bench(
         "smoke/sft.yaml",

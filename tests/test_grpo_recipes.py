@@ -97,7 +97,8 @@ def test_values_trl_checks_only_in_its_trainer_are_read_from_trls_source():
     from recipes.trl_args import CHECKED_IN_TRAINER, trainer_choices
 
     found = trainer_choices("grpo")
-    assert set(found) == set(CHECKED_IN_TRAINER["grpo"])  # a TRL that moved these checks fails here
+    assert set(found) == {*CHECKED_IN_TRAINER["grpo"], "vllm_model_impl"}  # a TRL that moved them fails here
+    assert "transformers" in found["vllm_model_impl"]  # vLLM's own ModelImpl, which TRL passes on unchecked
     assert {"grpo", "dr_grpo", "dapo"} <= set(found["loss_type"]) and found["vllm_mode"] == (
         "colocate",
         "server",
@@ -107,3 +108,18 @@ def test_values_trl_checks_only_in_its_trainer_are_read_from_trls_source():
 def test_a_loss_type_trl_does_not_know_is_refused_before_anything_loads(tmp_path):
     message = _error(_grpo(tmp_path, **{"train.args.loss_type": "dr-grpo"}))
     assert "'loss_type' must be one of" in message and "did you mean 'dr_grpo'?" in message
+
+
+def test_the_trl_check_in_the_launcher_leaves_no_process_state_behind(monkeypatch):
+    """An srun step under PMI, or torchrun's variables: building TRL's config must not start a process group
+    or change the environment the workers inherit."""
+    import os
+
+    from accelerate.state import PartialState
+
+    monkeypatch.setenv("PMI_SIZE", "2")
+    monkeypatch.setenv("PMI_RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    before = dict(os.environ)
+    check_with_trl("grpo", {"num_generations": 8, "per_device_train_batch_size": 8}, world_size=2)
+    assert dict(os.environ) == before and not PartialState._shared_state

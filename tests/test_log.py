@@ -18,7 +18,9 @@ def test_a_training_notice_is_said_once_across_ranks(monkeypatch, capsys, tmp_pa
     from tests.conftest import write_recipe
     from train.common import prepare_output_dir
 
-    recipe = Recipe.model_validate(__import__("yaml").safe_load(write_recipe(tmp_path / "r.yaml").read_text()))
+    recipe = Recipe.model_validate(
+        __import__("yaml").safe_load(write_recipe(tmp_path / "r.yaml").read_text())
+    )
     for rank in ("0", "1"):  # what each of two processes prints on `--resume` with nothing to resume
         monkeypatch.setenv("RANK", rank)
         prepare_output_dir(recipe, resume=True)

@@ -87,3 +87,19 @@ def test_the_command_line_hands_its_overrides_to_the_launch(tmp_path, monkeypatc
     train.cli.main([str(path), "--set", f"train.output_dir={other}", "--set", "train.args.seed=3"])
     [command] = launched
     assert command[-4:] == ["--set", f"train.output_dir={other}", "--set", "train.args.seed=3"]
+
+
+def test_the_copied_recipe_names_the_same_folders_from_the_output_folder(tmp_path):
+    from recipes import load_recipe
+    from train.common import copy_recipe
+
+    (tmp_path / "data.jsonl").write_text('{"messages": []}\n')
+    path = write_recipe(
+        tmp_path / "r.yaml", **{"train.output_dir": "runs/a", "train.dataset.path": "./data.jsonl"}
+    )
+    recipe = load_recipe(path)
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    copy_recipe(recipe)
+    copied = load_recipe(tmp_path / "runs" / "a" / "recipe.yaml")
+    assert copied.train.output_dir == recipe.train.output_dir == str(tmp_path / "runs" / "a")
+    assert copied.train.dataset.path == str(tmp_path / "data.jsonl")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -123,13 +124,38 @@ def check_with_trl(method: str, args: dict, world_size: int) -> None:
     defaults = {f.name: f.default for f in dataclasses.fields(cls)}
     for key in ("per_device_train_batch_size", "per_device_eval_batch_size"):
         args[key] = args.get(key, defaults[key]) * world_size
-    with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
+    with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings(), _single_process():
         warnings.simplefilter("ignore")
         try:
             cls(output_dir=scratch, report_to=[], **{**args, "use_cpu": True, "bf16": False, "fp16": False})
         except ValueError as err:
             over = f" over {world_size} processes" if world_size > 1 else ""
             raise UserError(f"train.args: TRL's {cls.__name__} refuses them{over}: {err}") from None
+
+
+# what makes accelerate's state think it is one of many processes (torchrun, an srun step under MPI/PMI)
+DISTRIBUTED_VARS = (
+    "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "PMI_SIZE", "PMI_RANK",
+    "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_SIZE", "MV2_COMM_WORLD_RANK",
+)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _single_process():
+    """Building a TrainingArguments sets up accelerate's process state: here, in the launcher, it must be one
+    process on its own (no rendezvous, no process group), and it must leave nothing behind: the environment
+    the workers inherit is put back as it was, and the state is forgotten."""
+    from accelerate.state import AcceleratorState
+
+    saved = dict(os.environ)
+    for name in DISTRIBUTED_VARS:
+        os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        AcceleratorState._reset_state(reset_partial_state=True)
 
 
 def base_model_ready(recipe: Recipe) -> bool:
@@ -229,7 +255,7 @@ def train(
         elif not base_model_ready(recipe):  # every node would: the --prepare step does
             raise UserError(
                 f"{recipe_path}: its base model comes from {recipe.model.from_recipe}, "
-                "which is not trained yet: run `python -m train.cli RECIPE --prepare` first (the Slurm script does)"
+                "which is not trained yet: run `reasonlift train RECIPE --prepare` first (the Slurm script does)"
             )
         if prepare:
             print(f"ready to train {recipe_path}")

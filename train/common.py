@@ -266,20 +266,42 @@ def train_and_save(
 
 
 def copy_recipe(recipe: Recipe) -> None:
-    """The recipe beside the model it trained; with --set overrides, the file as they changed it."""
+    """The recipe beside the model it trained: the file itself, or, with --set overrides or relative paths
+    (which would mean other folders from here), the file as the run read it, paths absolute, under a header."""
     if not recipe.source:
-        return
-    target = output_dir(recipe) / RECIPE_COPY
-    if not recipe.overrides:
-        shutil.copyfile(recipe.source, target)
         return
     import yaml
 
     from recipes.loader import apply_overrides
 
+    target = output_dir(recipe) / RECIPE_COPY
     raw = apply_overrides(yaml.safe_load(Path(recipe.source).read_text()), recipe.overrides)
-    header = f"# {recipe.source} with --set {' '.join(recipe.overrides)}\n"
-    target.write_text(header + yaml.safe_dump(raw, sort_keys=False))
+    moved = False
+    for dotted, key in RECIPE_PATHS:
+        node, value = raw, recipe
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+            value = getattr(value, part, None)
+        value = getattr(value, key, None)
+        if isinstance(node, dict) and node.get(key) not in (None, value):
+            node[key], moved = value, True
+    if not recipe.overrides and not moved:
+        shutil.copyfile(recipe.source, target)
+        return
+    header = f"# {recipe.source}" + (f" with --set {' '.join(recipe.overrides)}" if recipe.overrides else "")
+    target.write_text(header + " (paths made absolute)\n" + yaml.safe_dump(raw, sort_keys=False))
+
+
+# the recipe keys that hold paths (the loader makes them absolute: recipes.loader._absolute_paths)
+RECIPE_PATHS = (
+    ("model", "name_or_path"),
+    ("model", "from_recipe"),
+    ("train", "output_dir"),
+    ("train", "accelerate_config"),
+    ("train.dataset", "path"),
+    ("eval", "data_dir"),
+    ("eval", "output_dir"),
+)
 
 
 def is_main_process() -> bool:
