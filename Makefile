@@ -60,7 +60,7 @@ $(GRADER_STAMP): $(STAMP)
 # installed: a login node without GPUs must not re-install the cpu profile over the gpu one.
 venv:
 	@ls $(VENV)/.installed-* >/dev/null 2>&1 || $(MAKE) --no-print-directory install
-	@$(MAKE) --no-print-directory $(RL)
+	@$(MAKE) -s --no-print-directory $(RL)
 
 # The command line and its subcommands (entry points) follow pyproject.toml: an environment installed before a
 # change to them gets them without reinstalling its profile (--no-deps: nothing else moves).
