@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import typer
 
 from eval.quiet import quiet_libraries
-from recipes.cli import OVERRIDE_HELP, run
+from recipes.cli import NoWandb, Overrides, RecipeArgument, run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.files import strict_json
 from recipes.protocol.grader import Unfinished
@@ -121,10 +121,6 @@ def _bench(args: argparse.Namespace) -> None:
         raise UserError(
             f"stages: unknown {', '.join(unknown) or '(none given)'}; expected some of {','.join(STAGES)}"
         )
-    for flag in ("max_new_tokens", "max_problems", "prompt_tokens", "max_length", "sft_steps", "grpo_steps"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            raise UserError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
     recipe = load_recipe(args.recipe)
     suffix = "-random-weights" if args.weights == "random" else ""
     out = Path(args.output_dir or Path("outputs") / "bench" / f"{recipe.name}{suffix}")
@@ -196,9 +192,7 @@ def _view(args: argparse.Namespace) -> None:
 
 # The subcommands, as typer reads them (each is named in pyproject.toml's reasonlift.commands). Each hands its
 # parameters, by name, to the implementation above.
-Recipe = Annotated[str, typer.Argument(metavar="RECIPE", help="path to a recipe YAML file")]
 OptionalRecipe = Annotated[str | None, typer.Option("--recipe", metavar="RECIPE")]
-Overrides = Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help=OVERRIDE_HELP)]
 Model = Annotated[
     str, typer.Argument(help="hub id, folder, builtin:NAME, or a served model's URL (http://host:port/v1)")
 ]
@@ -207,7 +201,6 @@ ServedModel = Annotated[
 ]
 Refresh = Annotated[bool, typer.Option(help="for a URL: forget what was saved (the served weights changed)")]
 Count = Annotated[int | None, typer.Option(min=1)]
-NoWandb = Annotated[bool, typer.Option("--no-wandb", help="no W&B run")]
 
 
 def _call(implementation, **params) -> None:
@@ -219,7 +212,7 @@ def _call(implementation, **params) -> None:
 
 @exit_on_user_error
 def compare(
-    recipe_path: Recipe,
+    recipe_path: RecipeArgument,
     baseline: Annotated[
         str | None, typer.Option(help="override the baseline model (hub id, folder or URL)")
     ] = None,
@@ -287,7 +280,7 @@ def analyze(
 
 @exit_on_user_error
 def bench(
-    recipe_path: Recipe,
+    recipe_path: RecipeArgument,
     output_dir: str | None = None,
     weights: Annotated[
         Literal["trained", "random"],
@@ -342,7 +335,7 @@ def chat(
 
 
 @exit_on_user_error
-def contamination(recipe_path: Recipe) -> None:
+def contamination(recipe_path: RecipeArgument) -> None:
     """Evaluation problems that appear in the recipe's training data (8-gram overlap)."""
     _call(_contamination, **locals())
 

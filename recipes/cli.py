@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -23,6 +23,11 @@ SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_
 OVERRIDE_HELP = (
     "override a recipe key (dotted, e.g. train.args.learning_rate=1e-5); repeatable; validated like the file"
 )
+
+# The parameters several commands share, declared once (typer reads them from the annotations)
+RecipeArgument = Annotated[str, typer.Argument(metavar="RECIPE", help="path to a recipe YAML file")]
+Overrides = Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help=OVERRIDE_HELP)]
+NoWandb = Annotated[bool, typer.Option("--no-wandb", help="no W&B run")]
 
 
 def _app(**kwargs: Any) -> typer.Typer:

@@ -75,18 +75,6 @@ def apply_overrides(raw: dict, overrides: Sequence[str], shown: str = "recipe") 
     return raw
 
 
-def add_override_flag(parser, example: str = "train.args.learning_rate=1e-5") -> None:
-    """`--set KEY=VALUE` on an argparse parser, the same for every command that reads a recipe."""
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help=f"override a recipe key (dotted, e.g. {example}); repeatable; validated like the file",
-    )
-
-
 def _yaml_value(text: str):
     """A command-line value read as YAML, except that `1e-5` is a number (YAML 1.1 wants `1.0e-5`)."""
     try:

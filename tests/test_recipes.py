@@ -219,3 +219,18 @@ def test_every_trl_default_passes_its_own_type_check(method):
         else:
             continue
         check_trl_args(method, {f.name: default})
+
+
+@pytest.mark.parametrize(
+    ("module", "command", "argv"),
+    [
+        ("eval.serving.perf", "perf", ["recipes/smoke/sft.yaml", "--requests", "0"]),
+        ("eval.cli", "bench", ["recipes/smoke/sft.yaml", "--sft-steps", "0"]),
+        ("train.cli", "train", ["recipes/smoke/sft.yaml", "--num-processes", "0"]),
+    ],
+)
+def test_counts_below_one_are_refused_by_the_command_line_in_one_line(module, command, argv, capsys):
+    import importlib
+
+    code, error = exit_of(getattr(importlib.import_module(module), command), argv, capsys)
+    assert code == 2 and "Input should be greater than or equal to 1" in error.splitlines()[-1]

@@ -16,7 +16,7 @@ import typer
 
 from recipes import load_recipe
 from recipes.builtins import resolve
-from recipes.cli import OVERRIDE_HELP, run
+from recipes.cli import Overrides, RecipeArgument, run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.gpus import gpu_available
 from recipes.paths import REPO_ROOT
@@ -206,7 +206,7 @@ def remove_previous_run(recipe: Recipe) -> None:
 
 @exit_on_user_error
 def train(
-    recipe_path: Annotated[str, typer.Argument(metavar="RECIPE", help="path to a recipe YAML file")],
+    recipe_path: RecipeArgument,
     resume: Annotated[
         bool, typer.Option(help="continue from the last checkpoint in the output folder")
     ] = False,
@@ -217,9 +217,7 @@ def train(
     force: Annotated[
         bool, typer.Option(help="train even when the memory estimate is over the GPU's memory")
     ] = False,
-    overrides: Annotated[
-        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help=OVERRIDE_HELP)
-    ] = None,
+    overrides: Overrides = None,
     prepare: Annotated[
         bool,
         typer.Option(

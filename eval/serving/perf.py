@@ -30,7 +30,7 @@ from eval.serving.server import running_server, server_for, stop_on_sigterm
 from eval.serving.vllm_cli import vllm_command
 from eval.settings import resolve_tasks
 from eval.stores.perf import save_perf
-from recipes.cli import run
+from recipes.cli import NoWandb, RecipeArgument, run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.files import atomic_write_text, strict_json
 from recipes.schema import Recipe
@@ -290,7 +290,7 @@ def _levels(text: str) -> list[int]:
 
 @exit_on_user_error
 def perf(
-    recipe_path: Annotated[str, typer.Argument(metavar="RECIPE", help="path to a recipe YAML file")],
+    recipe_path: RecipeArgument,
     model: Annotated[
         str | None, typer.Option(help="start vLLM's server for this model (default: the recipe's)")
     ] = None,
@@ -301,17 +301,15 @@ def perf(
         str | None, typer.Option(help="with --url: the served model's name (default: the only one)")
     ] = None,
     concurrency: str = ",".join(map(str, DEFAULT_CONCURRENCY)),
-    requests: Annotated[int, typer.Option(help="requests per level")] = DEFAULT_REQUESTS,
+    requests: Annotated[int, typer.Option(min=1, help="requests per level")] = DEFAULT_REQUESTS,
     port: Annotated[int, typer.Option(help="with --model: the port to serve on")] = 8000,
     output_dir: str | None = None,
-    no_wandb: Annotated[bool, typer.Option("--no-wandb")] = False,
+    no_wandb: NoWandb = False,
 ) -> None:
     """Serving latency and throughput with vLLM's load generator, on a running server or one started here."""
     from recipes import load_recipe
 
     quiet_libraries()
-    if requests < 1:
-        raise UserError(f"requests={requests}: expected at least 1")
     recipe = load_recipe(recipe_path)
     stop_on_sigterm()
     out = Path(output_dir) if output_dir else Path("outputs") / recipe.name / "perf"

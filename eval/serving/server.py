@@ -25,7 +25,7 @@ from eval.endpoint import is_endpoint
 from eval.engines.vllm_engine import cpu_kv_cache_default
 from eval.models import resolve_model
 from eval.serving.vllm_cli import vllm_command
-from recipes.cli import run
+from recipes.cli import RecipeArgument, run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import cache_dir
 from recipes.protocol.chat_template import R1_CHAT_TEMPLATE
@@ -165,7 +165,7 @@ def stop_on_sigterm() -> None:
 
 @exit_on_user_error
 def serve(
-    recipe_path: Annotated[str, typer.Argument(metavar="RECIPE", help="path to a recipe YAML file")],
+    recipe_path: RecipeArgument,
     model: Annotated[
         str | None, typer.Option(help="a checkpoint folder or hub id (default: the recipe's model)")
     ] = None,

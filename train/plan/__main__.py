@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from recipes import load_recipe
-from recipes.cli import OVERRIDE_HELP, run
+from recipes.cli import Overrides, RecipeArgument, run
 from recipes.errors import exit_on_user_error
 from recipes.gpus import GIB, PROFILES
 from train.plan.build import Plan, build_plan, hardware_for
@@ -57,16 +57,14 @@ def render(plan: Plan) -> str:
 
 @exit_on_user_error
 def plan(
-    recipe_path: Annotated[str, typer.Argument(metavar="RECIPE", help="path to a recipe YAML file")],
+    recipe_path: RecipeArgument,
     gpus: Annotated[int | None, typer.Option(min=1, help="GPUs per node (default: the ones found)")] = None,
     gpu: Annotated[
         str | None, typer.Option(help=f"GPU kind: {', '.join(PROFILES)} (default: the one found)")
     ] = None,
     nodes: Annotated[int, typer.Option(min=1)] = 1,
     num_processes: Annotated[int | None, typer.Option(min=1, help="override the training processes")] = None,
-    overrides: Annotated[
-        list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help=OVERRIDE_HELP)
-    ] = None,
+    overrides: Overrides = None,
 ) -> None:
     """The run the recipe would make (launch, precision, memory per GPU, evaluation) and a verdict: exit 0 when
     fine (warnings included), 2 when it refuses."""

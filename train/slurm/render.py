@@ -12,7 +12,7 @@ import typer
 
 from recipes import load_recipe
 from recipes.architectures import architecture_config, tensor_parallel_sizes
-from recipes.cli import run
+from recipes.cli import RecipeArgument, run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT
 from recipes.runs import output_dir, saved_checkpoints
@@ -227,7 +227,7 @@ def _tensor_parallel_sizes(recipe) -> list[int]:
 
 @exit_on_user_error
 def slurm(
-    recipe_path: Annotated[str, typer.Argument(metavar="RECIPE", help="path to a recipe YAML file")],
+    recipe_path: RecipeArgument,
     kind: Literal["train", "grpo", "eval"] = "train",
     nodes: Annotated[int, typer.Option(min=1)] = 1,
     gpus_per_node: Annotated[
