@@ -378,3 +378,39 @@ def test_plan_says_fsdp_is_not_exercised_without_gpus(tmp_path):
     recipe = load_recipe(write_recipe(tmp_path / "f.yaml", **{"train.accelerate_config": "fsdp"}))
     plan = build_plan(recipe, hardware_for(8, "h100"), evaluation=False)
     assert any("FSDP is not exercised" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize(
+    ("changes", "verdict"),
+    [
+        ({"top_p": 0.95}, "refused"),  # TRL's default correction is sequence_mask
+        ({"top_k": 20}, "refused"),
+        ({"min_p": 0.05, "vllm_importance_sampling_mode": "sequence_truncate"}, "refused"),
+        ({"generation_kwargs": {"top_p": 0.9}}, "refused"),  # what TRL hands vLLM last
+        ({"top_p": 0.95, "vllm_importance_sampling_mode": "token_truncate"}, "warned"),
+        ({"top_p": 0.95, "vllm_importance_sampling_correction": False}, "ok"),
+        ({"top_p": 1.0, "top_k": 0}, "ok"),
+    ],
+)
+def test_grpo_rollouts_that_cut_the_distribution_under_trls_correction_are_refused(tmp_path, changes, verdict):
+    data = yaml.safe_load((REAL / "grpo-math.yaml").read_text())
+    data["train"]["args"].update(changes)
+    path = tmp_path / "grpo.yaml"
+    path.write_text(yaml.safe_dump(data))
+    plan = plan_for(path, hw("h200", 1))
+    refused = [r for r in plan.refusals if "TRL #6789" in r]
+    warned = [w for w in plan.warnings if "TRL #6789" in w]
+    assert (bool(refused), bool(warned)) == {"refused": (True, False), "warned": (False, True), "ok": (False, False)}[
+        verdict
+    ], render(plan)
+    if refused:
+        assert "top_p: 1.0" in refused[0] and "long completions drop out of the gradient" in refused[0]
+
+
+def test_the_shipped_grpo_recipes_sample_rollouts_from_the_whole_distribution():
+    from train.plan.build import truncated_sampling
+
+    for path in REAL.glob("grpo-*.yaml"):
+        recipe = load_recipe(path, check_paths=False)
+        assert recipe.train.args["use_vllm"] and not truncated_sampling(recipe.train.args), path.name
+        assert recipe.eval.generation.top_p == 0.95  # evaluation keeps the protocol

@@ -157,6 +157,8 @@ def _plan_training(
     assert spec is not None
     launch = load_launch_config(spec.accelerate_config)
     args = {**_trl_defaults(spec.method), **spec.args}
+    if spec.method == "grpo":
+        _rollout_sampling(plan, args)
     requested = num_processes or spec.num_processes
     intended = spec.num_processes or launch.num_processes
     on_cpu = launch.use_cpu or (hw is None and launch.is_deepspeed and deepspeed_available())
@@ -207,6 +209,49 @@ def _plan_training(
         return
     if arch is not None and config is not None:
         _precision_and_memory(plan, arch, config, args, launch, processes, memory=not on_cpu)
+
+
+def truncated_sampling(args: dict) -> list[str]:
+    """The GRPO rollout settings that cut the sampling distribution (top-p, top-k, min-p), as `key value`."""
+    sampling = {**args, **(args.get("generation_kwargs") or {})}
+    cuts = []
+    if float(sampling.get("top_p") if sampling.get("top_p") is not None else 1.0) < 1.0:
+        cuts.append(f"top_p {sampling['top_p']}")
+    if int(sampling.get("top_k") or 0) > 0:
+        cuts.append(f"top_k {sampling['top_k']}")
+    if float(sampling.get("min_p") or 0.0) > 0.0:
+        cuts.append(f"min_p {sampling['min_p']}")
+    return cuts
+
+
+def _rollout_sampling(plan: Plan, args: dict) -> None:
+    """TRL 1.16 asks vLLM for logprobs *after* top-p/top-k/min-p and recomputes them over the whole vocabulary;
+    its importance-sampling correction then scales each completion's loss by its tokens' kept probability mass
+    (TRL #6789; measured with vLLM on CPU in tests/test_grpo_rollout_sampling.py)."""
+    if not args.get("use_vllm") or not args.get("vllm_importance_sampling_correction"):
+        return
+    cuts = truncated_sampling(args)
+    if not cuts:
+        return
+    mode = args.get("vllm_importance_sampling_mode")
+    what = (
+        f"train.args {', '.join(cuts)} with vLLM rollouts and TRL's importance-sampling correction ({mode}): vLLM "
+        "reports logprobs after that cut, the trainer recomputes them over the whole vocabulary"
+    )
+    fix = (
+        "sample the training rollouts from the whole distribution (top_p: 1.0, top_k: 0, min_p unset; "
+        "evaluation keeps eval.generation's own top_p)"
+    )
+    if str(mode).startswith("sequence"):
+        plan.refusals.append(
+            f"{what}, so each completion's loss is scaled by the product of its tokens' kept mass (about 1e-6 "
+            f"for 256 tokens at top_p 0.95, T 0.6): long completions drop out of the gradient (TRL #6789); {fix}"
+        )
+    else:
+        plan.warnings.append(
+            f"{what}, so each token's loss is scaled by the probability mass the cut kept at that position "
+            f"(TRL #6789); {fix}"
+        )
 
 
 def _server_gpus(args: dict, hw: Hardware) -> int:
