@@ -392,7 +392,9 @@ def test_plan_says_fsdp_is_not_exercised_without_gpus(tmp_path):
         ({"top_p": 1.0, "top_k": 0}, "ok"),
     ],
 )
-def test_grpo_rollouts_that_cut_the_distribution_under_trls_correction_are_refused(tmp_path, changes, verdict):
+def test_grpo_rollouts_that_cut_the_distribution_under_trls_correction_are_refused(
+    tmp_path, changes, verdict
+):
     data = yaml.safe_load((REAL / "grpo-math.yaml").read_text())
     data["train"]["args"].update(changes)
     path = tmp_path / "grpo.yaml"
@@ -400,9 +402,11 @@ def test_grpo_rollouts_that_cut_the_distribution_under_trls_correction_are_refus
     plan = plan_for(path, hw("h200", 1))
     refused = [r for r in plan.refusals if "TRL #6789" in r]
     warned = [w for w in plan.warnings if "TRL #6789" in w]
-    assert (bool(refused), bool(warned)) == {"refused": (True, False), "warned": (False, True), "ok": (False, False)}[
-        verdict
-    ], render(plan)
+    assert (bool(refused), bool(warned)) == {
+        "refused": (True, False),
+        "warned": (False, True),
+        "ok": (False, False),
+    }[verdict], render(plan)
     if refused:
         assert "top_p: 1.0" in refused[0] and "long completions drop out of the gradient" in refused[0]
 
