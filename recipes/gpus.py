@@ -38,6 +38,16 @@ PROFILES: dict[str, GpuProfile] = {
     "a10": GpuProfile("A10 24GB", 22.0, 125e12, 0.6e12),
 }
 
+
+def decode_bound_tokens_per_s(
+    weight_bytes: float, kv_bytes_per_token: float, context_tokens: float, concurrency: int, bandwidth: float
+) -> float:
+    """Memory-bandwidth bound on decoding: each step reads the weights once for the whole batch and every
+    sequence's KV cache at its current length, and yields one token per sequence."""
+    bytes_per_step = weight_bytes + concurrency * kv_bytes_per_token * context_tokens
+    return concurrency * bandwidth / bytes_per_step
+
+
 # torch 2.13's CUDA 13 wheels load only with a driver of this major version or newer.
 MIN_DRIVER_MAJOR = 580
 

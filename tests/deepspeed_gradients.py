@@ -31,14 +31,13 @@ def main(recipe_path: str, report_path: str) -> None:
 
     from recipes import load_recipe
     from train import common
-    from train.data import drop_or_keep_long, load_train_dataset
+    from train.data import sft_rows
 
     recipe = load_recipe(recipe_path)
     assert recipe.train is not None
     tokenizer = common.load_tokenizer(recipe)
     config = common.build_trl_config(recipe, SFTConfig, run_name=recipe.name)
-    dataset = load_train_dataset(recipe.train.dataset)
-    dataset = drop_or_keep_long(dataset, tokenizer, config.max_length, recipe.train.dataset.too_long)
+    dataset = sft_rows(recipe.train.dataset, tokenizer, config)
     trainer = SFTTrainer(
         model=common.load_model(recipe), args=config, train_dataset=dataset, processing_class=tokenizer
     )

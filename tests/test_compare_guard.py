@@ -82,13 +82,31 @@ def test_compare_task_rows_and_levels():
     assert level2.stats.delta == 0
 
 
-def test_data_parallel_device_groups():
-    from eval.engines.data_parallel import cpu_groups, device_groups
+def test_data_parallel_device_groups(monkeypatch):
+    from eval.engines.data_parallel import device_groups, visible_devices
     from recipes.errors import UserError
 
-    assert device_groups(4, 2, 8) == ["0,1", "2,3", "4,5", "6,7"]
-    assert device_groups(2, 1, 8) == ["0", "1"]
-    with pytest.raises(UserError, match="needs 6 GPUs, this machine has 4"):
-        device_groups(3, 2, 4)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert device_groups(4, 2, visible_devices(8)) == ["0,1", "2,3", "4,5", "6,7"]
+    assert device_groups(2, 1, visible_devices(8)) == ["0", "1"]
+    with pytest.raises(UserError, match="needs 6 GPUs, this process was given 4"):
+        device_groups(3, 2, visible_devices(4))
+
+
+def test_data_parallel_engines_stay_on_the_gpus_the_job_was_given(monkeypatch):
+    """A job given GPUs 4-7 (CUDA_VISIBLE_DEVICES, or Slurm without device cgroups) starts its engines there,
+    not on GPUs 0-3; UUIDs pass through as given."""
+    from eval.engines.data_parallel import cpu_groups, device_groups, visible_devices
+    from recipes.errors import UserError
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5,6,7")
+    assert device_groups(2, 2, visible_devices(4)) == ["4,5", "6,7"]
+    assert device_groups(4, 1, visible_devices(4)) == ["4", "5", "6", "7"]
+    with pytest.raises(
+        UserError, match=r"needs 8 GPUs, this process was given 4 \(CUDA_VISIBLE_DEVICES=4,5,6,7\)"
+    ):
+        device_groups(4, 2, visible_devices(4))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-aaa, GPU-bbb")
+    assert device_groups(2, 1, visible_devices(2)) == ["GPU-aaa", "GPU-bbb"]
     assert cpu_groups(2, 2) == ["0-0", "1-1"]
     assert cpu_groups(2, 16) == ["0-7", "8-15"]

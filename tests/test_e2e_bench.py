@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from eval.bench.hardware import decode_bound_tokens_per_s
+from recipes.gpus import decode_bound_tokens_per_s
 from tests.conftest import REPO
 from tests.e2e import check, run_command
 

@@ -227,3 +227,111 @@ def test_the_sweeps_compare_job_gets_the_time_and_cpus_it_was_told(tmp_path):
     assert "#SBATCH --cpus-per-task=2" in compare and "#SBATCH --time=00:30:00" in compare
     assert "#SBATCH --requeue" in compare and "#SBATCH --mem=16G" in compare
     assert "%3" in array.split("--array=")[1].splitlines()[0]
+
+
+def test_the_multi_node_grpo_script_tells_vllm_the_trainers_address():
+    """TRL's weight-sync client advertises vLLM's get_ip(), 0.0.0.0 on a node without a default route: the
+    script resolves the first training node and hands it to every training process as VLLM_HOST_IP."""
+    text = render(str(REAL / "grpo-math-server.yaml"), "grpo", nodes=3)
+    resolve = text.index("TRAINER_IP=")
+    train_step = text.index('VLLM_HOST_IP="$TRAINER_IP"')
+    assert text.index("MASTER_ADDR=") < resolve < train_step
+    assert train_step > text.index("trl vllm-serve")  # on the training srun, not the server's
+    assert 'getent ahostsv4 "$MASTER_ADDR"' in text and "REASONLIFT_TRAINER_IP" in text
+
+
+NODE_SETUP = """
+mount --bind "$HOSTS" /etc/hosts
+ip link set lo up
+ip link add ib0 type veth peer name ib0-peer
+ip addr add 10.9.8.7/24 dev ib0
+ip link set ib0 up && ip link set ib0-peer up
+"""
+
+
+def _compute_node(command: str, hosts) -> subprocess.CompletedProcess:
+    """`command` on a pretend compute node: a network namespace whose one interface has an address on the
+    cluster's network (10.9.8.7, named trainer-node-1 in its hosts file) and no default route."""
+    import os
+
+    return subprocess.run(
+        ["unshare", "--net", "--mount", "bash", "-ec", NODE_SETUP + command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOSTS": str(hosts)},
+        cwd=REPO,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_without_a_default_route_vllm_advertises_0000_unless_the_script_sets_the_address(tmp_path):
+    import os
+    import sys
+
+    from train.slurm.render import SNIPPETS
+
+    if os.geteuid() != 0:
+        pytest.skip("network and mount namespaces need root (CI runs as root)")
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n10.9.8.7 trainer-node-1\n")
+    get_ip = f'{sys.executable} -W ignore -c "from vllm.utils.network_utils import get_ip; print(get_ip())"'
+    bare = _compute_node(get_ip, hosts)
+    assert bare.returncode == 0, bare.stderr
+    assert bare.stdout.strip() == "0.0.0.0"  # what TRL's client would advertise to the server
+
+    snippet = SNIPPETS["TRAINER_ADDRESS"]
+    fixed = _compute_node(
+        f'MASTER_ADDR=trainer-node-1\n{snippet}\nVLLM_HOST_IP="$TRAINER_IP" {get_ip}', hosts
+    )
+    assert fixed.returncode == 0, fixed.stderr + fixed.stdout
+    assert fixed.stdout.strip() == "10.9.8.7"
+
+    unknown = _compute_node(f"MASTER_ADDR=no-such-node.invalid\n{snippet}\necho started", hosts)
+    assert unknown.returncode == 1 and "started" not in unknown.stdout
+    assert "set REASONLIFT_TRAINER_IP" in unknown.stdout
+
+
+def test_make_slurm_takes_time_and_grace_from_the_plan_and_says_so(tmp_path, capsys):
+    from recipes.cli import run
+    from train.slurm.render import slurm
+
+    out = tmp_path / "job.sbatch"
+    run(
+        slurm,
+        [
+            str(REAL / "grpo-math.yaml"),
+            "--kind",
+            "train",
+            "--gpus-per-node",
+            "1",
+            "--gpu",
+            "a100",
+            "--output",
+            str(out),
+        ],
+    )
+    printed = capsys.readouterr().out
+    grace = int(printed.split("grace ")[1].split(" s")[0])
+    assert grace > 300 and f"--signal=B:USR1@{grace}" in out.read_text()
+    assert "writing a checkpoint" in printed and "the plan estimates training at up to" in printed
+
+    run(
+        slurm,
+        [
+            str(REAL / "grpo-math.yaml"),
+            "--kind",
+            "train",
+            "--gpus-per-node",
+            "1",
+            "--grace",
+            "100",
+            "--time",
+            "04:00:00",
+            "--output",
+            str(out),
+        ],
+    )
+    printed = capsys.readouterr().out
+    assert "warning: grace=100 s is shorter than the plan's" in printed
+    assert "#SBATCH --time=04:00:00" in out.read_text() and "--signal=B:USR1@100" in out.read_text()

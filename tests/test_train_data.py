@@ -72,3 +72,37 @@ def test_a_broken_training_file_is_one_line_naming_the_line(tmp_path, content, m
         main([str(recipe)])
     error = capsys.readouterr().err
     assert exited.value.code == 2 and message in error, error
+
+
+@pytest.mark.slow
+def test_sft_rows_are_measured_once_per_machine_not_once_per_rank(tmp_path):
+    """Two ranks of a CPU job (gloo): the main process tokenises every conversation for the length filter, the
+    other reads its cached measurement (train.data.sft_rows under the trainer's main_process_first)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, write_recipe
+    from tests.e2e import closed_port
+
+    data = write_rows(tmp_path / "d.jsonl", 300)
+    recipe = write_recipe(tmp_path / "r.yaml", **{"train.dataset.path": str(data), "train.args.max_length": 24})
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_DATASETS_CACHE": str(tmp_path / "datasets")}
+    port = str(closed_port())
+    ranks = [
+        subprocess.Popen(
+            [sys.executable, "tests/sft_rows_ranks.py", str(recipe), str(rank), port],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rank in (0, 1)
+    ]
+    outputs = [rank.communicate(timeout=300) for rank in ranks]
+    for rank, (out, err) in zip(ranks, outputs, strict=True):
+        assert rank.returncode == 0, err[-3000:]
+    said = [out.strip().splitlines()[-1] for out, _ in outputs]
+    kept = said[0].split()[2]
+    assert said == [f"rank 0: {kept} rows, measured", f"rank 1: {kept} rows, cached"]

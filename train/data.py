@@ -83,3 +83,12 @@ def drop_or_keep_long(dataset, tokenizer, max_length: int | None, policy: str):
     log.notice(f"{share}: dropped (train.dataset.too_long: drop; `truncate` keeps them cut)")
     kept = measured.filter(lambda row: row["_tokens"] <= max_length, desc="dropping long rows")
     return kept.remove_columns("_tokens")
+
+
+def sft_rows(spec: DatasetSpec, tokenizer, config):
+    """SFT's training rows with the long ones dropped (or kept, `too_long`), measured once per machine: under the
+    trainer's `main_process_first` the main process tokenises every conversation (datasets caches the map) and the
+    other ranks read its cache instead of tokenising the whole set again at the same time."""
+    with config.main_process_first(desc="measuring conversation lengths"):
+        dataset = load_train_dataset(spec)
+        return drop_or_keep_long(dataset, tokenizer, config.max_length, spec.too_long)

@@ -6,7 +6,7 @@ import time
 
 from recipes.schema import Recipe
 from train import common
-from train.data import drop_or_keep_long, load_train_dataset
+from train.data import sft_rows
 
 
 def run_sft(recipe: Recipe, resume: bool = False) -> dict | None:
@@ -16,9 +16,8 @@ def run_sft(recipe: Recipe, resume: bool = False) -> dict | None:
     started = time.time()
     checkpoint = common.prepare_output_dir(recipe, resume)
     tokenizer = common.load_tokenizer(recipe)
-    dataset = load_train_dataset(recipe.train.dataset)
     config = common.build_trl_config(recipe, SFTConfig, run_name=recipe.name)
-    dataset = drop_or_keep_long(dataset, tokenizer, config.max_length, recipe.train.dataset.too_long)
+    dataset = sft_rows(recipe.train.dataset, tokenizer, config)
     trainer = SFTTrainer(
         model=common.load_model(recipe),
         args=config,

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 
 from eval.bench.hardware import (
     Hardware,
-    decode_bound_tokens_per_s,
     decode_compute_bound_tokens_per_s,
     model_sizes,
 )
@@ -21,6 +20,7 @@ from eval.models import load_tokenizer, prompt_ids, resolve_model
 from eval.settings import resolve_tasks
 from eval.stores.generations import SamplingSettings
 from recipes.architectures import architecture_dir
+from recipes.gpus import decode_bound_tokens_per_s
 from recipes.schema import Recipe
 
 

@@ -88,15 +88,6 @@ def detect() -> Hardware:
     )
 
 
-def decode_bound_tokens_per_s(
-    weight_bytes: float, kv_bytes_per_token: float, context_tokens: float, concurrency: int, bandwidth: float
-) -> float:
-    """Memory-bandwidth bound on decoding: each step reads the weights once for the whole batch and every
-    sequence's KV cache at its current length, and yields one token per sequence."""
-    bytes_per_step = weight_bytes + concurrency * kv_bytes_per_token * context_tokens
-    return concurrency * bandwidth / bytes_per_step
-
-
 def decode_compute_bound_tokens_per_s(
     params: float,
     layers: int,

@@ -29,17 +29,29 @@ from recipes.schema import VllmSpec
 LIVENESS_POLL_S = 5.0  # the longest a wait for results goes without looking at the workers
 
 
-def device_groups(data_parallel: int, tensor_parallel: int, gpus: int) -> list[str]:
-    """CUDA_VISIBLE_DEVICES for each engine: consecutive groups of `tensor_parallel` GPUs."""
-    if data_parallel * tensor_parallel > gpus:
+def visible_devices(count: int) -> list[str]:
+    """The GPUs this process was given, as the ids to hand on: the parent's CUDA_VISIBLE_DEVICES entries
+    (indices, UUIDs or MIG ids, in its order) when it is set, else 0..count-1."""
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is None:
+        return [str(g) for g in range(count)]
+    return [d.strip() for d in listed.split(",") if d.strip()][:count] if count else []
+
+
+def device_groups(data_parallel: int, tensor_parallel: int, devices: list[str]) -> list[str]:
+    """CUDA_VISIBLE_DEVICES for each engine: consecutive groups of `tensor_parallel` of the GPUs this process
+    was given (`visible_devices`), so that a job given GPUs 4-7 never starts an engine on GPU 0."""
+    if data_parallel * tensor_parallel > len(devices):
         raise UserError(
             f"eval.vllm: data_parallel_size {data_parallel} x tensor_parallel_size {tensor_parallel} needs "
-            f"{data_parallel * tensor_parallel} GPUs, this machine has {gpus}"
+            f"{data_parallel * tensor_parallel} GPUs, this process was given {len(devices)}"
+            + (
+                f" (CUDA_VISIBLE_DEVICES={os.environ['CUDA_VISIBLE_DEVICES']})"
+                if "CUDA_VISIBLE_DEVICES" in os.environ
+                else ""
+            )
         )
-    return [
-        ",".join(str(g) for g in range(r * tensor_parallel, (r + 1) * tensor_parallel))
-        for r in range(data_parallel)
-    ]
+    return [",".join(devices[r * tensor_parallel : (r + 1) * tensor_parallel]) for r in range(data_parallel)]
 
 
 def cpu_groups(data_parallel: int, cores: int) -> list[str]:
@@ -110,7 +122,9 @@ class DataParallelVllmEngine:
         if torch.cuda.is_available():
             envs = [
                 {"CUDA_VISIBLE_DEVICES": d}
-                for d in device_groups(size, self.settings.tensor_parallel_size, torch.cuda.device_count())
+                for d in device_groups(
+                    size, self.settings.tensor_parallel_size, visible_devices(torch.cuda.device_count())
+                )
             ]
         else:
             envs = [{"VLLM_CPU_OMP_THREADS_BIND": c} for c in cpu_groups(size, os.cpu_count() or 1)]

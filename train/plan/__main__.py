@@ -15,6 +15,7 @@ from recipes.cli import Overrides, RecipeArgument, run
 from recipes.errors import exit_on_user_error
 from recipes.gpus import GIB, PROFILES
 from train.plan.build import Plan, build_plan, hardware_for
+from train.plan.cost import assumptions
 
 
 def render(plan: Plan) -> str:
@@ -47,6 +48,9 @@ def render(plan: Plan) -> str:
         lines.append(f"  {'total':<{width}}  {total / GIB:8.2f}{share}")
         lines.extend(f"  ({note})" for note in plan.memory_notes)
     section("evaluation", plan.evaluation)
+    if plan.cost:
+        section("time and disk (estimates)", plan.cost)
+        lines.append(f"  ({assumptions()})")
     lines.extend(f"warning: {w}" for w in plan.warnings)
     if plan.refusals:
         lines.extend(f"refused: {r}" for r in plan.refusals)

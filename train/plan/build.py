@@ -25,6 +25,7 @@ from recipes.gpus import (
 )
 from recipes.schema import Recipe
 from train.launch_config import LaunchConfig, load_launch_config
+from train.plan.cost import evaluation_cost, training_cost
 from train.plan.memory import (
     Architecture,
     activation_bytes,
@@ -75,6 +76,14 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     processes: int | None = None
     force: bool = False
+    # time and disk (train/plan/cost.py): estimates at stated assumptions
+    cost: list[tuple[str, str]] = field(default_factory=list)
+    steps: int | None = None  # optimizer steps, when the recipe or its data fix them
+    rollout_kv_tokens: int | None = None  # a colocated vLLM engine's KV cache (GRPO)
+    train_seconds: float | None = None
+    eval_seconds: float | None = None
+    grace_seconds: int | None = None
+    disk_bytes: int | None = None
 
     @property
     def peak_bytes(self) -> int:
@@ -204,11 +213,24 @@ def _plan_training(
             processes = hw.gpus - server_gpus
     plan.processes = processes
     _launch_section(plan, spec.method, args, launch, processes, intended)
+    setup = _setup(plan.recipe, arch, config, args, launch) if arch is not None and config else None
     if launch.use_cpu:
         plan.precision.append(("device", "CPU: float32 weights, gradients and optimizer states"))
-        return
-    if arch is not None and config is not None:
-        _precision_and_memory(plan, arch, config, args, launch, processes, memory=not on_cpu)
+    elif setup is not None:
+        _precision_and_memory(plan, arch, setup, args, launch, processes, memory=not on_cpu)
+    if setup is not None:
+        training_cost(
+            plan,
+            params=arch.params,
+            kv_bytes_per_token=arch.kv_bytes_per_token,
+            trainable=setup.trainable,
+            strategy=setup.strategy,
+            weight_bytes=setup.weight_bytes,
+            lora=setup.lora,
+            args=args,
+            processes=processes,
+            rollout_kv_tokens=plan.rollout_kv_tokens,
+        )
 
 
 def truncated_sampling(args: dict) -> list[str]:
@@ -322,13 +344,13 @@ def _launch_section(
     per_step = global_batch // int(args["num_generations"]) if method == "grpo" else global_batch
     if int(args.get("max_steps") or -1) > 0:
         steps = int(args["max_steps"])
+        plan.steps = steps
         plan.launch.append(("optimizer steps", f"{steps:,} (max_steps)"))
     elif rows:
         per_epoch = math.ceil(rows / per_step)
         epochs = float(args["num_train_epochs"])
-        plan.launch.append(
-            ("optimizer steps", f"{per_epoch:,} per epoch, {math.ceil(per_epoch * epochs):,} in all")
-        )
+        plan.steps = math.ceil(per_epoch * epochs)
+        plan.launch.append(("optimizer steps", f"{per_epoch:,} per epoch, {plan.steps:,} in all"))
 
 
 def _dataset_rows(recipe: Recipe) -> int | None:
@@ -376,25 +398,27 @@ def _mixed_precision(launch: LaunchConfig, args: dict) -> bool:
     return launch.mixed_precision == "bf16" and args.get("bf16") is not False
 
 
-def _precision_and_memory(
-    plan: Plan,
-    arch: Architecture,
-    config: dict,
-    args: dict,
-    launch: LaunchConfig,
-    processes: int,
-    memory: bool = True,
-) -> None:
-    recipe = plan.recipe
+def _setup(recipe: Recipe, arch: Architecture, config: dict, args: dict, launch: LaunchConfig) -> Setup:
     spec = recipe.train
     lora = spec.lora is not None
-    setup = Setup(
+    return Setup(
         dtype=recipe.model.dtype if recipe.model.dtype != "auto" else "bfloat16",
         trainable=lora_parameters(config, spec.lora.r, spec.lora.target_modules) if lora else arch.params,
         mixed=_mixed_precision(launch, args),
         strategy=launch.strategy,
         lora=lora,
     )
+
+
+def _precision_and_memory(
+    plan: Plan,
+    arch: Architecture,
+    setup: Setup,
+    args: dict,
+    launch: LaunchConfig,
+    processes: int,
+    memory: bool = True,
+) -> None:
     _precision(plan, arch, setup, args)
     if launch.is_deepspeed:
         _deepspeed_precision(plan, launch, setup, args, processes)
@@ -601,6 +625,7 @@ def _colocated_vllm(
         return None
     share = int(float(args["vllm_gpu_memory_utilization"]) * memory)
     kv_tokens = max(0, (share - 2 * arch.params - VLLM_OVERHEAD) // arch.kv_bytes_per_token)
+    plan.rollout_kv_tokens = int(kv_tokens)
     asleep = bool(args.get("vllm_enable_sleep_mode"))
     sequence = ASSUMED_PROMPT_TOKENS + int(args["max_completion_length"])
     # TRL hands vLLM vllm_max_model_length, or nothing: vLLM then takes the model's whole context and
@@ -664,6 +689,14 @@ def _plan_evaluation(plan: Plan, arch: Architecture, config: dict) -> None:
             "vLLM refuses to start; raise eval.vllm.gpu_memory_utilization or lower max_model_len"
         )
         return
+    evaluation_cost(
+        plan,
+        params=arch.params,
+        kv_bytes_per_token=arch.kv_bytes_per_token,
+        kv_tokens=kv_tokens,
+        engines=dp,
+        tensor_parallel=tp,
+    )
     from recipes.protocol.task_catalog import TASKS
 
     for name, task in ev.tasks.items():

@@ -24,11 +24,12 @@ DEFAULT_CPUS_PER_GPU = 8
 # Slurm's warning before the time limit (--signal=B:USR1@N, `grace=`): long enough to finish a step and save
 # a checkpoint (a long GRPO step plus a ZeRO-3 save wants more).
 SIGNAL_SECONDS = 300
-# Shell parts every script shares, one copy each: the time-limit handler, waiting for a step without losing
-# the signal, and the requeue once training has checkpointed.
+DEFAULT_TIME = "24:00:00"
+# Shell parts the scripts share, one copy each: the time-limit handler, waiting for a step without losing
+# the signal, the requeue once training has checkpointed, and the trainer's address for vLLM's weight sync.
 SNIPPETS = {
     name.upper().replace("-", "_"): (HERE / f"{name}.sh").read_text().rstrip("\n")
-    for name in ("stop-handler", "wait-for-step", "requeue-if-asked")
+    for name in ("stop-handler", "wait-for-step", "requeue-if-asked", "trainer-address")
 }
 
 
@@ -218,6 +219,49 @@ def render_sweep(
     return {names[k]: fill((HERE / t).read_text(), values) for k, t in templates.items()}
 
 
+def _time_and_grace(
+    recipe, kind: str, nodes: int, gpus: int, gpu: str | None, time: str | None, grace: int | None
+) -> tuple[str, int]:
+    """sbatch --time and the time-limit warning, from the plan for the job's GPUs unless given; each said."""
+    from train.plan.build import build_plan, hardware_for
+    from train.plan.cost import hours, slurm_time
+
+    training = kind in ("train", "grpo")
+    try:
+        plan = build_plan(
+            recipe, hardware_for(gpus, gpu or "h100", nodes), train=training, evaluation=not training
+        )
+    except UserError:
+        plan = None  # an architecture the plan cannot see offline: the defaults, said below
+    estimate = (
+        (plan.train_seconds if training else plan.eval_seconds and 2 * plan.eval_seconds) if plan else None
+    )
+    what = "training" if training else "the compare's generation"
+    if time is None:
+        time = slurm_time(estimate) if estimate else DEFAULT_TIME
+        print(
+            f"time {time}: "
+            + (
+                f"the plan estimates {what} at up to {hours(estimate)} on {gpus} x {gpu or 'h100'} per node"
+                if estimate
+                else "no estimate (the plan cannot see the model's architecture)"
+            )
+            + ("; the job requeues from its last checkpoint at the limit" if training else "")
+        )
+    planned = plan.grace_seconds if plan and training else None
+    if grace is None:
+        grace = planned or SIGNAL_SECONDS
+        if planned:
+            reason = dict(plan.cost).get("slurm grace", "")
+            print(f"grace {grace} s before the time limit ({reason.split(': ', 1)[-1].split(' (`make')[0]})")
+    elif planned and grace < planned:
+        print(
+            f"warning: grace={grace} s is shorter than the plan's {planned} s (a step plus writing a checkpoint): "
+            "the job may be killed before its checkpoint is whole, and Slurm does not requeue a TIMEOUT"
+        )
+    return time, grace
+
+
 def _tensor_parallel_sizes(recipe) -> list[int]:
     try:
         return tensor_parallel_sizes(architecture_config(recipe.model.name_or_path, recipe.model.revision))
@@ -233,9 +277,15 @@ def slurm(
     gpus_per_node: Annotated[
         int | None, typer.Option(min=1, help="default 8 (a sweep: the eval's TP x DP)")
     ] = None,
-    time: str = "24:00:00",
+    time: Annotated[
+        str | None,
+        typer.Option(help="sbatch --time (default: the plan's estimate with a margin, at most 24 h)"),
+    ] = None,
     partition: str | None = None,
     vllm_tp: Annotated[int, typer.Option(min=1)] = 1,
+    gpu: Annotated[
+        str | None, typer.Option(help="the cluster's GPU kind, for the plan's time and grace (default: h100)")
+    ] = None,
     cpus_per_task: Annotated[
         int | None, typer.Option(min=1, help=f"default: {DEFAULT_CPUS_PER_GPU} per GPU")
     ] = None,
@@ -252,11 +302,13 @@ def slurm(
         int, typer.Option(min=1, help="a sweep: array tasks running at once (sbatch --array=...%N)")
     ] = 8,
     grace: Annotated[
-        int,
+        int | None,
         typer.Option(
-            min=1, help="seconds before the time limit at which a job checkpoints and requeues itself"
+            min=1,
+            help="seconds before the time limit at which a job checkpoints and requeues itself (default: the "
+            "plan's step plus checkpoint write)",
         ),
-    ] = SIGNAL_SECONDS,
+    ] = None,
     output: Annotated[str | None, typer.Option(help="default: outputs/slurm/<recipe>-<kind>.sbatch")] = None,
 ) -> None:
     """Write a ready-to-submit sbatch script for a recipe (kind=train|grpo|eval), or a checkpoint sweep."""
@@ -266,12 +318,12 @@ def slurm(
         files = render_sweep(
             recipe_path,
             gpus_per_node,
-            time,
+            time or DEFAULT_TIME,
             partition,
             cpus_per_task,
             mem=mem,
             parallel=parallel,
-            grace=grace,
+            grace=grace or SIGNAL_SECONDS,
         )
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -283,6 +335,7 @@ def slurm(
     recipe = load_recipe(recipe_path, check_paths=False)
     # an evaluation asks for the GPUs its vLLM engines use; training for a whole node unless told
     gpus = gpus_per_node or (eval_gpus(recipe) if kind == "eval" else 8)
+    time, grace = _time_and_grace(recipe, kind, nodes, gpus, gpu, time, grace)
     text = render(
         recipe_path,
         kind,
