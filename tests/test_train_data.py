@@ -101,7 +101,7 @@ def test_sft_rows_are_measured_once_per_machine_not_once_per_rank(tmp_path):
         for rank in (0, 1)
     ]
     outputs = [rank.communicate(timeout=300) for rank in ranks]
-    for rank, (out, err) in zip(ranks, outputs, strict=True):
+    for rank, (_, err) in zip(ranks, outputs, strict=True):
         assert rank.returncode == 0, err[-3000:]
     said = [out.strip().splitlines()[-1] for out, _ in outputs]
     kept = said[0].split()[2]
