@@ -216,3 +216,97 @@ def test_degenerate_responses_grade_fast(response):
     grade(response, "7", "math")
     grade(response, "A", "letter")
     assert time.perf_counter() - started < 1.5
+
+
+@pytest.mark.parametrize(
+    ("response", "letter"),
+    [
+        # the option word, brackets, quotes, bold, "is:" before the letter
+        ("Answer: Option B", "B"),
+        ("Answer: option (C)", "C"),
+        ("Answer: [D]", "D"),
+        ("Answer: 'A'", "A"),
+        ('Answer: "B"', "B"),
+        ("Answer: **C**", "C"),
+        ("The correct answer is: B", "B"),
+        ("The answer is **(C)**.", "C"),
+        ("The final answer is: [A]", "A"),
+        # full-width letters and colons, read one character for one (the span stays on the response)
+        ("答案：Ｂ", "B"),
+        ("Ａｎｓｗｅｒ： （Ｃ）", "C"),
+        # other languages (the oracle test checks every language lighteval carries)
+        ("最终答案：C", "C"),
+        ("答案是B。", "B"),
+        ("Die Antwort lautet D.", "D"),
+        ("La bonne réponse est C.", "C"),
+        ("Правильный ответ — B.", "B"),
+        ("正解は B です。", "B"),
+        ("정답: C", "C"),
+        # hedges: two options or more after the final marker are no single answer
+        ("Answer: B or C", None),
+        ("Answer: either A or D", None),
+        ("Answer: (B) or (D)", None),
+        ("Answer: B/C", None),
+        ("Answer: B, C", None),
+        ("Answer: B or possibly C", None),
+        ("The answer is B or C.", None),
+        ("答案：B或C", None),
+        ("Antwort: B oder C", None),
+        # ... but a later answer settles it, options listed inside a sentence are no hedge, and words are words
+        ("Answer: B or C\n\nAfter checking again, Answer: C", "C"),
+        ("Answer: B and C are both wrong, so the correct option is D", "D"),
+        ("Answer: B) 42 kJ or more", "B"),
+        ("Answer: C (not A or B)", "C"),
+    ],
+)
+def test_gpqa_phrasing_languages_and_hedges(response, letter):
+    graded = grade(DONE + response, letter or "A", "letter")
+    assert graded.extracted == letter
+    assert answer_span(DONE + response, graded.extracted, "letter") == graded.span
+    if graded.span:
+        start, end = graded.span
+        assert (DONE + response)[start:end].translate({0xFF21 + i: 0x41 + i for i in range(26)}) == letter
+
+
+@pytest.mark.parametrize(
+    ("answer", "gold", "correct"),
+    [
+        # Unicode math, as R1 writes it after </think>
+        ("\\boxed{30°}", "30^\\circ", True),
+        ("\\boxed{30°}", "30", True),
+        ("\\boxed{√2/2}", "\\frac{\\sqrt{2}}{2}", True),
+        ("\\boxed{3√3}", "3\\sqrt{3}", True),
+        ("\\boxed{3√2}", "2\\sqrt{3}", False),
+        ("\\boxed{2√(3)}", "2\\sqrt{3}", True),
+        ("\\boxed{∛2}", "\\sqrt[3]{2}", True),
+        ("\\boxed{x²+1}", "x^2+1", True),
+        ("\\boxed{10⁻³}", "0.001", True),
+        ("\\boxed{−5}", "-5", True),
+        ("\\boxed{2×3^{4}}", "162", True),
+        ("\\boxed{½}", "\\frac{1}{2}", True),
+        ("\\boxed{x ≤ 2}", "x \\geq 2", False),
+        ("The area is 4π.", "4\\pi", True),
+        ("The final answer is 10√2 cm.", "10\\sqrt{2}", True),
+        ("The area is 12 cm².", "12", True),  # a unit's power is the unit's
+        ("\\boxed{12 cm²}", "12", True),
+        # tiny numbers: equal under math-verify's 6-decimal rounding, different numbers all the same
+        ("\\boxed{0.0000001}", "0.0000002", False),
+        ("\\boxed{1.5\\times10^{-8}}", "3\\times10^{-8}", False),
+        ("\\boxed{0.0012344}", "0.0012341", False),
+        ("\\boxed{0.00000012}", "1.2\\times10^{-7}", True),
+        ("\\boxed{0.333333}", "\\frac{1}{3}", True),  # six significant digits, as math-verify rounds at 1
+        ("\\boxed{0.866025}", "\\frac{\\sqrt{3}}{2}", True),
+        # a word that carries the meaning
+        ("\\boxed{n \\text{ is odd}}", "n \\text{ is even}", False),
+        ("\\boxed{12 \\text{ (maximum)}}", "12 \\text{ (minimum)}", False),
+        ("\\boxed{3\\text{ even numbers}}", "3 \\text{ odd numbers}", False),
+        ("\\boxed{4 \\text{ clockwise}}", "4 \\text{ counterclockwise}", False),
+        ("The answer is at least 5.", "\\text{at most } 5", False),
+        ("\\boxed{\\geq 7}", "\\leq 7", False),
+        ("\\boxed{\\geq 7}", "\\ge 7", True),
+        ("\\boxed{-2 \\text{ (negative)}}", "-2", True),  # the word agrees, or the gold has none
+        ("\\boxed{12}", "12 \\text{ (minimum)}", True),
+    ],
+)
+def test_unicode_math_tiny_numbers_and_words_that_carry_meaning(answer, gold, correct):
+    assert grade(DONE + answer, gold, "math").correct is correct

@@ -86,7 +86,9 @@ def test_sft_rows_are_measured_once_per_machine_not_once_per_rank(tmp_path):
     from tests.e2e import closed_port
 
     data = write_rows(tmp_path / "d.jsonl", 300)
-    recipe = write_recipe(tmp_path / "r.yaml", **{"train.dataset.path": str(data), "train.args.max_length": 24})
+    recipe = write_recipe(
+        tmp_path / "r.yaml", **{"train.dataset.path": str(data), "train.args.max_length": 24}
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_DATASETS_CACHE": str(tmp_path / "datasets")}
     port = str(closed_port())
     ranks = [

@@ -10,8 +10,10 @@ The rules, in order (the README's "Where the answer is read" table says the same
   intermediate box followed by prose and a final box is the final box alone. A final statement ("The final
   answer is 169", "Final Answer: 169", "**Answer:** 169") after the last box wins over it.
 - Letters (GPQA): the last "Answer: X" (the format the prompt asks for: "Answer: (B) 42 kJ", "**Final
-  Answer: (C) ...**") wins; without one, the last other explicit choice ("the answer is D) ...", "I'd go
-  with C") or boxed letter. A box is a letter only when it holds one (`\\boxed{B = 0.2\\,T}` is a quantity,
+  Answer: (C) ...**", "Answer: Option [D]", "答案：B" and the answer word of every language lighteval carries,
+  full-width letters read as their ASCII twins) wins, unless it names two options ("Answer: B or C": no
+  answer); without one, the last other explicit choice ("the answer is D) ...", "I'd go with C") or boxed
+  letter. A box is a letter only when it holds one (`\\boxed{B = 0.2\\,T}` is a quantity,
   not option B); a bare "A" or "I" before a word, and a lowercase letter in prose, are words. Failing all of
   these, a last line that is nothing but a letter.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from recipes.protocol.markup import BOXED_OPEN, THINK_CLOSE, THINK_OPEN, boxes
 
@@ -169,20 +172,76 @@ def locate_math(response: str, *, thinking: bool = True, lenient: bool = False) 
 # An option letter in a box: `B`, `(B)`, `\\text{B}`, `B) 42 kJ`, `B. 42 kJ`, `c`, but not `B = 0.2 T`.
 _BOX_LETTER = re.compile(r"^\s*(?:\(\s*([A-Za-z])\s*\)|([A-Za-z])\s*(?:$|\)|[.:](?!\d)))")
 _LETTER_TEXT = re.compile(r"\\(?:text|mathrm|textbf|mathbf)\s*\{([^{}]*)\}")
+# The letter after a marker: markup, quotes, an "is:", the option word or "either" may come first; the letter in
+# parentheses or brackets, or standing alone ("Answer: **B**", "is: (C)", "Answer: Option [D]", "Answer: 'A'").
 _LETTER = (
-    r"[*_$\s]*(?:\\(?:text|textbf|mathrm|boxed)\{\s*)?(?:\(\s*(?P<paren>[A-Za-z])\s*\)|(?P<bare>[A-Za-z]))"
+    r"[*_$\s]*:?[*_$\s]*(?i:(?:option|choice)\s+|(?:either|both)\s+)?"
+    r"(?:\\(?:text|textbf|mathrm|boxed)\{\s*)?[\"'“‘`]?\s*"
+    r"(?:[(\[【「]\s*(?P<paren>[A-Za-z])\s*[)\]】」]|(?P<bare>[A-Za-z]))"
 )
-# The format the GPQA prompt asks for: "Answer: X" (also "Final Answer:", "Choice:", bold, parenthesised).
-_FORMATTED = re.compile(r"(?i:\b(?:final\s+answer|answer|choice|option)(?:[*_]+)?[ \t]*:)" + _LETTER)
-# Other explicit choices: "the answer is D) ...", "the correct option is B", "I'd go with D", "option B is correct".
-_STATED = re.compile(
-    r"(?i:\b(?:(?:final|correct)\s+)?(?:answer|option|choice)\s+is\b(?:\s+(?:option|choice)\b)?"
-    r"|\bi(?:'d|\s+would|'ll|\s+will)?\s+(?:go\s+with|choose|pick|select)\b(?:\s+(?:option|choice)\b)?)"
-    + _LETTER
-    + r"|(?i:\b(?:option|choice))\s+\(?(?P<named>[A-Z])\)?\s+is\s+(?i:correct|right)"
-)
+# Latin and Cyrillic letters: a marker word must not continue one (CJK words are written without spaces).
+_NOT_AFTER_LETTER = r"(?<![A-Za-z\u00C0-\u024F\u0400-\u04FF])"
+_SPACED = re.compile(r"[A-Za-z\u00C0-\u024F\u0370-\u04FF]")  # scripts that put spaces between words
+# Answer words lighteval's literals lack: Japanese writes 答え or 正解 more than 回答; Korean is not carried.
+_EXTRA_ANSWER_WORDS = ("答え", "解答", "正解", "정답")
+
+
+@cache
+def _literals() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(answer words, connectives) in the languages lighteval carries: the answer word of its multilingual
+    multiple-choice templates and its "or"/"and" words (lighteval.tasks.templates.utils.translation_literals),
+    the maintained source, longest first."""
+    from lighteval.tasks.templates.utils.translation_literals import TRANSLATION_LITERALS
+
+    answers, connectives = set(_EXTRA_ANSWER_WORDS), set()
+    for literals in TRANSLATION_LITERALS.values():
+        for attribute, bucket in (("answer", answers), ("or_word", connectives), ("and_word", connectives)):
+            try:
+                value = getattr(literals, attribute)
+            except AttributeError:  # lighteval raises for a literal a language lacks
+                continue
+            if value and value.strip():
+                bucket.add(value.strip())
+    by_length = lambda words: tuple(sorted(words, key=lambda w: (-len(w), w)))  # noqa: E731
+    return by_length(answers), by_length(connectives)
+
+
+@cache
+def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    answers, connectives = _literals()
+    words = "|".join(re.escape(w) for w in answers)
+    # The format the GPQA prompt asks for, "Answer: X", in any language lighteval carries ("答案：B", "Antwort:
+    # C", "Réponse : D"); also "Final Answer:", "Choice:", bold, parenthesised.
+    formatted = re.compile(
+        rf"(?i:\b(?:final\s+answer|answer|choice|option)(?:[*_]+)?[ \t]*:|{_NOT_AFTER_LETTER}(?:{words})(?:[*_]+)?[ \t]*:)"
+        + _LETTER
+    )
+    # Other explicit choices: "the answer is D) ...", "the correct option is B", "I'd go with D", "option B is
+    # correct"; in another language, the answer word and at most a few words before a capital letter ("答案是B",
+    # "La réponse correcte est C", "Die Antwort lautet C").
+    stated = re.compile(
+        r"(?i:\b(?:(?:final|correct)\s+)?(?:answer|option|choice)\s+is\b(?:\s+(?:option|choice)\b)?"
+        r"|\bi(?:'d|\s+would|'ll|\s+will)?\s+(?:go\s+with|choose|pick|select)\b(?:\s+(?:option|choice)\b)?)"
+        + _LETTER
+        + r"|(?i:\b(?:option|choice))\s+\(?(?P<named>[A-Z])\)?\s+is\s+(?i:correct|right)"
+        + rf"|{_NOT_AFTER_LETTER}(?i:{words})(?:[^\n.;!?。！？A-Z]{{0,24}}?)"
+        + r"(?<![A-Za-z])[*_$\s\"'“‘`]*(?:[(\[【「]\s*(?P<foreign_paren>[A-Z])\s*[)\]】」]|(?P<foreign>[A-Z]))"
+    )
+    # After a letter: a connective and another option ("B or C", "(B) 或 (C)", "B/C", "B, C"): no single answer.
+    spaced = "|".join(re.escape(w) for w in connectives if _SPACED.match(w))  # words between spaces
+    touching = "|".join(re.escape(w) for w in connectives if not _SPACED.match(w))  # CJK: "B或C"
+    hedge = re.compile(
+        rf"[ \t]*[)\]】」\"'”’*_$]*[ \t]*(?:,|/|{_NOT_AFTER_LETTER}(?i:{spaced})(?![A-Za-z\u00C0-\u024F\u0400-\u04FF])"
+        rf"|{touching})[ \t]*"
+        r"(?i:(?:possibly|maybe|perhaps)\s+)?[*_$\"'“‘`]*[(\[【「]?[ \t]*(?P<other>[A-Za-z])(?![A-Za-z])"
+    )
+    return formatted, stated, hedge
+
+
 # A word after a bare "A" or "I" makes it the English word ("The answer is A bit tricky"), except these.
 _AFTER_A = {"because", "since", "as"}
+# Full-width forms (Ａ, （Ｂ）, ：) read as their ASCII twins, one character for one, so offsets hold.
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
 def _bare_letter_ok(letter: str, following: str) -> bool:
@@ -197,40 +256,75 @@ def _bare_letter_ok(letter: str, following: str) -> bool:
     return not (letter in "AI" and word and word.group(1) not in _AFTER_A)
 
 
-def _choices(pattern: re.Pattern, text: str, offset: int, letters: tuple[str, ...]) -> list[Located]:
+@dataclass(frozen=True)
+class _Choice:
+    located: Located
+    hedge: bool  # another option follows, joined by "or", "and", "/", ","
+    only_options: bool  # ... and nothing else until the end of the sentence: no single answer was given
+
+
+def _choices(pattern: re.Pattern, text: str, offset: int, letters: tuple[str, ...]) -> list[_Choice]:
+    _, _, hedge = _patterns()
     found = []
     for match in pattern.finditer(text):
-        group = next(g for g in ("paren", "bare", "named") if g in pattern.groupindex and match.group(g))
+        group = next(
+            g
+            for g in ("paren", "bare", "named", "foreign_paren", "foreign")
+            if g in pattern.groupindex and match.group(g)
+        )
         letter = match.group(group)
-        if group == "bare" and not _bare_letter_ok(letter, text[match.end(group) : match.end(group) + 24]):
+        if group in ("bare", "foreign") and not _bare_letter_ok(
+            letter, text[match.end(group) : match.end(group) + 24]
+        ):
             continue
-        if letter.upper() in letters:
-            start, end = offset + match.start(group), offset + match.end(group)
-            found.append(Located(letter.upper(), start, end, "letter-statement"))
+        if letter.upper() not in letters:
+            continue
+        start, end = offset + match.start(group), offset + match.end(group)
+        joined = hedge.match(text, match.end(group))
+        others = False
+        rest = ""
+        while joined and joined.group("other").upper() in letters:
+            others = True
+            rest = text[joined.end() : joined.end() + 80].split("\n", 1)[0]
+            joined = hedge.match(text, joined.end())
+        only = others and re.match(r"^[ \t)\]】」\"'”’*_$]*(?:[.!?。！？,;]|$)", rest) is not None
+        found.append(_Choice(Located(letter.upper(), start, end, "letter-statement"), others, only))
     return found
+
+
+def _last(choices: list[_Choice]) -> _Choice | None:
+    """The last choice that names one option or names only options (a hedge); one that lists options inside a
+    sentence ("B and C are both wrong") names none and is passed over."""
+    usable = [c for c in choices if not c.hedge or c.only_options]
+    return usable[-1] if usable else None
 
 
 def locate_letter(
     response: str, letters: tuple[str, ...], *, thinking: bool = True, lenient: bool = False
 ) -> Located | None:
     """The option a multiple-choice response chose, or None. The last "Answer: X" (the format the prompt
-    asks for) wins; without one, the last other explicit choice or boxed letter; failing all, a last line
-    that is nothing but a letter."""
+    asks for, in any language lighteval carries) wins; without one, the last other explicit choice or boxed
+    letter; failing all, a last line that is nothing but a letter. A final choice that names two options or more
+    ("Answer: B or C") is no single answer: None."""
     region = answer_region(response, thinking=thinking, lenient=lenient)
     if region is None:
         return None
     text, offset = region
-    formatted = _choices(_FORMATTED, text, offset, letters)
-    if formatted:
-        return formatted[-1]
-    chosen = _choices(_STATED, text, offset, letters)
+    text = text.translate(_FULLWIDTH)
+    formatted_pattern, stated_pattern, _ = _patterns()
+    formatted = _last(_choices(formatted_pattern, text, offset, letters))
+    if formatted is not None:
+        return None if formatted.hedge else formatted.located
+    stated = [c for c in _choices(stated_pattern, text, offset, letters) if not c.hedge or c.only_options]
+    chosen = [(c.located, c.hedge) for c in stated]
     for start, end, contents in boxes(text):
         match = _BOX_LETTER.match(_LETTER_TEXT.sub(r"\1", contents))
         letter = match and (match.group(1) or match.group(2)).upper()
         if letter in letters:
-            chosen.append(Located(letter, offset + start, offset + end, "letter-box"))
+            chosen.append((Located(letter, offset + start, offset + end, "letter-box"), False))
     if chosen:
-        return max(chosen, key=lambda c: c.start)
+        located, hedged = max(chosen, key=lambda c: c[0].start)
+        return None if hedged else located
     lines = [(m.start(), m.group()) for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
     if lines:
         start, line = lines[-1]

@@ -12,8 +12,12 @@ clock times that both parse to complex infinity and compare equal. On top of it,
   and `\\text{3:15 p.m.}` verbatim), and golds math-verify cannot parse by text alone (the evaluation counts them);
 - refuses pathological answers (thousands of nested brackets, towers of powers) before any parse, so each one
   costs microseconds instead of the 5-second timeout; they are compared as plain text only;
-- reads GPQA letters with the rules of recipes.protocol.answers: the last "Answer: X" wins, else the last
-  other explicit choice or boxed letter.
+- reads Unicode math (`30°`, `√2`, `x²`, `−5`, `4π`) as the LaTeX it stands for (recipes.protocol.unicode_math);
+- compares numbers below 1 to 6 significant digits, where math-verify's 6-decimal rounding makes 1e-7 and 2e-7
+  equal, and marks wrong an answer whose number agrees but whose words say the opposite ("n is odd" against
+  "n is even", `\\geq 7` against `\\leq 7`);
+- reads GPQA letters with the rules of recipes.protocol.answers: the last "Answer: X" wins (in any language
+  lighteval carries), else the last other explicit choice or boxed letter; a hedge ("B or C") is no answer.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from functools import cache, lru_cache
 from typing import Literal
 
 from recipes.protocol.answers import answer_region, locate_letter, locate_math
+from recipes.protocol.unicode_math import latex_from_unicode
 
 TIMEOUT_SECONDS = 5
 MIN_MATH_VERIFY = (0, 9)
@@ -191,7 +196,85 @@ def _verify(parsed_gold: tuple, source: str) -> tuple[bool, str | None]:
     if not predicted:
         return False, None
     correct = bool(mv.verify(list(parsed_gold), predicted, timeout_seconds=TIMEOUT_SECONDS))
+    if correct and _small_numbers_differ(parsed_gold[0], predicted[0]):
+        correct = False
     return correct, predicted[-1] if isinstance(predicted[-1], str) else None
+
+
+# math-verify compares numbers after rounding to 6 decimal places: below 1 that loses significant digits, and
+# 1e-7 equals 2e-7. Numbers that small are compared to 6 significant digits instead (as it compares 1.5 and
+# 1.5000001, so 1/3 and 0.333333 still agree).
+RELATIVE_TOLERANCE = 2e-6
+
+
+def _small_numbers_differ(gold, predicted) -> bool:
+    import sympy
+
+    if not (isinstance(gold, sympy.Expr) and isinstance(predicted, sympy.Expr)):
+        return False
+    if not (gold.is_number and predicted.is_number):
+        return False
+    try:
+        a, b = complex(sympy.N(gold, 30)), complex(sympy.N(predicted, 30))
+    except (TypeError, ValueError, ArithmeticError):
+        return False
+    scale = max(abs(a), abs(b))
+    return 0 < scale < 1 and abs(a - b) > RELATIVE_TOLERANCE * scale
+
+
+# Words whose opposite turns an answer around while leaving its number alone ("12 (minimum)" is not "12
+# (maximum)", "n is odd" is not "n is even"): math-verify drops the words and compares what is left.
+OPPOSITES = (
+    ("even", "odd"),
+    ("least", "most"),
+    ("minimum", "maximum"),
+    ("min", "max"),
+    ("minimal", "maximal"),
+    ("smallest", "largest"),
+    ("smallest", "greatest"),
+    ("lowest", "highest"),
+    ("positive", "negative"),
+    ("increasing", "decreasing"),
+    ("greater", "less"),
+    ("greater", "smaller"),
+    ("more", "fewer"),
+    ("more", "less"),
+    ("above", "below"),
+    ("true", "false"),
+    ("yes", "no"),
+    ("clockwise", "counterclockwise"),
+    ("clockwise", "anticlockwise"),
+    ("inside", "outside"),
+    ("finite", "infinite"),
+    ("convergent", "divergent"),
+    ("converges", "diverges"),
+    ("rational", "irrational"),
+    ("possible", "impossible"),
+    ("always", "never"),
+)
+_RELATION = re.compile(r"^[\s$({]*(\\(?:geq?|leq?|gt|lt|neq?)(?![A-Za-z])|[<>]=?|[≤≥≠])")
+_RELATION_NAMES = {
+    "\\ge": ">=", "\\geq": ">=", "≥": ">=", ">=": ">=", "\\gt": ">", ">": ">",
+    "\\le": "<=", "\\leq": "<=", "≤": "<=", "<=": "<=", "\\lt": "<", "<": "<",
+    "\\ne": "!=", "\\neq": "!=", "≠": "!=",
+}  # fmt: skip
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", re.sub(r"\\[A-Za-z]+", " ", text).lower()))
+
+
+def opposed(answer: str, gold: str) -> bool:
+    """Whether an answer says the opposite of the gold in a word that carries the meaning, or opens with the
+    opposite relation (`\\geq 7` against `\\leq 7`)."""
+    said, meant = _words(answer), _words(gold)
+    if any((a in said and b in meant) or (b in said and a in meant) for a, b in OPPOSITES):
+        return True
+    relations = [_RELATION.match(t) for t in (answer, gold)]
+    if all(relations):
+        names = [_RELATION_NAMES.get(m.group(1), m.group(1)) for m in relations]
+        return names[0] != names[1]
+    return False
 
 
 def grade_math(response: str, gold: str, thinking: bool, lenient: bool) -> Grade:
@@ -203,12 +286,13 @@ def grade_math(response: str, gold: str, thinking: bool, lenient: bool) -> Grade
     for located in candidates:
         span = (located.start, located.end)
         if located.how == "tail":
-            source = located.text
+            source = latex_from_unicode(located.text, delimit=True)
         elif located.how == "boxes":
-            source = _TEXT_NUMBER.sub(lambda m: m.group(1), response[located.start : located.end])
+            boxed = latex_from_unicode(response[located.start : located.end])
+            source = _TEXT_NUMBER.sub(lambda m: m.group(1), boxed)
         else:
-            source = _as_math(located.text)
-        if located.how != "tail" and _plain(located.text) == _plain(gold):
+            source = _as_math(latex_from_unicode(located.text))
+        if located.how != "tail" and _plain(latex_from_unicode(located.text)) == _plain(gold):
             return Grade(correct=True, extracted=located.text, span=span)
         if pathological(located.text):
             if located.how == "tail":
@@ -223,6 +307,8 @@ def grade_math(response: str, gold: str, thinking: bool, lenient: bool) -> Grade
         except Exception:  # a checker failure on one odd answer must not sink a whole evaluation
             return Grade(correct=False, extracted=None)
         if extracted is not None:
+            if correct and located.how != "tail" and opposed(latex_from_unicode(located.text), gold):
+                correct = False
             return Grade(correct=correct, extracted=extracted, span=span)
     return first or Grade(correct=False, extracted=None)
 
