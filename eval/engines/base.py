@@ -10,6 +10,8 @@ would have (vLLM's CPU build takes no per-request seeds, and transformers seeds 
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,6 +20,7 @@ from eval.stores.fingerprint import text_fingerprint
 from eval.stores.generations import Sample, SamplingSettings
 from recipes.errors import UserError
 from recipes.gpus import vllm_available
+from recipes.locks import release_all
 
 
 def prompt_seed(run_seed: int, rendered_prompt: str) -> int:
@@ -78,3 +81,64 @@ def choose_backend(requested: str) -> str:
         print("notice: vLLM is not installed: generating with transformers (slower; fine for small models)")
         return "transformers"
     return requested
+
+
+def stop_descendants(grace_s: float = 3.0) -> None:
+    """Terminate every process this one started (vLLM's engine core and workers), killing what outlives
+    `grace_s`."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=grace_s)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
+@contextlib.contextmanager
+def interruptible_start(grace_s: float = 5.0) -> Iterator[None]:
+    """Starting an engine: a Ctrl-C (or SIGTERM, or SIGHUP when the terminal closes) ends this process.
+
+    vLLM 0.31 waits for its engine core in pyzmq polls that swallow KeyboardInterrupt, while the engine core
+    itself dies of the same Ctrl-C: the parent then waits for a ready message that never comes (for
+    VLLM_ENGINE_READY_TIMEOUT_S), holding the generation store's lock. Here the signal stops the engine's
+    processes and raises KeyboardInterrupt; if the start has not unwound within `grace_s`, the process exits
+    (status 128 + signal), which releases its locks. Nothing has been generated yet, so nothing is lost."""
+    import signal
+    import sys
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    started = threading.Event()
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.getsignal(s) for s in signals}
+
+    def interrupted(signum, frame):
+        def finish() -> None:
+            stop_descendants()
+            if not started.wait(grace_s):
+                print(
+                    "interrupted while the engine was starting: nothing was generated yet; run the same command "
+                    "again to resume.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                release_all()
+                os._exit(128 + signum)
+
+        threading.Thread(target=finish, daemon=True).start()
+        raise KeyboardInterrupt
+
+    for s in signals:
+        signal.signal(s, interrupted)
+    try:
+        yield
+    finally:
+        started.set()
+        for s, handler in previous.items():
+            signal.signal(s, handler)

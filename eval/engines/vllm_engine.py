@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from eval.engines.base import Request, sample_seed
+from eval.engines.base import Request, interruptible_start, sample_seed
 from eval.stores.generations import Sample
 from recipes.protocol.markup import reasoning_token_count, think_close_id
 from recipes.schema import VllmSpec
@@ -70,7 +70,10 @@ class VllmEngine:
         # an offline batch engine, as vllm.LLM is: its batching defaults (max_num_seqs 1024 and
         # max_num_batched_tokens 16384 on an H100, 256/4096 on a CPU) rather than the bare-engine
         # fallback of 128 sequences and 2048 tokens
-        self.engine = LLMEngine.from_engine_args(EngineArgs(**kwargs), usage_context=UsageContext.LLM_CLASS)
+        with interruptible_start():  # a Ctrl-C while vLLM starts ends the process (see there)
+            self.engine = LLMEngine.from_engine_args(
+                EngineArgs(**kwargs), usage_context=UsageContext.LLM_CLASS
+            )
         self._next_id = 0
         self.close_id = None if self.random_weights else think_close_id(self.engine.get_tokenizer())
 

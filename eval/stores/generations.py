@@ -7,16 +7,13 @@ again, and only the missing samples are generated. Files written before samples 
 (one line per prompt with all its samples) read the same.
 
 Several processes may share the cache (two evaluations of one model, Slurm array tasks on one
-filesystem): `claim()` takes an exclusive POSIX lock (fcntl.lockf on a `.lock` file beside the store) that
-a process holds while it generates into the store and that the kernel releases when it dies. POSIX locks
-belong to the process, so the engine processes vLLM forks never inherit one, and NFS honours them (through
-its lock manager). Whoever takes the lock next re-reads the file, so no sample is generated twice.
+filesystem): `claim()` holds the store's lock (recipes.locks: a POSIX lock on a `.lock` file beside the store,
+naming its holder, released by the kernel when the holder dies, taken over from a hung one) while it generates
+into the store. Whoever takes the lock next re-reads the file, so no sample is generated twice.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
 import os
 import time
@@ -27,6 +24,7 @@ from pathlib import Path
 
 from eval.stores.fingerprint import text_fingerprint
 from recipes.errors import UserError
+from recipes.locks import FileLock
 from recipes.paths import cache_dir
 
 
@@ -151,33 +149,15 @@ class GenerationStore:
 
     @contextmanager
     def claim(self, waiting: str = "") -> Iterator[None]:
-        """Hold the store's lock: generate into it and no other process does. If another holds it, print
-        `waiting` and wait for it. The store is re-read once the lock is held."""
-        lock_path = self.path.with_suffix(".lock")
-        with open(lock_path, "a+") as lock:
-            try:
-                fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as err:
-                if err.errno not in (errno.EACCES, errno.EAGAIN):
-                    raise UserError(
-                        f"cannot lock {lock_path} ({err.strerror}): the cache's filesystem does not support "
-                        "locks (Lustre: mount with -o flock); set REASONLIFT_CACHE to a folder that does"
-                    ) from None
-                lock.seek(0)
-                holder = lock.read().strip() or "another process"
-                if waiting:
-                    print(f"{waiting}: {holder} is generating it; waiting for it to finish")
-                fcntl.lockf(lock, fcntl.LOCK_EX)
-            lock.seek(0)
-            lock.truncate()
-            lock.write(f"pid {os.getpid()} on {os.uname().nodename}")
-            lock.flush()
+        """Hold the store's lock (recipes.locks): generate into it and no other process does. If another holds
+        it, print `waiting` and wait for it; a holder that is gone (killed, hung) is taken over. The store is
+        re-read once the lock is held."""
+        with FileLock(self.path.with_suffix(".lock"), "generating it").hold(waiting):
             try:
                 self.reload()
                 yield
             finally:
                 self.sync()
-                fcntl.lockf(lock, fcntl.LOCK_UN)
 
     def __len__(self) -> int:
         """Prompts with all their samples saved."""
