@@ -8,9 +8,29 @@ weights.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from recipes.errors import UserError
+
+PROBE_TIMEOUT_S = 5.0
+
+
+@cache
+def hub_reachable() -> bool:
+    """Whether the hub answers within PROBE_TIMEOUT_S (asked once per process). Without it, huggingface_hub
+    retries a dead connection for most of a minute before the cache is even looked at."""
+    import httpx
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    try:
+        httpx.head(constants.ENDPOINT, timeout=PROBE_TIMEOUT_S)
+    except httpx.HTTPError:
+        return False
+    return True
+
 
 TOKENIZER_FILES = ["*.json", "*.model", "*.txt", "*.jinja", "*.tiktoken"]
 MODEL_FILES = [*TOKENIZER_FILES, "*.safetensors"]
@@ -34,6 +54,8 @@ def snapshot(repo_id: str, revision: str | None, patterns: list[str] | None = No
         )
 
     try:
+        if not hub_reachable():
+            return download(local_only=True)
         try:
             return download(local_only=False)
         except (OfflineModeIsEnabled, httpx.ConnectError, httpx.TimeoutException):

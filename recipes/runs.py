@@ -37,18 +37,51 @@ def compare_dir(recipe: Recipe) -> Path:
     return folder
 
 
-def saved_checkpoints(folder: Path) -> list[Path]:
-    """Every checkpoint-N folder the Trainer saved, by step (named as transformers names and finds them)."""
+# Written into a checkpoint folder once everything in it is on disk (train.checkpoints.MarkComplete): a save that
+# the disk, a time limit or kill -9 cut short leaves a folder without it.
+COMPLETE_MARKER = ".complete"
+
+
+def checkpoint_complete(folder: Path) -> bool:
+    """Whether a checkpoint was written whole: marked so, or (saved before the marker, or cut between the
+    trainer's state and the marker) holding a trainer_state.json that parses, which the Trainer writes after the
+    weights, optimizer, scheduler and RNG states."""
+    if (folder / COMPLETE_MARKER).exists():
+        return True
+    import json
+
+    try:
+        json.loads((folder / "trainer_state.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def saved_checkpoints(folder: Path, complete_only: bool = True) -> list[Path]:
+    """Every checkpoint-N folder the Trainer saved, by step (named as transformers names and finds them); only
+    those written whole unless `complete_only` is False."""
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
     pattern = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
     found = [p for p in folder.iterdir() if p.is_dir() and pattern.match(p.name)] if folder.is_dir() else []
+    if complete_only:
+        found = [p for p in found if checkpoint_complete(p)]
     return sorted(found, key=lambda p: int(pattern.match(p.name).group(1)))
 
 
 def last_checkpoint(folder: Path) -> Path | None:
-    """The checkpoint-N folder with the highest N (transformers' own lookup, as the Trainer resumes)."""
-    from transformers.trainer_utils import get_last_checkpoint
+    """The last checkpoint written whole (what a resume continues from); transformers' own lookup takes the
+    highest step whether or not its save finished."""
+    found = saved_checkpoints(folder)
+    return found[-1] if found else None
 
-    found = get_last_checkpoint(str(folder)) if folder.is_dir() else None
-    return Path(found) if found else None
+
+def incomplete_checkpoints(folder: Path) -> list[Path]:
+    """Checkpoint folders whose save did not finish, newer than the last complete one."""
+    last = last_checkpoint(folder)
+    step = int(last.name.rsplit("-", 1)[-1]) if last else -1
+    return [
+        p
+        for p in saved_checkpoints(folder, complete_only=False)
+        if not checkpoint_complete(p) and int(p.name.rsplit("-", 1)[-1]) > step
+    ]

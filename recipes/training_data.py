@@ -51,9 +51,11 @@ def check_local_file(path: Path) -> None:
 
     if path.stat().st_size == 0:
         raise UserError(f"train.dataset.path: {path} is empty")
+    if path.suffix in (".jsonl", ".json", ".csv"):
+        _check_utf8(path)
     if path.suffix != ".jsonl":
         return
-    with path.open(encoding="utf-8-sig", errors="replace") as lines:  # a byte-order mark is fine
+    with path.open(encoding="utf-8-sig") as lines:  # a byte-order mark is fine
         rows = 0
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -69,6 +71,23 @@ def check_local_file(path: Path) -> None:
             rows += 1
     if not rows:
         raise UserError(f"train.dataset.path: {path} holds no rows")
+
+
+def _check_utf8(path: Path) -> None:
+    """Text files must be UTF-8 (datasets reads them so, and fails mid-load with a long traceback): the first
+    line that is not, named."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError as err:
+                raise UserError(
+                    f"train.dataset.path: {path} line {number} is not UTF-8 (byte 0x{line[err.start]:02x} at column "
+                    f"{err.start + 1}); convert it, e.g. `iconv -f latin1 -t utf-8`"
+                ) from None
 
 
 def problem_statements(spec: DatasetSpec, method: str) -> list[str]:

@@ -59,6 +59,11 @@ def test_rows_longer_than_max_length_are_counted_and_dropped_or_kept(tmp_path, c
         (b'{"messages": []}\n{"messages": [\n', "line 2 is not valid JSON"),
         (b'{"messages": []}\n[1, 2]\n', "line 2 is not a JSON object"),
         (b'\xef\xbb\xbf{"messages": []}\n{"messages": [\n', "line 2 is not valid JSON"),  # a BOM is fine
+        # latin-1, not UTF-8: it passed the check, then failed inside datasets with a 60-line traceback
+        (
+            b'{"messages": []}\n{"messages": [{"role": "user", "content": "caf\xe9"}]}\n',
+            "line 2 is not UTF-8",
+        ),
     ],
 )
 def test_a_broken_training_file_is_one_line_naming_the_line(tmp_path, content, message, capsys):

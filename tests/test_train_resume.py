@@ -53,7 +53,9 @@ def test_sfts_token_counter_continues_from_the_checkpoint(tmp_path, monkeypatch)
     recipe, out = _run_folder(tmp_path, 15, [40], 40, 14.0)
     seen = {}
     trainer = SimpleNamespace(
-        _total_train_tokens=0, train=lambda **_: seen.update(at=trainer._total_train_tokens)
+        _total_train_tokens=0,
+        train=lambda **_: seen.update(at=trainer._total_train_tokens),
+        add_callback=lambda callback: None,
     )
     monkeypatch.setattr(common, "save_final_model", lambda *a: None)
     trainer.is_world_process_zero = lambda: False
@@ -61,10 +63,13 @@ def test_sfts_token_counter_continues_from_the_checkpoint(tmp_path, monkeypatch)
     assert seen["at"] == 40_000
 
 
-def test_tokens_per_second_after_a_resume_counts_the_segment_only(tmp_path):
+def test_tokens_per_second_after_a_resume_counts_the_segment_only(tmp_path, monkeypatch):
+    """The tokens trained before the resume are read before training: by the summary, save_total_limit has
+    rotated the checkpoint the run resumed from away (it reported 893 tokens/s where ~447 were trained)."""
+    import shutil
     from types import SimpleNamespace
 
-    from train.common import write_summary
+    import train.common as common
 
     recipe, out = _run_folder(tmp_path, 15, [40], 40, 14.0)
     history = [
@@ -72,11 +77,20 @@ def test_tokens_per_second_after_a_resume_counts_the_segment_only(tmp_path):
         {"step": 60, "num_tokens": 60_000},
         {"train_runtime": 10.0},
     ]
+
+    def train(**_):
+        shutil.rmtree(out / "checkpoint-40")  # rotated away by a later save
+
     trainer = SimpleNamespace(
         state=SimpleNamespace(log_history=history, global_step=60, epoch=15.0),
         args=SimpleNamespace(world_size=1),
+        train=train,
+        add_callback=lambda callback: None,
+        is_world_process_zero=lambda: True,
     )
-    summary = write_summary(recipe, trainer, started=0.0, resumed=out / "checkpoint-40")
+    tokenizer = SimpleNamespace(save_pretrained=lambda folder: None)
+    monkeypatch.setattr(common, "save_final_model", lambda *a: None)
+    summary = common.train_and_save(recipe, trainer, tokenizer, out / "checkpoint-40", 0.0, {})
     assert summary["tokens"] == 60_000 and summary["segment_tokens"] == 20_000
     assert summary["tokens_per_s"] == 2_000.0 and summary["resumed_from_step"] == 40
 

@@ -19,11 +19,22 @@ from recipes.builtins import resolve
 from recipes.cli import Overrides, RecipeArgument, run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.gpus import gpu_available
+from recipes.hub import hub_reachable
+from recipes.locks import FileLock
 from recipes.paths import REPO_ROOT
 from recipes.runs import output_dir
 from recipes.schema import Recipe
 from recipes.wandb_env import REASON_VAR, choose_mode
-from train.common import check_output_dir, finished_notice, finished_run, launch_config
+from train.checkpoints import set_aside_incomplete
+from train.common import (
+    check_output_dir,
+    check_resume_matches,
+    copy_recipe,
+    finished_notice,
+    finished_run,
+    launch_config,
+    model_location,
+)
 from train.data import load_for_method
 from train.plan.build import build_plan, hardware_for
 
@@ -80,6 +91,10 @@ def launch_command(
     processes = plan.processes
     check_with_trl(recipe.train.method, recipe.train.args, processes or launch.num_processes)
     load_for_method(recipe.train.method, recipe.train.dataset)
+    if rendezvous.machine_rank == 0:  # the folder is shared: one node checks it
+        check_output_writable(recipe, plan, force)
+    if not recipe.model.from_recipe:
+        model_location(recipe)  # a hub model: downloaded once here, or a one-line error when it cannot be
     world = processes or int(raw_config.get("num_processes", 1))
     if launch.use_cpu and world > 1 and not raw_config.get("mpirun_config"):
         # accelerate launches multi-CPU jobs through mpirun; without MPI, torch's own launcher starts the
@@ -158,6 +173,32 @@ def _single_process():
         AcceleratorState._reset_state(reset_partial_state=True)
 
 
+def check_output_writable(recipe: Recipe, plan, force: bool) -> None:
+    """The output folder can be written, and its filesystem has room for what the run saves (the plan's
+    checkpoint and final-model sizes): refused here, in one line, rather than by a worker mid-save."""
+    import tempfile
+
+    folder = output_dir(recipe)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise UserError(
+            f"train.output_dir {folder}: cannot write there ({err.strerror}); choose a writable folder"
+        ) from None
+    free = shutil.disk_usage(folder).free
+    need_once = plan.checkpoint_bytes + plan.final_bytes if plan.checkpoint_bytes else 0
+    if need_once and free < need_once:
+        message = (
+            f"train.output_dir {folder}: {free / 1e9:,.1f} GB free, and one checkpoint plus the final model take "
+            f"~{need_once / 1e9:,.1f} GB (`make plan` has the sizes): the first save would fail"
+        )
+        if not force:
+            raise UserError(message + "; free space or choose another folder (force=1 tries anyway)")
+        print(f"warning: {message} (force=1: going ahead)")
+
+
 def base_model_ready(recipe: Recipe) -> bool:
     return not recipe.model.from_recipe or (Path(recipe.model.name_or_path) / "config.json").exists()
 
@@ -182,18 +223,43 @@ def launch_env(command: list[str]) -> dict[str, str]:
         env.setdefault("OMP_NUM_THREADS", "1")
     if not gpu_available():
         env.setdefault("DS_ACCELERATOR", "cpu")  # DeepSpeed would guess the same, with a warning per process
+    if hub_reachable.cache_info().currsize and not hub_reachable():
+        env.setdefault("HF_HUB_OFFLINE", "1")  # found out here: no worker waits on the hub again
     return env
 
 
 def run_launch(command: list[str]) -> None:
-    process = subprocess.Popen(command, env=launch_env(command))
-    try:
-        returncode = process.wait()
-    except KeyboardInterrupt:  # the workers got the same Ctrl-C: let them stop before saying so
-        process.wait()
-        raise
+    """Run the launch; a worker that failed for a reason it could say in one line has said it, and accelerate's
+    traceback about the failed worker is left out (train.failures)."""
+    import tempfile
+
+    from train.failures import FAILURE_FILE_VAR, QuietTracebacks
+
+    with tempfile.NamedTemporaryFile(prefix="reasonlift-failure-", suffix=".txt") as failure:
+        env = {**launch_env(command), FAILURE_FILE_VAR: failure.name}
+        process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+        errors = QuietTracebacks(process.stderr)
+        try:
+            returncode = process.wait()
+        except KeyboardInterrupt:  # the workers got the same Ctrl-C: let them stop before saying so
+            process.wait()
+            errors.finish(show=False)
+            raise
+        said = Path(failure.name).read_text().strip()
+        errors.finish(show=returncode != 0 and not said)
     if returncode != 0:
-        raise SystemExit(returncode)
+        raise SystemExit(2 if said else returncode)
+
+
+def start_run(recipe: Recipe, resume: bool, force: bool) -> None:
+    """Before the workers start: a resume sets aside checkpoints that were not written whole and refuses a recipe
+    that trains something else than the run it continues; the recipe copy beside the model is this run's."""
+    folder = output_dir(recipe)
+    if resume:
+        set_aside_incomplete(folder)
+        check_resume_matches(recipe, force)
+    folder.mkdir(parents=True, exist_ok=True)
+    copy_recipe(recipe)
 
 
 def remove_previous_run(recipe: Recipe) -> None:
@@ -260,7 +326,12 @@ def train(
             return
         if fresh:
             remove_previous_run(recipe)
-        run_launch(command)
+        if machine_rank == 0:  # one launcher per run holds the folder; the other nodes' join its job
+            with FileLock(output_dir(recipe) / ".train.lock", "training into it").hold(refuse=True):
+                start_run(recipe, resume, force)
+                run_launch(command)
+        else:
+            run_launch(command)
     except KeyboardInterrupt:
         print(
             f"interrupted: the checkpoints saved so far are kept; resume with `make train recipe={recipe_path} "

@@ -185,15 +185,21 @@ def _tokens_at(checkpoint: Path | None) -> int:
 
 
 def write_summary(
-    recipe: Recipe, trainer, started: float, extra: dict[str, Any] | None = None, resumed: Path | None = None
+    recipe: Recipe,
+    trainer,
+    started: float,
+    extra: dict[str, Any] | None = None,
+    resumed: Path | None = None,
+    resumed_tokens: int = 0,
 ) -> dict:
     """train_summary.json: what was trained, for how long, how fast, to what loss, with which code. After a
-    resume, tokens/s is this segment's: the tokens trained since `resumed` over this segment's runtime."""
+    resume, tokens/s is this segment's: the tokens trained since `resumed` (`resumed_tokens`, read before training:
+    save_total_limit may have rotated that checkpoint away since) over this segment's runtime."""
     folder = output_dir(recipe)
     history = trainer.state.log_history
     losses = [h["loss"] for h in history if "loss" in h]
     tokens = max((h.get("num_tokens", 0) for h in history), default=0)
-    segment_tokens = tokens - _tokens_at(resumed)
+    segment_tokens = tokens - resumed_tokens
     runtime = time.time() - started
     train_metrics = next((h for h in reversed(history) if "train_runtime" in h), {})
     summary = {
@@ -240,12 +246,15 @@ def train_and_save(
     recipe: Recipe, trainer, tokenizer, checkpoint: Path | None, started: float, extra: dict
 ) -> dict | None:
     """Run (or resume) training, save the model, tokenizer, recipe copy and summary. None on non-main ranks."""
+    resumed_tokens = _tokens_at(checkpoint)  # now: the checkpoint may be rotated away before the summary
     if checkpoint is not None and hasattr(trainer, "_total_train_tokens"):
         # TRL's SFTTrainer counts its logged num_tokens from 0 again on a resume (the counter is not in the
         # checkpoint): continue it, so the tokens logged, summed and plotted stay cumulative
-        trainer._total_train_tokens = _tokens_at(checkpoint)
+        trainer._total_train_tokens = resumed_tokens
+    from train.checkpoints import mark_complete
     from train.stop import STOP_FILE_VAR, stop_callback
 
+    trainer.add_callback(mark_complete())
     stop = stop_callback()
     if stop is not None:
         trainer.add_callback(stop)
@@ -262,7 +271,75 @@ def train_and_save(
         return None
     tokenizer.save_pretrained(str(output_dir(recipe)))
     copy_recipe(recipe)
-    return write_summary(recipe, trainer, started, extra=extra, resumed=checkpoint)
+    return write_summary(
+        recipe, trainer, started, extra=extra, resumed=checkpoint, resumed_tokens=resumed_tokens
+    )
+
+
+# What may change between a run and its resume: how long it trains, how often it saves and logs.
+CHANGEABLE_ON_RESUME = (
+    "train.args.max_steps",
+    "train.args.num_train_epochs",
+    "train.args.save_steps",
+    "train.args.save_total_limit",
+    "train.args.save_strategy",
+    "train.args.logging_steps",
+    "train.args.log_completions",
+    "train.args.num_completions_to_print",
+)
+
+
+def _flat(value: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flat(item, f"{prefix}.{key}"))
+        return out
+    return {prefix: value}
+
+
+def _what_trains(recipe: Recipe) -> dict[str, Any]:
+    assert recipe.train is not None
+    return {
+        **_flat(recipe.model.model_dump(), "model"),
+        **_flat(recipe.train.model_dump(exclude={"output_dir"}), "train"),
+    }
+
+
+def recipe_changes(recipe: Recipe) -> list[str]:
+    """What differs, as `key: before -> now`, between `recipe` and the copy its run left in the output folder
+    (written when the run started), among the keys that decide what is trained; [] when there is no copy."""
+    copy = output_dir(recipe) / RECIPE_COPY
+    if not copy.exists():
+        return []
+    from recipes import load_recipe
+
+    try:
+        before = _what_trains(load_recipe(copy, check_paths=False))
+    except UserError:
+        return [f"{copy} no longer loads as a recipe"]
+    now = _what_trains(recipe)
+    return [
+        f"{key}: {before.get(key)!r} -> {now.get(key)!r}"
+        for key in sorted(set(before) | set(now))
+        if before.get(key) != now.get(key) and key not in CHANGEABLE_ON_RESUME
+    ]
+
+
+def check_resume_matches(recipe: Recipe, force: bool) -> None:
+    """Refuse to resume a run with a recipe that trains something else, listing what changed (`--force` goes on
+    and the copy beside the model is replaced)."""
+    changes = recipe_changes(recipe)
+    if not changes:
+        return
+    listed = "; ".join(changes)
+    if not force:
+        raise UserError(
+            f"{output_dir(recipe)} was trained with another recipe ({listed}): resuming would continue it with "
+            "different settings. Train into another train.output_dir, start over with fresh=1, or resume anyway "
+            "with force=1"
+        )
+    log.notice(f"resuming with a changed recipe (force): {listed}")
 
 
 def copy_recipe(recipe: Recipe) -> None:

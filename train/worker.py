@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from recipes import load_recipe, log
-from recipes.errors import exit_on_user_error
+from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT
 from recipes.wandb_env import configure, offline_runs, start_run, sync_hint
 from train import common
+from train.failures import FAILURE_FILE_VAR, explain
+
+_output: Path | None = None
 
 
 @exit_on_user_error
@@ -17,6 +22,21 @@ def main(argv: list[str] | None = None) -> None:
         _main(argv)
     except KeyboardInterrupt:  # Ctrl-C reaches every worker: the launcher says what to do, once
         raise SystemExit(130) from None
+    except UserError as err:
+        _said(str(err))
+        raise
+    except Exception as err:
+        line = explain(err, _output)
+        if line is None:
+            raise  # unexpected: its traceback is the information
+        _said(line)
+        raise UserError(line) from None
+
+
+def _said(line: str) -> None:
+    if os.environ.get(FAILURE_FILE_VAR):
+        with open(os.environ[FAILURE_FILE_VAR], "a") as f:
+            f.write(line + "\n")
 
 
 def _main(argv: list[str] | None) -> None:
@@ -28,6 +48,8 @@ def _main(argv: list[str] | None) -> None:
 
     recipe = load_recipe(args.recipe, overrides=args.overrides)
     assert recipe.train is not None
+    global _output
+    _output = common.output_dir(recipe)
     if args.resume and (done := common.finished_run(recipe)):  # a resubmitted or requeued finished job
         log.info(common.finished_notice(done))
         return
@@ -61,10 +83,14 @@ def _main(argv: list[str] | None) -> None:
         summary = run_sft(recipe, resume=args.resume)
     if summary is None:  # not the main process
         return
+    if summary["first_loss"] is None:  # fewer steps than logging_steps: nothing was logged
+        loss = f"no loss logged (logging_steps {recipe.train.args.get('logging_steps')} > the run's steps)"
+    else:
+        loss = f"loss {summary['first_loss']:.3f} -> {summary['final_loss']:.3f}"
+    speed = f"{summary['tokens_per_s']:.0f} tokens/s" if summary["tokens_per_s"] else "tokens/s not logged"
     print(
-        f"trained {recipe.name}: {summary['global_step']} steps in {summary['runtime_s']:.0f}s, "
-        f"loss {summary['first_loss']:.3f} -> {summary['final_loss']:.3f}, "
-        f"{summary['tokens_per_s'] or 0:.0f} tokens/s; saved to {summary['output_dir']}"
+        f"trained {recipe.name}: {summary['global_step']} steps in {summary['runtime_s']:.0f}s, {loss}, {speed}; "
+        f"saved to {summary['output_dir']}"
     )
     if recipe.wandb.enabled and mode == "offline":
         runs = offline_runs(wandb_dir)

@@ -84,6 +84,8 @@ class Plan:
     eval_seconds: float | None = None
     grace_seconds: int | None = None
     disk_bytes: int | None = None
+    checkpoint_bytes: int | None = None  # one checkpoint-N folder, over all processes
+    final_bytes: int | None = None  # the saved model
 
     @property
     def peak_bytes(self) -> int:

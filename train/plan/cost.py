@@ -160,7 +160,7 @@ def training_cost(
     kept = saves if not limit else min(saves, int(limit) + 1)  # the next is written before the oldest goes
     final = final_model_bytes(params, trainable, strategy, weight_bytes, lora)
     disk = kept * checkpoint.total + final
-    plan.disk_bytes = disk
+    plan.disk_bytes, plan.checkpoint_bytes, plan.final_bytes = disk, checkpoint.total, final
     plan.cost.append(
         (
             "checkpoint",
