@@ -22,6 +22,9 @@ export TOKENIZERS_PARALLELISM ?= false
 
 # Commands that need a recipe and got none use the demo's; eval/analyze/chat use a recipe only when given one.
 RECIPE = $(or $(recipe),recipes/smoke/sft.yaml)
+# A value as one shell word, whatever it holds (a path with spaces or quotes): $(call q,$(model))
+q = '$(subst ','"'"',$(1))'
+
 # set="train.args.learning_rate=1e-5 eval.tasks.aime24.n=4": recipe keys overridden for this command
 # (space-separated; no spaces inside a value: [a,b])
 SET_FLAGS = $(foreach item,$(set),--set '$(item)')
@@ -44,7 +47,7 @@ help:
 	@echo "make serve recipe=R [model=M] [port=8000] [host=0.0.0.0]   vLLM's OpenAI server with the eval's settings"
 	@echo "make perf recipe=R (model=M | url=U) [concurrency=1,8,32] [requests=N]   serving latency and throughput"
 	@echo "make vllm-serve recipe=R [tp=N] [port=P]   TRL's vLLM server for GRPO in server mode"
-	@echo "make slurm recipe=R kind=train|grpo|eval [checkpoints=all] [nodes=N] [gpus=N] [cpus=N] [mem=M] [time=T] [parallel=N] [partition=P] [grace=300]   write sbatch scripts"
+	@echo "make slurm recipe=R kind=train|grpo|eval [checkpoints=all] [nodes=N] [gpus=N] [cpus=N] [mem=M] [time=T] [parallel=N] [partition=P] [gpu=h100] [grace=S] [set=...]   write sbatch scripts"
 	@echo "make check-recipe recipe=R     validate a recipe without running anything"
 	@echo "make install [profile=cpu|gpu] create .venv and install (done by the targets above)"
 
@@ -95,58 +98,58 @@ test-all: install
 	REASONLIFT_CACHE=$(TEST_CACHE) $(PY) -m pytest -q --durations=10
 
 train: install
-	$(RL) train $(RECIPE) $(if $(resume),--resume) $(if $(fresh),--fresh) $(if $(nproc),--num-processes $(nproc)) \
+	$(RL) train $(call q,$(RECIPE)) $(if $(resume),--resume) $(if $(fresh),--fresh) $(if $(nproc),--num-processes $(nproc)) \
 		$(if $(force),--force) $(SET_FLAGS)
 
 compare: install
-	$(RL) compare $(RECIPE) $(if $(baseline),--baseline $(baseline)) $(if $(tuned),--tuned $(tuned)) \
+	$(RL) compare $(call q,$(RECIPE)) $(if $(baseline),--baseline $(call q,$(baseline))) $(if $(tuned),--tuned $(call q,$(tuned))) \
 		$(if $(mismatch),--mismatch $(mismatch)) $(if $(checkpoints),--checkpoints $(checkpoints)) \
 		$(if $(filter 0,$(wandb)),--no-wandb) $(if $(baseline_served),--baseline-served $(baseline_served)) \
 		$(if $(tuned_served),--tuned-served $(tuned_served)) $(if $(filter 1,$(refresh)),--refresh) $(SET_FLAGS)
 
 eval: install
 	@test -n "$(model)" || { echo "usage: make eval model=PATH_OR_HUB_ID [tasks=aime24,math_500] [recipe=R]"; exit 2; }
-	$(RL) eval $(model) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(recipe)) \
+	$(RL) eval $(call q,$(model)) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(call q,$(recipe))) \
 		$(if $(served_model),--served-model $(served_model)) $(if $(filter 1,$(refresh)),--refresh)
 
 bench: install
-	$(RL) bench $(RECIPE) $(if $(weights),--weights $(weights)) \
+	$(RL) bench $(call q,$(RECIPE)) $(if $(weights),--weights $(weights)) \
 		$(if $(stages),--stages $(stages)) $(if $(max_new_tokens),--max-new-tokens $(max_new_tokens)) \
 		$(if $(max_problems),--max-problems $(max_problems)) $(if $(max_length),--max-length $(max_length)) \
 		$(if $(steps),--sft-steps $(steps)) $(if $(prefix_caching),--prefix-caching $(prefix_caching))
 
 view: install
 	@test -n "$(or $(recipe),$(dir))" || { echo "usage: make view (recipe=R | dir=COMPARE_FOLDER) [host=127.0.0.1] [port=8765]"; exit 2; }
-	$(RL) view $(if $(recipe),--recipe $(RECIPE)) $(if $(dir),--dir $(dir)) $(if $(host),--host $(host)) \
+	$(RL) view $(if $(recipe),--recipe $(call q,$(RECIPE))) $(if $(dir),--dir $(call q,$(dir))) $(if $(host),--host $(host)) \
 		$(if $(port),--port $(port)) $(SET_FLAGS)
 
 analyze: install
 	@test -n "$(model)" || { echo "usage: make analyze model=PATH_OR_HUB_ID [recipe=R] [tasks=...]"; exit 2; }
-	$(RL) analyze $(model) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(recipe))
+	$(RL) analyze $(call q,$(model)) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(call q,$(recipe)))
 
 chat: install
 	@test -n "$(or $(model),$(url))" -a -n "$(prompt)" || { echo 'usage: make chat (model=PATH_OR_HUB_ID | url=http://host:port/v1) prompt="What is 2+2?" [recipe=R] [task=math_500]'; exit 2; }
-	$(RL) chat $(or $(url),$(model)) "$(prompt)" $(if $(recipe),--recipe $(recipe)) \
+	$(RL) chat $(call q,$(or $(url),$(model))) "$(prompt)" $(if $(recipe),--recipe $(call q,$(recipe))) \
 		$(if $(task),--task $(task)) $(if $(served_model),--served-model $(served_model)) \
 		$(if $(max_new_tokens),--max-new-tokens $(max_new_tokens))
 
 # Which evaluation problems the recipe's training data holds (8-gram overlap of problem statements).
 contamination: install
-	$(RL) contamination $(RECIPE)
+	$(RL) contamination $(call q,$(RECIPE))
 
 rescore: install
-	$(RL) rescore $(if $(file),--file $(file),--recipe $(RECIPE)) $(if $(filter 0,$(wandb)),--no-wandb) \
+	$(RL) rescore $(if $(file),--file $(call q,$(file)),--recipe $(call q,$(RECIPE))) $(if $(filter 0,$(wandb)),--no-wandb) \
 		$(if $(unfinished),--unfinished $(unfinished)) $(if $(filter 0,$(thinking)),--no-thinking) \
 		$(if $(file),,$(SET_FLAGS))
 
 # vLLM's OpenAI-compatible server for the recipe's model (or model=M) with the evaluation's settings.
 serve: install
-	$(RL) serve $(RECIPE) $(if $(model),--model $(model)) $(if $(port),--port $(port)) \
+	$(RL) serve $(call q,$(RECIPE)) $(if $(model),--model $(call q,$(model))) $(if $(port),--port $(port)) \
 		$(if $(host),--host $(host))
 
 # Serving latency and throughput with vLLM's load generator: a running server (url=) or one started for model=M.
 perf: install
-	$(RL) perf $(RECIPE) $(if $(model),--model $(model)) $(if $(url),--url $(url)) \
+	$(RL) perf $(call q,$(RECIPE)) $(if $(model),--model $(call q,$(model))) $(if $(url),--url $(call q,$(url))) \
 		$(if $(served_model),--served-model $(served_model)) $(if $(concurrency),--concurrency $(concurrency)) \
 		$(if $(requests),--requests $(requests)) $(if $(port),--port $(port)) $(if $(filter 0,$(wandb)),--no-wandb)
 
@@ -154,25 +157,25 @@ perf: install
 # is served with tensor parallelism only: TRL 1.16's server errors on data parallel > 1 for dense models.
 vllm-serve: install
 	@test -z "$(dp)" || { echo "error: dp= is not supported: trl vllm-serve errors on data parallel > 1 for dense models; use tp="; exit 2; }
-	$(VENV)/bin/trl vllm-serve --model "$$($(RL) get $(RECIPE) model.name_or_path)" \
-		$$(rev="$$($(RL) get $(RECIPE) model.revision)"; [ -n "$$rev" ] && [ "$$rev" != None ] && echo --revision "$$rev") \
+	$(VENV)/bin/trl vllm-serve --model "$$($(RL) get $(call q,$(RECIPE)) model.name_or_path)" \
+		$$(rev="$$($(RL) get $(call q,$(RECIPE)) model.revision)"; [ -n "$$rev" ] && [ "$$rev" != None ] && echo --revision "$$rev") \
 		$(if $(tp),--tensor_parallel_size $(tp)) $(if $(port),--port $(port))
 
 # Slurm: render a ready-to-submit sbatch script for a recipe (kind=train|grpo|eval).
 slurm: venv
-	$(RL) slurm $(RECIPE) --kind $(or $(kind),train) $(if $(nodes),--nodes $(nodes)) \
+	$(RL) slurm $(call q,$(RECIPE)) --kind $(or $(kind),train) $(if $(nodes),--nodes $(nodes)) \
 		$(if $(gpus),--gpus-per-node $(gpus)) $(if $(partition),--partition $(partition)) $(if $(time),--time $(time)) \
 		$(if $(vllm_tp),--vllm-tp $(vllm_tp)) $(if $(cpus),--cpus-per-task $(cpus)) \
 		$(if $(checkpoints),--checkpoints $(checkpoints)) $(if $(mem),--mem $(mem)) $(if $(parallel),--parallel $(parallel)) \
-		$(if $(grace),--grace $(grace))
+		$(if $(grace),--grace $(grace)) $(if $(gpu),--gpu $(gpu)) $(SET_FLAGS)
 
 # Before anything heavy: the run the recipe would make on the GPUs here (or gpus=N gpu=KIND nodes=N).
 plan: venv
-	$(RL) plan $(RECIPE) $(if $(gpus),--gpus $(gpus)) $(if $(gpu),--gpu $(gpu)) \
+	$(RL) plan $(call q,$(RECIPE)) $(if $(gpus),--gpus $(gpus)) $(if $(gpu),--gpu $(gpu)) \
 		$(if $(nodes),--nodes $(nodes)) $(if $(nproc),--num-processes $(nproc)) $(SET_FLAGS)
 
 check-recipe: venv
-	$(RL) check $(RECIPE)
+	$(RL) check $(call q,$(RECIPE))
 
 tiny-model: install
 	$(PY) -m recipes.builtins.tiny_model

@@ -34,7 +34,12 @@ def _compare(args: argparse.Namespace) -> None:
     )
 
 
-def _eval_settings(recipe_path: str | None, tasks: str | None, default_tasks: list[str] | None = None):
+def _eval_settings(
+    recipe_path: str | None,
+    tasks: str | None,
+    default_tasks: list[str] | None = None,
+    overrides: list[str] | None = None,
+):
     """Evaluation settings and chat template for one-model commands: the recipe's (or the protocol
     defaults on the three benchmarks), with `tasks=` narrowing the task list."""
     from pydantic import ValidationError
@@ -42,7 +47,9 @@ def _eval_settings(recipe_path: str | None, tasks: str | None, default_tasks: li
     from recipes import load_recipe
     from recipes.schema import EvalSpec
 
-    recipe = load_recipe(recipe_path) if recipe_path else None
+    if overrides and not recipe_path:
+        raise UserError("--set changes a recipe's keys: name the recipe with --recipe")
+    recipe = load_recipe(recipe_path, overrides=overrides or []) if recipe_path else None
     spec = recipe.eval if recipe else EvalSpec(tasks=default_tasks or ["aime24", "math_500", "gpqa:diamond"])
     if tasks:
         try:
@@ -65,7 +72,7 @@ def _eval(args: argparse.Namespace) -> None:
     from eval.evaluate import evaluate_model
     from eval.reporting.files import write_details
 
-    spec, template, recipe_model, recipe = _eval_settings(args.recipe, args.tasks)
+    spec, template, recipe_model, recipe = _eval_settings(args.recipe, args.tasks, overrides=args.overrides)
     evaluation = evaluate_model(
         args.model,
         spec,
@@ -260,6 +267,7 @@ def eval(
     output_dir: Annotated[str | None, typer.Option(help="also write per-sample details here")] = None,
     served_model: ServedModel = None,
     refresh: Refresh = False,
+    overrides: Overrides = None,
 ) -> None:
     """Evaluate one model."""
     _call(_eval, **locals())

@@ -36,6 +36,26 @@ TOKENIZER_FILES = ["*.json", "*.model", "*.txt", "*.jinja", "*.tiktoken"]
 MODEL_FILES = [*TOKENIZER_FILES, "*.safetensors"]
 
 
+def offline_unless_reachable() -> bool:
+    """When the hub does not answer, put huggingface_hub and datasets in offline mode for this process and the
+    ones it starts, so cached files are used at once instead of after a minute of retries and warnings.
+    Returns whether they are offline."""
+    import os
+
+    if hub_reachable():
+        return False
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from huggingface_hub import constants
+
+    constants.HF_HUB_OFFLINE = True
+    try:
+        from datasets import config
+    except ImportError:
+        return True
+    config.HF_HUB_OFFLINE = config.HF_DATASETS_OFFLINE = True
+    return True
+
+
 def snapshot(repo_id: str, revision: str | None, patterns: list[str] | None = None) -> Path:
     """The local folder of `repo_id` at `revision` (the hub's default branch when None), downloaded when
     the hub is reachable, else taken from the local cache."""

@@ -210,8 +210,9 @@ def test_declared_hardware_and_the_cli_exit_status():
     )
     assert refused.returncode == 2
     assert [line for line in refused.stdout.splitlines() if line.startswith("refused:")] == [
-        "refused: 7 training processes plus 1 for the vLLM server need 8 GPUs; 1 declared: lower "
-        "train.num_processes (or nproc=)"
+        "refused: 7 training processes plus 1 for the vLLM server need 8 GPUs; 1 declared: on fewer GPUs train "
+        "with vLLM colocated instead: recipes/deepseek-r1-distill-qwen-1.5b/grpo-math.yaml or grpo-math-lora.yaml "
+        "(one GPU)"
     ]
 
 
@@ -481,3 +482,34 @@ def test_the_free_space_of_the_output_folder_is_checked_for_a_run_here(tmp_path,
     declared = plan_for(path, hw("h100", 1))  # planning another machine's run: this disk says nothing
     assert not any("No space left" in w for w in declared.warnings)
     assert cost.free_bytes(tmp_path / "no" / "such" / "folder") == 10**9  # its nearest existing parent
+
+
+def test_idle_gpus_are_pointed_out_with_the_setting_that_uses_them():
+    grpo = dict(plan_for(REAL / "grpo-math.yaml", hw("h100", 8)).launch)
+    assert grpo["idle GPUs"].startswith("7 of 8") and "grpo-math-server.yaml" in grpo["idle GPUs"]
+    evaluation = dict(plan_for(REAL / "sft-openr1-math.yaml", hw("h100", 8)).evaluation)
+    assert (
+        "eval.vllm.data_parallel_size: 8" in evaluation["idle GPUs"]
+        and "8x faster" in evaluation["idle GPUs"]
+    )
+    assert "idle GPUs" not in dict(plan_for(REAL / "sft-openr1-math.yaml", hw("h100", 1)).evaluation)
+
+
+def test_the_server_recipe_on_one_gpu_points_to_the_one_gpu_recipes():
+    (refusal,) = plan_for(REAL / "grpo-math-server.yaml", hw("h100", 1)).refusals
+    assert "grpo-math.yaml or grpo-math-lora.yaml" in refusal and "nproc" not in refusal
+
+
+def test_training_the_15b_model_on_the_cpu_is_planned_in_host_memory(monkeypatch):
+    import os
+
+    from recipes.loader import load_recipe as load
+
+    recipe = load(REAL / "sft-openr1-math.yaml", check_paths=False, overrides=["train.accelerate_config=cpu"])
+    pages = os.sysconf("SC_PHYS_PAGES")
+    monkeypatch.setattr(os, "sysconf", lambda name: 4096 if name == "SC_PAGE_SIZE" else 16 * GIB // 4096)
+    plan = build_plan(recipe, None)
+    host = dict(plan.precision)["host memory (estimate)"]
+    assert "of this machine's 16.0 GiB" in host
+    assert any("training on the CPU needs" in r for r in plan.refusals)  # fp32 + Adam: 16 bytes a parameter
+    assert pages  # (the real machine's figure was readable)

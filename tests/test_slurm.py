@@ -141,6 +141,7 @@ def _trained(tmp_path, steps=(2, 4)):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "config.json").write_text("{}")
         (folder / "model.safetensors").write_bytes(b"x")
+        (folder / "trainer_state.json").write_text("{}")  # written last by the Trainer: a whole checkpoint
     (out / "checkpoint-6").mkdir()  # a LoRA-only or half-written checkpoint: left out
     return write_recipe(tmp_path / "sweep.yaml", **{"train.output_dir": str(out)}), out
 
@@ -335,3 +336,41 @@ def test_make_slurm_takes_time_and_grace_from_the_plan_and_says_so(tmp_path, cap
     printed = capsys.readouterr().out
     assert "warning: grace=100 s is shorter than the plan's" in printed
     assert "#SBATCH --time=04:00:00" in out.read_text() and "--signal=B:USR1@100" in out.read_text()
+
+
+def test_make_slurm_takes_set_into_every_command_of_the_script(tmp_path):
+    from recipes.cli import run
+    from train.slurm.render import slurm
+
+    out = tmp_path / "job.sbatch"
+    run(
+        slurm,
+        [
+            str(REAL / "sft-openr1-math.yaml"),
+            "--output",
+            str(out),
+            "--set",
+            "train.args.learning_rate=2e-5",
+            "--set",
+            'description=a "quoted" $HOME',
+        ],
+    )
+    text = out.read_text()
+    assert (
+        text.count('--set "train.args.learning_rate=2e-5"') == 2
+    )  # the --prepare step and the training step
+    assert '--set "description=a \\"quoted\\" \\$HOME"' in text
+    result = subprocess.run(["bash", "-n", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_colocated_grpo_recipe_is_rendered_for_its_one_process(tmp_path, capsys):
+    from recipes.cli import run
+    from train.slurm.render import slurm
+
+    out = tmp_path / "job.sbatch"
+    run(slurm, [str(REAL / "grpo-math.yaml"), "--output", str(out)])
+    assert "#SBATCH --gres=gpu:1" in out.read_text()  # not a whole node of which 7 GPUs would idle
+    with pytest.raises(SystemExit):
+        run(slurm, [str(REAL / "grpo-math.yaml"), "--gpus-per-node", "8", "--output", str(out)])
+    assert "grpo-math-server.yaml" in capsys.readouterr().err

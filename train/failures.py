@@ -56,7 +56,12 @@ def explain(err: BaseException, output: Path | None) -> str | None:
     return None
 
 
-_WRITE_FAILURES = ("iostream error", "unexpected pos", "PytorchStreamWriter failed", "Error while serializing")
+_WRITE_FAILURES = (
+    "iostream error",
+    "unexpected pos",
+    "PytorchStreamWriter failed",
+    "Error while serializing",
+)
 FULL_BYTES = 16 * 1024**2  # less than this left: the disk is full for a checkpoint
 
 

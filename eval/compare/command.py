@@ -3,6 +3,7 @@ report (terminal, files, plots, W&B)."""
 
 from __future__ import annotations
 
+import errno
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from eval.reporting.reasoning import print_reasoning_table, reasoning_markdown, 
 from eval.reporting.table import markdown_table, print_curve, print_table
 from recipes.errors import UserError
 from recipes.provenance import provenance
-from recipes.runs import compare_dir, output_dir
+from recipes.runs import compare_dir, last_checkpoint, output_dir
 from recipes.schema import Recipe
 
 if TYPE_CHECKING:
@@ -65,6 +66,9 @@ def run_compare(
 ) -> dict:
     if checkpoints and tuned and is_endpoint(tuned):
         raise UserError("checkpoints=all evaluates the tuned run's checkpoint folders; tuned= is a URL here")
+    if tuned is None:
+        _trained_model(recipe)  # a tuned model still training is said before the baseline is evaluated
+    out_dir = writable_compare_dir(recipe)
     sides = evaluate_sides(recipe, baseline, tuned, regrade, served or Served(), generate)
     contamination = _contamination(recipe)
     comparisons = [
@@ -90,7 +94,15 @@ def run_compare(
             evaluated=evaluated,
         )
         curve = Curve(points, evaluated)
-    return report(recipe, sides, comparisons, mismatches, curve, use_wandb, contamination)
+    try:
+        return report(recipe, sides, comparisons, mismatches, curve, use_wandb, contamination)
+    except OSError as err:  # the disk filled while the report was written: the evaluations are in the cache
+        if err.errno not in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT):
+            raise
+        raise UserError(
+            f"could not write the compare's files in {out_dir} ({err.strerror}); both evaluations are saved in the "
+            "cache: free space and run the same `make compare` again, which reuses them"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -163,12 +175,48 @@ def _trained_model(recipe: Recipe) -> str:
         raise UserError(
             f"{recipe.source}: no `train` section, so name the tuned model: `make compare ... tuned=PATH`"
         )
-    if not output_dir(recipe).exists():
+    folder = output_dir(recipe)
+    if not folder.exists():
         raise UserError(
             f"the tuned model {recipe.train.output_dir} does not exist yet: run `make train recipe={recipe.source}` "
             "first, or name another with tuned=PATH"
         )
+    if not (folder / "config.json").exists() and not is_endpoint(str(folder)):
+        holder = (folder / ".train.lock").read_text().strip() if (folder / ".train.lock").exists() else ""
+        last = last_checkpoint(folder)
+        who = f" ({holder.split(',')[0]} is training into it)" if holder else ""
+        pick = f"; or compare its last checkpoint now: tuned={last}" if last else ""
+        raise UserError(
+            f"training not finished: {folder} holds no final model yet{who}. Wait for `make train` to end (or "
+            f"resume it: `make train recipe={recipe.source} resume=1`){pick}"
+        )
     return recipe.train.output_dir
+
+
+# The compare's files (tables, details, plots) at full scale are a few hundred MB.
+MIN_FREE_BYTES = 200 * 1024**2
+
+
+def writable_compare_dir(recipe: Recipe) -> Path:
+    """The compare's output folder, checked before anything is evaluated: writable, with room for the report."""
+    import tempfile
+
+    try:
+        folder = compare_dir(recipe)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        where = err.filename or recipe.eval.output_dir or "the compare folder"
+        raise UserError(
+            f"cannot write the compare's files to {where} ({err.strerror}): set eval.output_dir to a writable folder"
+        ) from None
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise UserError(
+            f"{folder}: {free / 1e6:,.0f} MB free, and the compare's tables, details and plots can take "
+            f"{MIN_FREE_BYTES / 1e6:,.0f} MB: free space or set eval.output_dir elsewhere"
+        )
+    return folder
 
 
 def guard(comparisons: list[TaskComparison], sides: Sides, allow_mismatch: bool) -> list[str]:

@@ -38,6 +38,7 @@ def run_tasks(
     from eval.harness.tasks import tasks_module
 
     by_name = {run.info.lighteval_name: run for run in runs}
+    _offline_unless_reachable(runs)
     model = StoredGenerationModel(
         model_name=label,
         tokenizer=tokenizer,
@@ -126,14 +127,31 @@ def task_result(
     )
 
 
+def _from_hub(runs: list[TaskRun]) -> list[TaskRun]:
+    return [r for r in runs if r.data_location == r.info.hf_repo]
+
+
+def _offline_unless_reachable(runs: list[TaskRun]) -> None:
+    """Tasks read from the hub: offline at once when it does not answer (the cache is then all there is)."""
+    from recipes.hub import offline_unless_reachable
+
+    if _from_hub(runs):
+        offline_unless_reachable()
+
+
 def dataset_error_message(runs: list[TaskRun], err: Exception) -> str:
+    from recipes.hub import hub_reachable
+
     text = f"{type(err).__name__}: {err}"
-    gated = [r for r in runs if r.info.gated and r.data_location == r.info.hf_repo]
-    if gated and ("gated" in text.lower() or "401" in text or "403" in text):
+    gated = [r for r in _from_hub(runs) if r.info.gated]
+    unreachable = bool(_from_hub(runs)) and not hub_reachable()
+    if gated and (unreachable or "gated" in text.lower() or "401" in text or "403" in text):
         r = gated[0]
+        why = "is not in the local cache and the hub cannot be reached" if unreachable else "needs a token"
         return (
-            f"{r.name}: {r.info.hf_repo} is a gated dataset: accept its terms on the Hugging Face hub page, "
-            "then `hf auth login` (or set HF_TOKEN), or set eval.data_dir to a local copy"
+            f"{r.name}: {r.info.hf_repo} is a gated dataset and {why}: on a machine with network, accept its terms "
+            "on its Hugging Face hub page, then `hf auth login` (or set HF_TOKEN) and evaluate once (it is then "
+            "cached), or set eval.data_dir to a local copy"
         )
     hub = [r.info.hf_repo for r in runs if r.data_location == r.info.hf_repo]
     hint = (
@@ -157,6 +175,7 @@ def task_docs(run: TaskRun, max_problems: int | None) -> list:
     from eval.harness.compat import only_project_tasks
     from eval.harness.tasks import tasks_module
 
+    _offline_unless_reachable([run])
     try:
         with only_project_tasks(tasks_module([run])):
             tasks = Registry(tasks=f"{run.info.lighteval_name}|0").load_tasks()

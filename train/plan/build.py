@@ -206,9 +206,15 @@ def _plan_training(
                 )
         elif requested and requested + server_gpus > hw.gpus:
             where = f" plus {server_gpus} for the vLLM server" if server_gpus else ""
+            fix = (
+                "on fewer GPUs train with vLLM colocated instead: recipes/deepseek-r1-distill-qwen-1.5b/grpo-math.yaml "
+                "or grpo-math-lora.yaml (one GPU)"
+                if server_gpus
+                else "lower train.num_processes (or nproc=)"
+            )
             plan.refusals.append(
                 f"{requested} training processes{where} need {requested + server_gpus} GPUs; "
-                f"{hw.gpus} {'declared' if hw.declared else 'found'}: lower train.num_processes (or nproc=)"
+                f"{hw.gpus} {'declared' if hw.declared else 'found'}: {fix}"
             )
             return
         elif not requested and server_gpus:
@@ -216,8 +222,12 @@ def _plan_training(
     plan.processes = processes
     _launch_section(plan, spec.method, args, launch, processes, intended)
     setup = _setup(plan.recipe, arch, config, args, launch) if arch is not None and config else None
+    if spec.method == "grpo" and hw is not None and not launch.use_cpu:
+        _idle_training_gpus(plan, args, processes, hw)
     if launch.use_cpu:
         plan.precision.append(("device", "CPU: float32 weights, gradients and optimizer states"))
+        if setup is not None:
+            _host_memory(plan, arch, setup, args, processes)
     elif setup is not None:
         _precision_and_memory(plan, arch, setup, args, launch, processes, memory=not on_cpu)
     if setup is not None:
@@ -275,6 +285,55 @@ def _rollout_sampling(plan: Plan, args: dict) -> None:
         plan.warnings.append(
             f"{what}, so each token's loss is scaled by the probability mass the cut kept at that position "
             f"(TRL #6789); {fix}"
+        )
+
+
+def _idle_training_gpus(plan: Plan, args: dict, processes: int, hw: Hardware) -> None:
+    """Colocated GRPO is written for one process: on a node of several GPUs the others idle."""
+    colocated = args.get("use_vllm") and args.get("vllm_mode", "colocate") == "colocate"
+    if colocated and processes < hw.gpus:
+        plan.launch.append(
+            (
+                "idle GPUs",
+                f"{hw.gpus - processes} of {hw.gpus}: colocated GRPO trains in {processes} process(es); on a whole "
+                "node, recipes/deepseek-r1-distill-qwen-1.5b/grpo-math-server.yaml trains on 7 GPUs against a vLLM "
+                "server on the 8th",
+            )
+        )
+
+
+def _host_memory(plan: Plan, arch: Architecture, setup: Setup, args: dict, processes: int) -> None:
+    """Training on the CPU: the same terms in host memory (fp32 throughout), per process and in all, against
+    this machine's memory."""
+    state = training_state(arch, setup.trainable, "ddp", 4, False, 1, processes)
+    micro = int(args["per_device_train_batch_size"])
+    tokens = micro * _sequence_tokens(plan.recipe.train.method, args)
+    activations = activation_bytes(arch, tokens, 4, bool(args.get("gradient_checkpointing")))
+    head = lm_head_bytes(arch, tokens, 4, head_trainable=not setup.lora)
+    per_process = state.weights + state.gradients + state.optimizer + state.buffers + activations + head
+    total = per_process * processes
+    host = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    plan.precision.append(
+        (
+            "host memory (estimate)",
+            f"{per_process / GIB:.1f} GiB per process x {processes} = {total / GIB:.1f} GiB of this machine's "
+            f"{host / GIB:.1f} GiB",
+        )
+    )
+    if total > host:
+        message = (
+            f"training on the CPU needs ~{total / GIB:.1f} GiB of memory (fp32 weights, gradients and Adam states, "
+            f"activations) and this machine has {host / GIB:.1f} GiB: train on GPUs (accelerate_config ddp, zero2) "
+            "or a smaller model"
+        )
+        if plan.force:
+            plan.warnings.append(message + " (force=1: going ahead)")
+        else:
+            plan.refusals.append(message + "; force=1 goes ahead anyway")
+    elif arch.params > 100_000_000:
+        plan.warnings.append(
+            f"training {arch.params / 1e9:.1f}B parameters on the CPU fits in memory but takes days: for testing "
+            "the path, not for training"
         )
 
 
@@ -674,6 +733,16 @@ def _plan_evaluation(plan: Plan, arch: Architecture, config: dict) -> None:
     if tp * dp > hw.gpus_per_node:
         plan.refusals.append(
             f"evaluation needs tensor_parallel_size {tp} x data_parallel_size {dp} = {tp * dp} GPUs; a node has {hw.gpus_per_node}"
+        )
+    idle = hw.gpus_per_node - tp * dp
+    if idle >= tp:
+        plan.evaluation.append(
+            (
+                "idle GPUs",
+                f"{idle} of {hw.gpus_per_node} per node: eval.vllm.data_parallel_size: {hw.gpus_per_node // tp} would "
+                f"generate with {hw.gpus_per_node // tp} engines, about {hw.gpus_per_node // (tp * dp)}x faster "
+                f"(`--set eval.vllm.data_parallel_size={hw.gpus_per_node // tp}`)",
+            )
         )
     max_model_len = ev.vllm.max_model_len or arch.max_positions  # what the engine is given, or vLLM's default
     share = ev.vllm.gpu_memory_utilization * hw.memory_bytes

@@ -12,7 +12,7 @@ import typer
 
 from recipes import load_recipe
 from recipes.architectures import architecture_config, tensor_parallel_sizes
-from recipes.cli import RecipeArgument, run
+from recipes.cli import Overrides, RecipeArgument, run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.paths import REPO_ROOT
 from recipes.runs import output_dir, saved_checkpoints
@@ -53,8 +53,9 @@ def render(
     mem: str | None = None,
     log_dir: Path | None = None,
     grace: int = SIGNAL_SECONDS,
+    overrides: list[str] | None = None,
 ) -> str:
-    recipe = load_recipe(recipe_path, check_paths=False)
+    recipe = load_recipe(recipe_path, check_paths=False, overrides=overrides or [])
     if kind in ("train", "grpo") and recipe.train is None:
         raise UserError(f"{recipe_path}: no train section to run")
     server_mode = recipe.train is not None and recipe.train.args.get("vllm_mode") == "server"
@@ -94,6 +95,7 @@ def render(
             mem,
             log_dir,
             grace,
+            overrides,
         ),
         "NODES": str(nodes),
         "GPUS_PER_NODE": str(gpus_per_node),
@@ -123,9 +125,11 @@ def _job_values(
     mem: str | None,
     log_dir: Path | None = None,
     grace: int = SIGNAL_SECONDS,
+    overrides: list[str] | None = None,
 ) -> dict:
     """What every rendered script fills in the same way: one source for the resources every job asks for."""
     return {
+        "SET_FLAGS": "".join(f" --set {_double_quoted(item)}" for item in overrides or []),
         "NAME": recipe.name,
         "SIGNAL_SECONDS": str(grace),
         "CPUS_PER_TASK": str(cpus),
@@ -139,6 +143,11 @@ def _job_values(
         "PYTHON": str(repo / ".venv" / "bin" / "python"),
         "RECIPE": str(Path(recipe_path).resolve()),
     }
+
+
+def _double_quoted(text: str) -> str:
+    """One shell word in double quotes (the scripts run some commands inside `bash -c '...'`)."""
+    return '"' + re.sub(r'(["$`\\])', r"\\\1", text) + '"'
 
 
 def sweep_models(recipe) -> list[str]:
@@ -183,9 +192,10 @@ def render_sweep(
     parallel: int = 8,
     log_dir: Path | None = None,
     grace: int = SIGNAL_SECONDS,
+    overrides: list[str] | None = None,
 ) -> dict[Path, str]:
     """`kind=eval checkpoints=all`: the array script, the compare script and the script that submits both."""
-    recipe = load_recipe(recipe_path, check_paths=False)
+    recipe = load_recipe(recipe_path, check_paths=False, overrides=overrides or [])
     models = sweep_models(recipe)
     gpus = gpus_per_node or eval_gpus(recipe)
     out_dir = out_dir or repo / "outputs" / "slurm"
@@ -201,6 +211,7 @@ def render_sweep(
             mem,
             log_dir,
             grace,
+            overrides,
         ),
         "COMPARE_CPUS": str(min(cpus_per_task, COMPARE_CPUS) if cpus_per_task else COMPARE_CPUS),
         "ARRAY_PARALLEL": str(parallel),
@@ -217,6 +228,31 @@ def render_sweep(
         "sweep.sh": "eval-sweep.sh",
     }
     return {names[k]: fill((HERE / t).read_text(), values) for k, t in templates.items()}
+
+
+def _colocated(recipe) -> bool:
+    args = recipe.train.args if recipe.train else {}
+    return bool(args.get("use_vllm")) and args.get("vllm_mode", "colocate") == "colocate"
+
+
+def _training_gpus(recipe) -> int:
+    """A whole node (8) unless the recipe fixes its processes: a colocated GRPO recipe trains in one."""
+    if recipe.train is not None and recipe.train.num_processes:
+        return recipe.train.num_processes
+    return 8
+
+
+def _check_colocated(recipe, kind: str, nodes: int, gpus: int) -> None:
+    """A colocated GRPO recipe (vLLM inside the training process) runs the processes it was written for."""
+    if kind != "train" or recipe.train is None or recipe.train.method != "grpo" or not _colocated(recipe):
+        return
+    wanted = recipe.train.num_processes or 1
+    if nodes * gpus != wanted:
+        raise UserError(
+            f"{recipe.source}: colocated GRPO is written for {wanted} process(es) ({nodes} node(s) x {gpus} GPU(s) "
+            f"asked): use gpus={wanted} nodes=1, or recipes/deepseek-r1-distill-qwen-1.5b/grpo-math-server.yaml "
+            "(kind=grpo) to train on a whole node with a vLLM server"
+        )
 
 
 def _time_and_grace(
@@ -310,6 +346,7 @@ def slurm(
         ),
     ] = None,
     output: Annotated[str | None, typer.Option(help="default: outputs/slurm/<recipe>-<kind>.sbatch")] = None,
+    overrides: Overrides = None,
 ) -> None:
     """Write a ready-to-submit sbatch script for a recipe (kind=train|grpo|eval), or a checkpoint sweep."""
     if checkpoints:
@@ -324,6 +361,7 @@ def slurm(
             mem=mem,
             parallel=parallel,
             grace=grace or SIGNAL_SECONDS,
+            overrides=overrides,
         )
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -332,9 +370,11 @@ def slurm(
         *scripts, submit = files
         print(f"wrote {', '.join(str(p) for p in scripts)}\nsubmit with: bash {submit}")
         return
-    recipe = load_recipe(recipe_path, check_paths=False)
-    # an evaluation asks for the GPUs its vLLM engines use; training for a whole node unless told
-    gpus = gpus_per_node or (eval_gpus(recipe) if kind == "eval" else 8)
+    recipe = load_recipe(recipe_path, check_paths=False, overrides=overrides or [])
+    # an evaluation asks for the GPUs its vLLM engines use; training for a whole node unless told, or the one
+    # process a colocated GRPO recipe is written for
+    gpus = gpus_per_node or (eval_gpus(recipe) if kind == "eval" else _training_gpus(recipe))
+    _check_colocated(recipe, kind, nodes, gpus)
     time, grace = _time_and_grace(recipe, kind, nodes, gpus, gpu, time, grace)
     text = render(
         recipe_path,
@@ -347,6 +387,7 @@ def slurm(
         vllm_tp=vllm_tp,
         mem=mem,
         grace=grace,
+        overrides=overrides,
     )
     wanted = recipe.train.num_processes if recipe.train else None
     if kind == "train" and wanted and wanted != nodes * gpus:
