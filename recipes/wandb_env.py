@@ -142,3 +142,35 @@ def offline_runs(wandb_dir: Path) -> list[Path]:
 def sync_hint(run_dir: Path) -> str:
     reason = os.environ.get(REASON_VAR) or "offline"
     return f"W&B is offline ({reason}): run kept in {run_dir}; upload it later with: wandb sync {run_dir}"
+
+
+def unsynced_runs(folder: Path) -> list[Path]:
+    """Offline W&B runs anywhere under `folder` that `wandb sync` has not uploaded (it leaves a `*.synced` file
+    beside a run's `.wandb` file once it has)."""
+    return [
+        run
+        for run in sorted(folder.rglob("offline-run-*"))
+        if run.is_dir() and not any(run.glob("*.wandb.synced"))
+    ]
+
+
+def keep_unsynced_runs(folder: Path) -> Path | None:
+    """Before `folder` is deleted (`fresh=1`): move its unsynced offline W&B runs to `<folder>.wandb-offline/`,
+    beside it, and say where and how to upload them. Returns that folder, or None when there were none."""
+    import shutil
+
+    runs = unsynced_runs(folder)
+    if not runs:
+        return None
+    kept = folder.with_name(folder.name + ".wandb-offline")
+    moved = []
+    for run in runs:
+        target = kept / run.relative_to(folder).parent / run.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(run), str(target))
+        moved.append(target)
+    print(
+        f"kept {len(moved)} offline W&B run(s) not uploaded yet: moved to {kept}; upload them with: "
+        f"wandb sync {' '.join(str(p) for p in moved)}"
+    )
+    return kept

@@ -95,7 +95,9 @@ def test_a_problem_shows_both_sides_with_the_answer_marked_where_the_grader_read
     page = client.get("/problem", params={"task": "math_500", "id": "p1"}).text
     base, tuned = page.index('id="side-baseline"'), page.index('id="side-tuned"')
     assert base < tuned
-    assert "<mark>\\boxed{7}</mark>" in page[tuned:] and "<mark>\\boxed{5}</mark>" in page[base:tuned]
+    # the answer drawn as math (MathML, its LaTeX kept as a tooltip), marked where the grader read it
+    assert '<mark><span class="math boxed" title="\\boxed{7}"><math' in page[tuned:]
+    assert '<mark><span class="math boxed" title="\\boxed{5}"><math' in page[base:tuned]
     assert page[tuned:].count(">wrong<") == 1 and page[base:tuned].count(">correct<") == 2
     assert "thinking (" in page and "Let me add." not in page  # the thinking is collapsed, loaded on demand
     assert client.get("/problem", params={"task": "math_500", "id": "p9"}).status_code == 404
@@ -151,3 +153,58 @@ def test_the_thinking_ends_where_the_grader_says_it_does():
     assert twice[thinking_end(twice, True) :] == "\n\\boxed{5}"  # the last close, as answer_region
     assert thinking_end("still thinking", True) == len("still thinking")  # unfinished: all thinking
     assert thinking_end("no thinking block \\boxed{5}", False) == 0
+
+
+def test_a_damaged_details_line_is_reported_and_the_rest_shown(folder, capsys):
+    """A truncated write leaves half a line: it killed the viewer with a JSONDecodeError traceback."""
+    details = folder / "details" / "tuned" / "math_500.jsonl"
+    lines = details.read_text().splitlines(keepends=True)
+    details.write_text("".join(lines[:3]) + lines[3][: len(lines[3]) // 2] + "\n" + "".join(lines[4:]))
+    compare = CompareFolder(folder)
+    assert compare.damaged == ["details/tuned/math_500.jsonl line 4"]
+    page = TestClient(create_app(compare)).get("/").text
+    assert 'id="damaged"' in page and "math_500.jsonl line 4" in page and ">p0<" in page
+
+
+def test_math_is_rendered_as_mathml_and_what_cannot_be_read_stays_as_written():
+    from eval.viewer.math import rendered
+
+    text = "so $x^2 = \\frac{1}{2}$ and \\boxed{\\sqrt{3}}, costing \\$5"
+    box = text.index("\\boxed")
+    html = str(rendered(text, span=(box, text.index(", costing"))))
+    assert html.count("<math") == 2 and "<msqrt>" in html and "<mfrac>" in html
+    assert html.count("<mark>") == 1 and 'class="math boxed"' in html.split("<mark>")[1]
+    assert "costing \\$5" in html  # an escaped dollar is money, not math
+    broken = str(rendered("$\\frac{1}{$ stays"))
+    assert "<math" not in broken and "\\frac{1}{" in broken
+
+
+def test_the_filter_form_lands_on_the_problem_list(folder):
+    page = TestClient(create_app(CompareFolder(folder))).get("/").text
+    assert 'action="/#problems-heading"' in page and 'id="problems-heading"' in page
+
+
+def test_both_sides_reasoning_lengths_share_their_bins():
+    """A narrow distribution beside a wide one drew as a sliver with its own 30 bins."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from eval.reasoning.analysis import AnalysedTask
+    from eval.reporting.reasoning import length_histograms
+
+    def side(lengths):
+        samples = [type("S", (), {"reasoning_tokens": n})() for n in lengths]
+        return AnalysedTask("math_500", {None: samples})
+
+    fig, ax = plt.subplots()
+    edges = length_histograms(ax, side(range(0, 30_000, 100)), side([2000, 2010, 2020, 2030]))
+    from matplotlib.patches import Rectangle
+
+    bars = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_height() > 0]
+    widths = {round(p.get_width(), 6) for p in bars}
+    assert len(widths) == 1 and abs(widths.pop() - (edges[1] - edges[0])) < 1e-6  # one set of bins for both
+    narrow = [p for p in bars if p.get_height() == 4]
+    assert narrow  # the tuned side's four samples stand in one bar of the shared bins
+    plt.close(fig)

@@ -79,3 +79,25 @@ def test_the_server_comes_from_wandbs_settings_file(credentials, tmp_path, monke
     assert wandb_env.base_url() == "https://wandb.example.internal"
     settings.unlink()
     assert wandb_env.base_url() == wandb_env.DEFAULT_BASE_URL
+
+
+def test_fresh_keeps_the_offline_runs_it_told_the_user_to_sync(tmp_path, capsys):
+    """`make demo` twice (and any fresh=1) deleted the previous compare's offline W&B run, whose `wandb sync`
+    command the tool had printed."""
+    from recipes import load_recipe
+    from tests.conftest import write_recipe
+    from train.cli import remove_previous_run
+
+    recipe = load_recipe(write_recipe(tmp_path / "r.yaml"))
+    out = tmp_path / "outputs" / recipe.name
+    unsynced = out / "compare" / "wandb" / "offline-run-20261206_010101-abc"
+    synced = out / "wandb" / "offline-run-20261206_020202-def"
+    for run in (unsynced, synced):
+        run.mkdir(parents=True)
+        (run / f"run-{run.name[-3:]}.wandb").write_bytes(b"records")
+    (synced / "run-def.wandb.synced").write_text("")  # `wandb sync` uploaded this one
+    remove_previous_run(recipe)
+    said = capsys.readouterr().out
+    kept = tmp_path / "outputs" / f"{recipe.name}.wandb-offline" / "compare" / "wandb" / unsynced.name
+    assert not out.exists() and (kept / "run-abc.wandb").read_bytes() == b"records"
+    assert f"wandb sync {kept}" in said and "def" not in said.split("upload")[1]

@@ -24,7 +24,7 @@ from recipes.locks import FileLock
 from recipes.paths import REPO_ROOT
 from recipes.runs import output_dir
 from recipes.schema import Recipe
-from recipes.wandb_env import REASON_VAR, choose_mode
+from recipes.wandb_env import REASON_VAR, choose_mode, keep_unsynced_runs
 from train.checkpoints import set_aside_incomplete
 from train.common import (
     check_output_dir,
@@ -266,6 +266,7 @@ def remove_previous_run(recipe: Recipe) -> None:
     assert recipe.train is not None
     folder = output_dir(recipe)
     if folder.exists():
+        keep_unsynced_runs(folder)  # the tool told the user to sync them: they outlive the folder
         print(f"--fresh: removing the previous run in {folder}")
         shutil.rmtree(folder)
 

@@ -309,7 +309,16 @@ def report(
             cost=cost,
             budget=payload["token_budget"],
         )
+    print(f"next: look at what changed, problem by problem, in the browser: {view_command(recipe)}")
     return payload
+
+
+def view_command(recipe: Recipe) -> str:
+    source = Path(recipe.source) if recipe.source else None
+    if source is not None and source.is_relative_to(Path.cwd()):
+        source = source.relative_to(Path.cwd())
+    shown = str(source) if source else "RECIPE"
+    return f"make view recipe={shown if ' ' not in shown else repr(shown)}"
 
 
 def _reasoning(recipe: Recipe, sides: Sides):

@@ -59,6 +59,23 @@ def reasoning_markdown(rows: list[dict]) -> str:
     return "\n".join([*lines, "", FOOTNOTE, ""])
 
 
+def length_histograms(ax, base: AnalysedTask, tuned: AnalysedTask, bins: int = 30):
+    """Both sides' reasoning lengths over the same bins (each side's own 30 bins drew a narrow distribution as a
+    sliver beside a wide one); returns the bin edges."""
+    import numpy as np
+
+    lengths = {
+        side: [s.reasoning_tokens for s in analysed.samples[None]]
+        for side, analysed in (("baseline", base), ("tuned", tuned))
+    }
+    everything = [x for values in lengths.values() for x in values]
+    edges = np.histogram_bin_edges(everything or [0], bins=bins)
+    for (side, values), colour in zip(lengths.items(), (BASELINE_COLOUR, TUNED_COLOUR), strict=True):
+        ax.hist(values, bins=edges, alpha=0.45, color=colour, label=side)
+        ax.hist(values, bins=edges, histtype="step", color=colour, linewidth=1.2)
+    return edges
+
+
 def reasoning_plots(out_dir: Path, pairs: list[tuple[AnalysedTask, AnalysedTask]]) -> dict[str, Path]:
     """Accuracy against reasoning length (a point per level, or per task), and the length distributions."""
     plots = {}
@@ -82,14 +99,7 @@ def reasoning_plots(out_dir: Path, pairs: list[tuple[AnalysedTask, AnalysedTask]
 
     fig, axes = plt.subplots(1, len(pairs), figsize=(4.5 * len(pairs), 3.4), dpi=120, squeeze=False)
     for ax, (base, tuned) in zip(axes[0], pairs, strict=True):
-        for analysed, colour, side in ((base, BASELINE_COLOUR, "baseline"), (tuned, TUNED_COLOUR, "tuned")):
-            ax.hist(
-                [s.reasoning_tokens for s in analysed.samples[None]],
-                bins=30,
-                alpha=0.6,
-                color=colour,
-                label=side,
-            )
+        length_histograms(ax, base, tuned)
         ax.set_title(base.task, fontsize=10)
         ax.set_xlabel("reasoning tokens")
         tidy(ax, legend_size=7)

@@ -12,9 +12,10 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from eval.viewer.data import CompareFolder, Problem
+from eval.viewer.math import rendered
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 THINKING_PAGE_CHARS = 20_000
@@ -23,18 +24,14 @@ CHANGES = ("all", "broken", "fixed", "unchanged")
 
 
 def marked(text: str, span: tuple[int, int] | None) -> Markup:
-    """The answer region, HTML-escaped, with the grader's span in <mark>; a long region keeps its end."""
+    """The answer region, HTML-escaped, math rendered, with the grader's span in <mark>; a long region keeps
+    its end."""
     offset = 0
     if len(text) > ANSWER_CHARS:
         offset = len(text) - ANSWER_CHARS
         text = text[offset:]
-    if span is not None and span[0] >= offset:
-        start, end = span[0] - offset, span[1] - offset
-        body = escape(text[:start]) + Markup("<mark>") + escape(text[start:end]) + Markup("</mark>")
-        body += escape(text[end:])
-    else:
-        body = escape(text)
-    return (Markup("…") if offset else Markup("")) + body
+    span = (span[0] - offset, span[1] - offset) if span is not None and span[0] >= offset else None
+    return (Markup("…") if offset else Markup("")) + rendered(text, span)
 
 
 def _matches(
@@ -111,6 +108,7 @@ def create_app(compare: CompareFolder) -> FastAPI:
                     "no_answer": no_answer,
                 },
                 "changes": CHANGES,
+                "damaged": compare.damaged,
             },
         )
 
@@ -133,6 +131,7 @@ def create_app(compare: CompareFolder) -> FastAPI:
                 "a": a,
                 "b": b,
                 "marked": marked,
+                "math": rendered,
             },
         )
 

@@ -106,6 +106,7 @@ class CompareFolder:
             raise UserError(f"{payload_path} is not valid JSON ({err})") from None
         self.sides = sorted((d.name for d in details.iterdir() if d.is_dir()), key=_side_order)
         self.problems: dict[tuple[str, str], Problem] = {}
+        self.damaged: list[str] = []  # details lines that could not be read, as "file line N"
         self._prompts: dict[tuple[str, str, str], tuple[str, int]] = {}  # (side, task, id) -> (file, offset)
         for side in self.sides:
             for path in sorted((details / side).glob("*.jsonl")):
@@ -115,12 +116,21 @@ class CompareFolder:
     def _index(self, side: str, path: Path) -> None:
         offset = 0
         with path.open("rb") as handle:
-            for line in handle:
+            for number, line in enumerate(handle, start=1):
                 start, offset = offset, offset + len(line)
                 if not line.strip():
                     continue
-                row = json.loads(line)
-                key = (row["task"], str(row["problem_id"]))
+                try:
+                    row = json.loads(line)
+                    key = (row["task"], str(row["problem_id"]))
+                    int(row["sample"]), int(row["tokens"]), row["gold"], row["correct"], row["finish_reason"]
+                except (
+                    ValueError,
+                    KeyError,
+                    TypeError,
+                ):  # a truncated write, a hand edit: the rest still shows
+                    self.damaged.append(f"{path.relative_to(self.folder)} line {number}")
+                    continue
                 problem = self.problems.setdefault(
                     key,
                     Problem(

@@ -42,6 +42,9 @@ def serve(folder: Path, host: str = "127.0.0.1", port: int = 8765) -> None:
     from eval.viewer.data import CompareFolder
 
     compare = CompareFolder(folder)
+    if compare.damaged:
+        more = f" and {len(compare.damaged) - 3} more" if len(compare.damaged) > 3 else ""
+        print(f"warning: skipped damaged lines in details/: {', '.join(compare.damaged[:3])}{more}")
     check_port(host, port)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     print(
