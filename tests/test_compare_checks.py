@@ -61,6 +61,8 @@ def test_gpqa_offline_is_one_line_saying_it_is_gated_and_not_cached(tmp_path, ca
     said = capsys.readouterr()
     assert exited.value.code == 2
     lines = [line for line in (said.out + said.err).splitlines() if line.strip() and "it/s" not in line]
-    assert lines[-1].startswith("error: gpqa:diamond: Idavidrein/gpqa is a gated dataset and is not in the local")
+    assert lines[-1].startswith(
+        "error: gpqa:diamond: Idavidrein/gpqa is a gated dataset and is not in the local"
+    )
     assert "hf auth login" in lines[-1] and "eval.data_dir" in lines[-1]
     assert len(lines) <= 2, lines

@@ -38,7 +38,9 @@ def test_compare_on_vllm_writes_the_table_and_reuses_results(trained_smoke):
     )
     assert not list(trained_smoke.workdir.iterdir()), "nothing is written to the working directory"
     assert "starting vllm engine" in first
-    assert f"in the browser: make view recipe={recipe}" in first  # what to do next (run from elsewhere: absolute)
+    assert (
+        f"in the browser: make view recipe={recipe}" in first
+    )  # what to do next (run from elsewhere: absolute)
     assert "did not answer within 3 s" in first and "warning: W&B logging failed" not in first
     compare_dir = out / "compare"
     for name in ("table.md", "table.csv", "compare.json", "tasks.png"):

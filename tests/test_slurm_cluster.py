@@ -71,7 +71,25 @@ class Cluster:
         logs = (
             "".join(p.read_text(errors="replace")[-3000:] for p in sorted(log.glob("*.out"))) if log else ""
         )
-        raise AssertionError(f"job {job_id} is {info['JobState']}, not {state}: {info}\n{logs}")
+        raise AssertionError(
+            f"job {job_id} is {info['JobState']}, not {state}: {info}\n{logs}\n{self.daemon_logs()}"
+        )
+
+    def daemon_logs(self, chars: int = 4000) -> str:
+        """The ends of slurmctld's and slurmd's own logs: why a job ended at start is said there."""
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')[-chars:]}"
+            for path in sorted((self.folder / "log").glob("slurm*.log"))
+        )
+
+    def requeued(self, job_id: str, timeout: float = 300) -> None:
+        """Wait until a job that requeued itself is queued again: it then starts after the cluster's requeue
+        hold (cred_expire, 15 s in tests/slurm/cluster.sh), once the node has let go of the old run. Skipping the
+        hold with `scontrol update StartTime=now` raced with that: the requeued job failed at once."""
+        deadline = time.monotonic() + timeout
+        while self.job(job_id).get("Restarts") != "1":
+            assert time.monotonic() < deadline, f"not requeued: {self.job(job_id)}\n{self.daemon_logs()}"
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -121,11 +139,7 @@ def trained(cluster, tmp_path_factory):
         time.sleep(0.5)
     # what `--signal=B:USR1@300` sends five minutes before the time limit
     cluster.run("scancel", "--signal=USR1", "--batch", job)
-    deadline = time.monotonic() + 300
-    while cluster.job(job).get("Restarts") != "1":
-        assert time.monotonic() < deadline, f"not requeued: {cluster.job(job)}"
-        time.sleep(1)
-    cluster.run("scontrol", "update", f"JobId={job}", "StartTime=now")  # skip the requeue's 2-minute hold
+    cluster.requeued(job)
     info = cluster.wait(job, "COMPLETED", 600, logs)
     return recipe, out, logs, info
 
@@ -154,11 +168,7 @@ def test_an_eval_job_requeues_at_its_time_limit_and_builds_the_compare(cluster, 
         assert time.monotonic() < deadline, f"never started: {cluster.job(job)}"
         time.sleep(0.2)
     cluster.run("scancel", "--signal=USR1", "--batch", job)  # the time-limit warning, mid-evaluation
-    deadline = time.monotonic() + 120
-    while cluster.job(job).get("Restarts") != "1":
-        assert time.monotonic() < deadline, f"not requeued: {cluster.job(job)}"
-        time.sleep(0.5)
-    cluster.run("scontrol", "update", f"JobId={job}", "StartTime=now")
+    cluster.requeued(job)
     info = cluster.wait(job, "COMPLETED", 900, logs)
     assert "requeueing job" in "".join(
         p.read_text(errors="replace") for p in logs.glob("smoke-sft-eval-*.out")

@@ -2,6 +2,9 @@
 # A one-node Slurm cluster from Debian's packages, for tests/test_slurm_cluster.py (root only).
 #   tests/slurm/cluster.sh start DIR [GPUS]   install if needed, write the config under DIR, start the daemons
 #   tests/slurm/cluster.sh stop DIR           stop them
+# A requeued job waits cred_expire seconds before it starts again (Slurm's default is 120; 15 here): the node must
+# let go of the old run's credential first. Forcing an earlier start (scontrol update StartTime=now) raced with
+# that and the requeued job failed at once (ExitCode 1:0, RunTime 0) on some machines.
 # The node declares GPUS fake GPUs (gres.conf needs device files: symlinks to /dev/null), so scripts that ask
 # for --gres=gpu:N schedule; jobs then run on the CPU. No slurmdbd (use `scontrol show job`), no cgroups.
 set -euo pipefail
@@ -47,7 +50,7 @@ SlurmctldHost=$host
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
-AuthInfo=socket=$socket
+AuthInfo=socket=$socket,cred_expire=15
 CredType=cred/munge
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
