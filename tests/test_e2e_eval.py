@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import REPO, write_recipe
 from tests.e2e import check, run_command, wandb_unreachable
-from tests.wandb_offline import read_records, run_file, run_info, summary
+from tests.wandb_offline import read_finished, run_info, summary
 
 pytestmark = pytest.mark.slow
 FIXTURES = REPO / "tests" / "fixtures" / "eval_data"
@@ -79,7 +79,7 @@ def test_compare_on_vllm_writes_the_table_and_reuses_results(trained_smoke):
 
     # the W&B compare run holds the summary values, the table and the plots
     run_dir = sorted((compare_dir / "wandb").glob("offline-run-*"))[-1]
-    records = read_records(run_file(run_dir))
+    records = read_finished(run_dir)
     info = run_info(records)
     assert info.job_type == "compare" and info.run_group == "smoke-sft"
     values = summary(records)

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import write_recipe
 from tests.e2e import check, run_command
-from tests.wandb_offline import history, read_records, run_file
+from tests.wandb_offline import history, read_finished
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def test_smoke_grpo_trains_its_base_first_and_the_accuracy_reward_rises(tmp_path
     assert summary["rewards"] == {"accuracy": 1.0, "format": 0.25}
 
     run_dir = sorted((out / "wandb").glob("offline-run-*"))[-1]
-    rows = history(read_records(run_file(run_dir)))
+    rows = history(read_finished(run_dir))
     accuracy = [r["train/rewards/accuracy/mean"] for r in rows if "train/rewards/accuracy/mean" in r]
     assert len(accuracy) == 40 and any("train/rewards/format/mean" in r for r in rows)
     # the policy improves on its own reward: the last fifth of the run beats the first fifth

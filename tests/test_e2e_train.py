@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import write_recipe
 from tests.e2e import check, run_command, wandb_unreachable
-from tests.wandb_offline import history, read_records, run_file, run_info
+from tests.wandb_offline import history, read_finished, run_info
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def test_sft_logs_to_an_offline_wandb_run(trained):
     runs = sorted((out / "wandb").glob("offline-run-*"))
     assert runs, "no offline W&B run folder"
     assert f"wandb sync {runs[-1]}" in output  # the command that uploads this very run
-    records = read_records(run_file(runs[-1]))
+    records = read_finished(runs[-1])
     info = run_info(records)
     assert info.job_type == "train" and info.run_group == "smoke-sft" and info.project == "reasonlift-demo"
     losses = [row["train/loss"] for row in history(records) if "train/loss" in row]

@@ -61,7 +61,7 @@ def test_make_train_passes_overrides_to_every_worker_and_keeps_them_with_the_mod
     assert command[worker + 2 :] == ["--set", overrides[0], "--set", overrides[1]]
     recipe = load_recipe(path, overrides=overrides)
     out = tmp_path / "outputs" / recipe.name
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)  # launch_command made it (checked writable)
     copy_recipe(recipe)
     kept = (out / "recipe.yaml").read_text()
     assert kept.startswith(f"# {path} with --set train.args.num_train_epochs=1 train.args.seed=7")

@@ -144,3 +144,25 @@ def test_each_task_reports_only_its_own_metrics(isolated_cache):
 def test_every_task_names_a_declared_answer_kind():
     assert {info.answer_kind for info in TASKS.values()} <= set(ANSWER_KINDS)
     assert TASKS["gpqa:diamond"].kind.choices == ("A", "B", "C", "D") and TASKS["aime25"].kind.choices == ()
+
+
+def test_importing_lighteval_leaves_autograd_as_it_was():
+    """lighteval 0.13's transformers backend turns autograd off for the process at import (its pipeline imports
+    it): training after an evaluation in one process then failed with 'does not require grad'."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = (
+        "import torch\n"
+        "from eval.harness.pipeline import run_tasks\n"
+        "try:\n"
+        "    run_tasks([], {}, None, None, 'm', None)\n"  # imports lighteval's pipeline, then has nothing to run
+        "except Exception:\n"
+        "    pass\n"
+        "import lighteval.pipeline\n"
+        "print(torch.is_grad_enabled())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "True", out.stderr[-2000:]

@@ -15,7 +15,7 @@ from eval.reporting.wandb_run import MAX_SAMPLE_ROWS, RESPONSE_CHARS, SAMPLE_COL
 from recipes.loader import load_recipe
 from tests.conftest import write_recipe
 from tests.test_budget import result, sample
-from tests.wandb_offline import charts, history, read_records, run_file, step_metrics, summary
+from tests.wandb_offline import charts, history, read_finished, step_metrics, summary
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def logged(tmp_path, monkeypatch):
         curve=curve,
         budget=budget,
     )
-    return read_records(run_file(run_dir)), run_dir
+    return read_finished(run_dir), run_dir
 
 
 def test_the_token_budget_is_a_native_line_chart_per_task(logged):

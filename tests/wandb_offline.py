@@ -89,3 +89,21 @@ def run_info(records):
 
 def run_file(run_dir: Path) -> Path:
     return next(Path(run_dir).glob("run-*.wandb"))
+
+
+def read_finished(run_dir: Path, timeout: float = 30.0) -> list[wandb_internal_pb2.Record]:
+    """The run's records once its `exit` record is on disk: W&B's service writes the file behind the process
+    that logs, and `run.finish()` can return before the last records land (seen on a loaded 2-core machine)."""
+    import time
+
+    from google.protobuf.message import DecodeError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            records = read_records(run_file(run_dir))
+        except (StopIteration, AssertionError, struct.error, DecodeError):  # still being written
+            records = []
+        if any(r.WhichOneof("record_type") == "exit" for r in records) or time.monotonic() > deadline:
+            return records
+        time.sleep(0.2)

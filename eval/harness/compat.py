@@ -77,3 +77,17 @@ class NoSampleCache:
 
     def _init_registry(self, registry) -> None:
         self.registry = registry
+
+
+@contextlib.contextmanager
+def grad_mode_kept() -> Iterator[None]:
+    """lighteval 0.13's transformers backend turns autograd off for the whole process when its module is
+    imported (`torch.set_grad_enabled(False)` at module level), and `lighteval.pipeline` imports it: a process
+    that evaluates and then trains (the bench, the tests) would train nothing. Import lighteval inside this."""
+    import torch
+
+    enabled = torch.is_grad_enabled()
+    try:
+        yield
+    finally:
+        torch.set_grad_enabled(enabled)

@@ -31,10 +31,12 @@ def run_tasks(
 ) -> tuple[dict, dict]:
     """lighteval's (results, details) for `runs`; generations come from `stores` or, when missing, from an
     engine built on first need. With `generate=False` a missing generation is an error."""
-    from lighteval.logging.evaluation_tracker import EvaluationTracker
-    from lighteval.pipeline import ParallelismManager, Pipeline, PipelineParameters
+    from eval.harness.compat import grad_mode_kept, only_project_tasks
 
-    from eval.harness.compat import only_project_tasks
+    with grad_mode_kept():
+        from lighteval.logging.evaluation_tracker import EvaluationTracker
+        from lighteval.pipeline import ParallelismManager, Pipeline, PipelineParameters
+
     from eval.harness.tasks import tasks_module
 
     by_name = {run.info.lighteval_name: run for run in runs}
