@@ -116,7 +116,8 @@ bench: install
 	$(RL) bench $(call q,$(RECIPE)) $(if $(weights),--weights $(weights)) \
 		$(if $(stages),--stages $(stages)) $(if $(max_new_tokens),--max-new-tokens $(max_new_tokens)) \
 		$(if $(max_problems),--max-problems $(max_problems)) $(if $(max_length),--max-length $(max_length)) \
-		$(if $(steps),--sft-steps $(steps)) $(if $(prefix_caching),--prefix-caching $(prefix_caching))
+		$(if $(steps),--sft-steps $(steps)) $(if $(prefix_caching),--prefix-caching $(prefix_caching)) \
+		$(if $(scale),--analysis-scale $(scale))
 
 view: install
 	@test -n "$(or $(recipe),$(dir))" || { echo "usage: make view (recipe=R | dir=COMPARE_FOLDER) [host=127.0.0.1] [port=8765]"; exit 2; }

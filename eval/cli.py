@@ -111,7 +111,12 @@ def _analyze(args: argparse.Namespace) -> None:
         tokenizer_from=recipe_model,
     )
     count = token_counter(evaluation.model.path)
-    rows = single_model_rows([analyse_task(r, count, spec.analysis) for r in evaluation.results.values()])
+    rows = single_model_rows(
+        [
+            analyse_task(r, count, spec.analysis, tokenizer_source=evaluation.model.path)
+            for r in evaluation.results.values()
+        ]
+    )
     print_single_model(args.model, rows)
     if args.output:
         Path(args.output).write_text(strict_json(rows))
@@ -141,6 +146,7 @@ def _bench(args: argparse.Namespace) -> None:
         sft_steps=args.sft_steps or BenchSettings.sft_steps,
         grpo_steps=args.grpo_steps or BenchSettings.grpo_steps,
         prefix_caching=args.prefix_caching,
+        analysis_scale=args.analysis_scale,
     )
     run_bench(recipe, out, settings)
 
@@ -297,7 +303,10 @@ def bench(
         ),
     ] = "trained",
     stages: Annotated[
-        str | None, typer.Option(help="comma-separated subset of scoring,generation,sft,grpo (default: all)")
+        str | None,
+        typer.Option(
+            help="comma-separated subset of scoring,contamination,analysis,generation,scheduling,sft,grpo"
+        ),
     ] = None,
     max_new_tokens: Annotated[
         int | None,
@@ -320,6 +329,12 @@ def bench(
         int | None, typer.Option(min=1, help="optimizer steps per SFT variant (default 30)")
     ] = None,
     grpo_steps: Annotated[int | None, typer.Option(min=1, help="GRPO steps (default 4)")] = None,
+    analysis_scale: Annotated[
+        float,
+        typer.Option(
+            min=0.001, max=1.0, help="stages=analysis: the synthetic compare's size (1 = the protocol's)"
+        ),
+    ] = 1.0,
 ) -> None:
     """Throughput of generation, training and scoring against the hardware's bounds."""
     _call(_bench, **locals())

@@ -16,7 +16,9 @@ EVAL_DATA_ENV = "REASONLIFT_EVAL_DATA"
 # 3: a result holds only its own task's metrics (no 0.0 for other tasks' pass@k).
 # 4: the final answer located as a careful reader would (recipes.protocol.answers): unfinished responses have
 #    none, box groups, final statements after a box, explicit GPQA choices; golds that do not parse compared as text.
-TASK_VERSION = 4
+# 5: Unicode math, numbers below 1 to 6 significant digits, words that turn an answer around, GPQA letters in
+#    other languages, full-width letters and hedges (no single answer).
+TASK_VERSION = 5
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,17 @@ def print_bench(results: dict) -> None:
             "–",
             "–",
         )
+    if "analysis" in results:
+        a = results["analysis"]
+        table.add_row(
+            "post-generation",
+            f"synthetic compare, {a['samples']:,} samples (scale {a['scale']:g}), {a['cpus']} CPU(s): "
+            f"{', '.join(f'{k} {v:.1f} s' for k, v in a['stages_s'].items())}; peak memory {a['peak_rss_gb']:.2f} GB; "
+            f"a second compare {a['second_compare_s']:.1f} s",
+            f"analysis {a['analysis_s']:.1f} s",
+            f"grading {a['grading_s']:.1f} s",
+            f"{a['analysis_to_grading']}x (target <= {a['target']:g}x)",
+        )
     if "scoring" in results:
         s = results["scoring"]
         table.add_row(

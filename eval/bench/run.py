@@ -7,6 +7,8 @@
 - GRPO: one generation batch split into generation, scoring and optimisation.
 - scoring: answers checked per second.
 - contamination: the 8-gram check on ~100k training rows against 728 evaluation problems, in seconds.
+- analysis: the post-generation side of a full compare (grading, statistics, the thinking analysis, files) on a
+  synthetic compare of the protocol's size, and a second compare on its cached results (eval.bench.post_generation).
 - scheduling (vLLM, random weights): every task through one engine against one task at a time, both
   against the ideal (total tokens at the engine's peak throughput), and reasonlift's engine path against
   vLLM's own LLM.generate; per-request limits long-tailed like R1-Distill answers.
@@ -32,7 +34,7 @@ from recipes.gpus import gpu_available, vllm_available
 from recipes.provenance import provenance
 from recipes.schema import Recipe
 
-STAGES = ("scoring", "contamination", "generation", "scheduling", "sft", "grpo")
+STAGES = ("scoring", "contamination", "analysis", "generation", "scheduling", "sft", "grpo")
 # random weights never stop early, so their work is capped by default (the flags raise it)
 RANDOM_MAX_NEW_TOKENS = 1024
 RANDOM_MAX_PROBLEMS = 32
@@ -50,6 +52,7 @@ class BenchSettings:
     sft_steps: int = 30
     grpo_steps: int = 4
     prefix_caching: str = "both"  # vLLM generation measured with it off and on, or one of them (on | off)
+    analysis_scale: float = 1.0  # the synthetic compare's size against the protocol's (stages=analysis)
 
     def resolved(self) -> BenchSettings:
         """Random weights decode to the limit every time: cap the work so the run takes minutes."""
@@ -60,6 +63,33 @@ class BenchSettings:
             max_new_tokens=self.max_new_tokens or RANDOM_MAX_NEW_TOKENS,
             max_problems=self.max_problems or RANDOM_MAX_PROBLEMS,
         )
+
+
+def fit_context(recipe: Recipe, settings: BenchSettings) -> BenchSettings:
+    """Random weights: a prompt plus its new tokens must fit the engine's context (eval.vllm.max_model_len), or
+    vLLM stops mid-run. Checked before any engine starts: the default work is sized to the recipe, a limit the
+    user asked for is refused in one line."""
+    if not settings.random_weights or not ({"generation", "scheduling"} & set(settings.stages)):
+        return settings
+    context = recipe.eval.vllm.max_model_len
+    if context is None:
+        return settings  # the model's own context, far above the bench's synthetic work
+    need = settings.prompt_tokens + settings.max_new_tokens
+    if need <= context:
+        return settings
+    fitted = context - settings.prompt_tokens
+    if fitted < 8 or settings.max_new_tokens != RANDOM_MAX_NEW_TOKENS:
+        from recipes.errors import UserError
+
+        raise UserError(
+            f"{settings.prompt_tokens} prompt + {settings.max_new_tokens} new tokens do not fit eval.vllm.max_model_len "
+            f"{context}: lower max_new_tokens= (at most {max(fitted, 0)}) or prompt_tokens, or raise max_model_len"
+        )
+    print(
+        f"random weights: new tokens capped at {fitted} so that {settings.prompt_tokens}-token prompts fit the "
+        f"recipe's max_model_len {context}"
+    )
+    return replace(settings, max_new_tokens=fitted)
 
 
 def sft_variants() -> list[dict]:
@@ -75,7 +105,7 @@ def sft_variants() -> list[dict]:
 def run_bench(recipe: Recipe, out_dir: Path, settings: BenchSettings | None = None) -> dict:
     from train.bench_train import TrainWorkload, bench_grpo_step, bench_sft
 
-    settings = (settings or BenchSettings()).resolved()
+    settings = fit_context(recipe, (settings or BenchSettings()).resolved())
     hardware = detect()
     print(
         f"hardware: {hardware.name}: peak {hardware.peak_flops / 1e12:.2f} TFLOP/s ({hardware.peak_flops_source}), "
@@ -101,6 +131,10 @@ def run_bench(recipe: Recipe, out_dir: Path, settings: BenchSettings | None = No
         results["scoring"] = bench_scoring()
     if "contamination" in settings.stages:
         results["contamination"] = bench_contamination()
+    if "analysis" in settings.stages:
+        from eval.bench.post_generation import bench_analysis
+
+        results["analysis"] = bench_analysis(out_dir, settings.analysis_scale)
     if "generation" in settings.stages and recipe.eval.tasks:
         results["generation"] = bench_generation(recipe, hardware, settings)
     if "scheduling" in settings.stages and settings.random_weights and vllm_available():

@@ -69,8 +69,11 @@ def run_compare(
     if tuned is None:
         _trained_model(recipe)  # a tuned model still training is said before the baseline is evaluated
     out_dir = writable_compare_dir(recipe)
+    clock = Stopwatch()
     sides = evaluate_sides(recipe, baseline, tuned, regrade, served or Served(), generate)
+    clock.lap("evaluation")
     contamination = _contamination(recipe)
+    clock.lap("contamination")
     comparisons = [
         compare_task(
             sides.baseline.results[t],
@@ -82,6 +85,7 @@ def run_compare(
         for t in sides.baseline.results
     ]
     mismatches = guard(comparisons, sides, allow_mismatch)
+    clock.lap("statistics")
     curve: Curve | None = None
     if checkpoints:  # evaluated here, so that the report only reports
         evaluated: dict[str, ModelEvaluation] = {}
@@ -94,8 +98,9 @@ def run_compare(
             evaluated=evaluated,
         )
         curve = Curve(points, evaluated)
+        clock.lap("checkpoints")
     try:
-        return report(recipe, sides, comparisons, mismatches, curve, use_wandb, contamination)
+        return report(recipe, sides, comparisons, mismatches, curve, use_wandb, contamination, clock)
     except OSError as err:  # the disk filled while the report was written: the evaluations are in the cache
         if err.errno not in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT):
             raise
@@ -241,7 +246,9 @@ def report(
     curve: Curve | None,
     use_wandb: bool | None,
     contamination: ContaminationReport | None = None,
+    clock: Stopwatch | None = None,
 ) -> dict:
+    clock = clock or Stopwatch()
     out_dir = compare_dir(recipe)
     title = f"{recipe.name}: {sides.baseline_name} → {sides.tuned_name}"
     print_table(comparisons, title, bool(mismatches))
@@ -266,7 +273,9 @@ def report(
         payload["checkpoint_curve"] = curve.points
         plots["checkpoints"] = curve_plot(curve.points, out_dir / "checkpoints.png")
         print_curve(curve.points)
+    clock.lap("report")
     reasoning_rows, reasoning_pairs = _reasoning(recipe, sides)
+    clock.lap("thinking analysis")
     print_reasoning_table(reasoning_rows)
     payload["reasoning"] = reasoning_rows
     plots.update(reasoning_plots(out_dir, reasoning_pairs))
@@ -286,6 +295,8 @@ def report(
         cost_markdown(cost),
         budget_markdown(budgets),
     ]
+    clock.lap("report")
+    payload["timings_s"] = clock.laps  # up to the files; W&B follows
     paths = write_reports(out_dir, comparisons, markdown, payload)
     print(f"wrote {', '.join(str(p) for p in [*paths.values(), *plots.values()])} and details/ in {out_dir}")
 
@@ -309,8 +320,33 @@ def report(
             cost=cost,
             budget=payload["token_budget"],
         )
+    clock.lap("report")
+    print(f"took {clock.summary()}")
+    payload["timings_s"] = clock.laps
     print(f"next: look at what changed, problem by problem, in the browser: {view_command(recipe)}")
     return payload
+
+
+class Stopwatch:
+    """Seconds spent in each stage of a compare (a stage met twice adds up), for the closing line and the bench."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.monotonic
+        self._last = self._now()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = self._now()
+        self.laps[stage] = round(self.laps.get(stage, 0.0) + now - self._last, 3)
+        self._last = now
+
+    def summary(self) -> str:
+        total = sum(self.laps.values())
+        return f"{total:.1f} s: " + ", ".join(
+            f"{stage} {seconds:.1f} s" for stage, seconds in self.laps.items()
+        )
 
 
 def view_command(recipe: Recipe) -> str:
@@ -324,15 +360,33 @@ def view_command(recipe: Recipe) -> str:
 def _reasoning(recipe: Recipe, sides: Sides):
     """The second section: how each side thinks, from the generations already graded."""
     spec = recipe.eval.analysis
-    base_count, tuned_count = token_counter(sides.baseline.model.path), token_counter(sides.tuned.model.path)
     pairs = [
         (
-            analyse_task(sides.baseline.results[t], base_count, spec),
-            analyse_task(sides.tuned.results[t], tuned_count, spec),
+            analyse_task(
+                sides.baseline.results[t],
+                _counter(sides.baseline),
+                spec,
+                tokenizer_source=sides.baseline.model.path,
+            ),
+            analyse_task(
+                sides.tuned.results[t], _counter(sides.tuned), spec, tokenizer_source=sides.tuned.model.path
+            ),
         )
         for t in sides.baseline.results
     ]
     return [row for base, tuned in pairs for row in comparison_rows(base, tuned)], pairs
+
+
+def _counter(evaluation: ModelEvaluation):
+    """The side's token counter, made when the analysis first needs one (a cached analysis needs none)."""
+    made = []
+
+    def count(text: str) -> int:
+        if not made:
+            made.append(token_counter(evaluation.model.path))
+        return made[0](text)
+
+    return count
 
 
 def _side(evaluation: ModelEvaluation) -> dict:

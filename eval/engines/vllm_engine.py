@@ -77,6 +77,26 @@ class VllmEngine:
         self._next_id = 0
         self.close_id = None if self.random_weights else think_close_id(self.engine.get_tokenizer())
 
+    @classmethod
+    def around(cls, engine, settings: VllmSpec, seed: int = 0, random_weights: bool = False) -> VllmEngine:
+        """reasonlift's engine path over an engine already built (`vllm.LLM(...).llm_engine`): the bench sets the
+        two paths side by side on one engine, warmed alike."""
+        import torch
+
+        self = cls.__new__(cls)
+        self.model_path, self.settings, self.seed, self.random_weights, self.name = (
+            "",
+            settings,
+            seed,
+            random_weights,
+            "vllm",
+        )
+        self.per_request_seeds = torch.cuda.is_available()
+        self.engine = engine
+        self._next_id = 0
+        self.close_id = None if random_weights else think_close_id(engine.get_tokenizer())
+        return self
+
     @property
     def max_num_seqs(self) -> int:
         """Sequences the scheduler decodes together: the recipe's, else vLLM's default for this hardware."""

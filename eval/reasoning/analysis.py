@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import asdict, dataclass
 
+from eval.reasoning.first_correct import FirstCorrect
 from eval.reasoning.metrics import (
     DEFAULT_SWITCH_MARKERS,
     ReasoningSummary,
@@ -39,38 +41,180 @@ class AnalysedTask:
         return {subset: summarise(s) for subset, s in self.samples.items()}
 
 
-def analyse_task(result: TaskResult, count_tokens, spec: AnalysisSpec) -> AnalysedTask:
+# Above this much reasoning text a task's analysis is spread over processes (below, starting them costs more).
+PARALLEL_MIN_CHARS = 20_000_000
+# Bump when a figure of the analysis changes: cached analyses are then computed again.
+ANALYSIS_VERSION = 2
+
+
+def analyse_task(
+    result: TaskResult,
+    count_tokens,
+    spec: AnalysisSpec,
+    tokenizer_source: str | None = None,
+    workers: int | None = None,
+    cache: bool = True,
+) -> AnalysedTask:
+    """How one model thinks on one task: every sample analysed, grouped by level.
+
+    Read from the analysis cache when this result (weights, settings, grader) was analysed before with the same
+    analysis settings. Otherwise each problem's samples share one first-correct search; a large task is spread
+    over `workers` processes (all cores this process may use), each counting tokens with `tokenizer_source`."""
+    from eval.stores.analysis import analysis_key, load_analysis, save_analysis
+
+    key = analysis_key(result, spec.model_dump(), ANALYSIS_VERSION)
+    if cache and not spec.judge and (cached := _cached(result, key, load_analysis)) is not None:
+        return AnalysedTask(task=result.task, samples=_by_subset(result, cached))
+    if spec.judge:
+        analysed = _analyse_with_judge(result, count_tokens, spec)
+    else:
+        analysed = _analyse(result, count_tokens, spec, tokenizer_source, workers)
+    if cache and not spec.judge:
+        save_analysis(result, key, [asdict(sample) for sample in analysed])
+    return AnalysedTask(task=result.task, samples=_by_subset(result, analysed))
+
+
+def _cached(result: TaskResult, key: str, load) -> list[SampleReasoning] | None:
+    rows = load(result, key)
+    try:
+        return None if rows is None else [SampleReasoning(**row) for row in rows]
+    except TypeError:  # rows of another version of the record
+        return None
+
+
+def _by_subset(
+    result: TaskResult, analysed: list[SampleReasoning]
+) -> dict[str | None, list[SampleReasoning]]:
+    """The whole task (None), then each MATH level; one level alone is the whole task again."""
+    by_subset: dict[str | None, list[SampleReasoning]] = {None: list(analysed)}
+    flat = [p for p in result.problems for _ in p.samples]
+    for problem, sample in zip(flat, analysed, strict=True):
+        if problem.level not in (None, ""):
+            by_subset.setdefault(f"level {problem.level}", []).append(sample)
+    if len(by_subset) == 2:
+        by_subset = {None: by_subset[None]}
+    return {None: by_subset.pop(None), **dict(sorted(by_subset.items(), key=lambda kv: str(kv[0])))}
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One problem's samples, as a worker process receives them."""
+
+    problem_id: str
+    gold: str
+    kind: str
+    choices: tuple[str, ...]
+    markers: tuple[str, ...]
+    samples: list[tuple[str, bool, int, int | None]]  # text, correct, tokens, reasoning tokens
+
+
+def _jobs(result: TaskResult, spec: AnalysisSpec) -> list[_Job]:
+    info = TASKS[result.task]
+    markers = tuple(spec.switch_markers if spec.switch_markers is not None else DEFAULT_SWITCH_MARKERS)
+    return [
+        _Job(
+            p.problem_id,
+            p.gold,
+            info.answer_kind,
+            info.kind.choices,
+            markers,
+            [(s.text, s.correct, s.tokens, s.reasoning_tokens) for s in p.samples],
+        )
+        for p in result.problems
+    ]
+
+
+def analyse_problem(job: _Job, count_tokens) -> list[SampleReasoning]:
+    """A problem's samples, sharing one first-correct search (each distinct candidate decided once)."""
+    search = FirstCorrect(job.gold, job.kind, job.choices)
+    return [
+        analyse_sample(
+            text,
+            job.gold,
+            job.kind,
+            correct,
+            count_tokens,
+            job.markers,
+            job.choices,
+            generated_tokens=tokens,
+            reasoning_tokens=reasoning_tokens,
+            problem_id=job.problem_id,
+            search=search,
+        )
+        for text, correct, tokens, reasoning_tokens in job.samples
+    ]
+
+
+def _analyse(
+    result: TaskResult, count_tokens, spec: AnalysisSpec, tokenizer_source: str | None, workers: int | None
+) -> list[SampleReasoning]:
+    jobs = _jobs(result, spec)
+    chars = sum(len(s[0]) for job in jobs for s in job.samples)
+    workers = workers or len(os.sched_getaffinity(0))
+    if workers < 2 or tokenizer_source is None or chars < PARALLEL_MIN_CHARS or len(jobs) < 2:
+        return [sample for job in jobs for sample in analyse_problem(job, count_tokens)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")  # no forked copy of the parent's threads and engines
+    # about four batches per worker, so the slow problems (AIME's long traces) spread out
+    order = sorted(range(len(jobs)), key=lambda i: -sum(len(s[0]) for s in jobs[i].samples))
+    batches: list[list[int]] = [[] for _ in range(min(len(jobs), workers * 4))]
+    for position, i in enumerate(order):
+        batches[position % len(batches)].append(i)
+    analysed: dict[int, list[SampleReasoning]] = {}
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(tokenizer_source,)
+    ) as pool:
+        for batch, results in zip(
+            batches, pool.map(_analyse_batch, [[jobs[i] for i in b] for b in batches]), strict=True
+        ):
+            analysed.update(zip(batch, results, strict=True))
+    return [sample for i in range(len(jobs)) for sample in analysed[i]]
+
+
+_WORKER_COUNT = None
+
+
+def _init_worker(tokenizer_source: str) -> None:
+    global _WORKER_COUNT
+    from eval.models import token_counter
+
+    _WORKER_COUNT = token_counter(tokenizer_source)
+
+
+def _analyse_batch(jobs: list[_Job]) -> list[list[SampleReasoning]]:
+    return [analyse_problem(job, _WORKER_COUNT) for job in jobs]
+
+
+def _analyse_with_judge(result: TaskResult, count_tokens, spec: AnalysisSpec) -> list[SampleReasoning]:
     kind = TASKS[result.task].answer_kind
     markers = spec.switch_markers if spec.switch_markers is not None else DEFAULT_SWITCH_MARKERS
     choices = TASKS[result.task].kind.choices
     flat = [(p, s) for p in result.problems for s in p.samples]
-    located = _judge_locations(flat, spec) if spec.judge else None
-    by_subset: dict[str | None, list[SampleReasoning]] = {None: []}
+    located = _judge_locations(flat, spec)
+    analysed = []
     for i, (problem, sample) in enumerate(flat):
         locate = None
         if located is not None and not isinstance(located[i], Exception):
             index = located[i]
             locate = lambda _steps, index=index: index  # noqa: E731
-        analysed = analyse_sample(
-            sample.text,
-            problem.gold,
-            kind,
-            sample.correct,
-            count_tokens,
-            markers,
-            choices,
-            locate=locate,
-            generated_tokens=sample.tokens,
-            reasoning_tokens=sample.reasoning_tokens,
-            problem_id=problem.problem_id,
+        analysed.append(
+            analyse_sample(
+                sample.text,
+                problem.gold,
+                kind,
+                sample.correct,
+                count_tokens,
+                markers,
+                choices,
+                locate=locate,
+                generated_tokens=sample.tokens,
+                reasoning_tokens=sample.reasoning_tokens,
+                problem_id=problem.problem_id,
+            )
         )
-        by_subset[None].append(analysed)
-        if problem.level not in (None, ""):
-            by_subset.setdefault(f"level {problem.level}", []).append(analysed)
-    if len(by_subset) == 2:  # a single level is the whole task again
-        by_subset = {None: by_subset[None]}
-    ordered = {None: by_subset.pop(None), **dict(sorted(by_subset.items(), key=lambda kv: str(kv[0])))}
-    return AnalysedTask(task=result.task, samples=ordered)
+    return analysed
 
 
 def _judge_locations(flat, spec: AnalysisSpec):

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from eval.reasoning.first_correct import FirstCorrect
 from recipes.protocol.answer_kinds import ANSWER_KINDS
 from recipes.protocol.markup import split_thinking
 
@@ -53,6 +54,7 @@ class SampleReasoning:
     closed_thinking: bool
     self_checks: int = 0
     problem_id: str = ""
+    search_cut: bool = False  # the first-correct search stopped at its bound (eval.reasoning.first_correct)
 
     @property
     def efficiency(self) -> float | None:
@@ -85,6 +87,7 @@ def step_reaches_answer(step: str, gold: str, kind: str, choices: tuple[str, ...
 def first_correct_step(
     steps: Sequence[str], gold: str, kind: str, choices: tuple[str, ...] = ()
 ) -> int | None:
+    """The first step that reaches the gold (the answer kind's rule, step by step, with no bound)."""
     for index, step in enumerate(steps):
         if step_reaches_answer(step, gold, kind, choices):
             return index
@@ -116,22 +119,31 @@ def analyse_sample(
     generated_tokens: int | None = None,
     reasoning_tokens: int | None = None,
     problem_id: str = "",
+    search: FirstCorrect | None = None,
 ) -> SampleReasoning:
-    """Reasoning metrics of one response; `locate` finds the first correct step (default: the answer checker).
+    """Reasoning metrics of one response; `locate` finds the first correct step (default: the answer checker,
+    through `search` when given: a problem's search, shared by its samples).
 
     `reasoning_tokens` (counted on the generated ids) is the reasoning's length when known; else the text is
     re-tokenised and capped at `generated_tokens`. A step's position is re-tokenised text scaled to that
-    length, so no count exceeds what was generated."""
+    length, so no count exceeds what was generated. Text is tokenised only where a count needs it: a sample whose
+    length is known and whose first correct point is not found is never tokenised."""
     reasoning, closed = split_reasoning(response)
     steps = split_steps(reasoning)
-    index = locate(steps) if locate is not None else first_correct_step(steps, gold, kind, choices)
-    text_tokens = count_tokens(reasoning)
+    cut = False
+    if locate is not None:
+        index = locate(steps)
+    else:
+        index, cut = (search or FirstCorrect(gold, kind, choices)).find(steps)
+    text_tokens = None
     if reasoning_tokens is None:
+        text_tokens = count_tokens(reasoning)
         reasoning_tokens = text_tokens if generated_tokens is None else min(text_tokens, generated_tokens)
-    scale = reasoning_tokens / text_tokens if text_tokens else 0.0
     if index is None:
         first_tokens = reflection = None
     else:
+        text_tokens = count_tokens(reasoning) if text_tokens is None else text_tokens
+        scale = reasoning_tokens / text_tokens if text_tokens else 0.0
         first_tokens = min(round(count_tokens("".join(steps[: index + 1])) * scale), reasoning_tokens)
         reflection = reasoning_tokens - first_tokens
     return SampleReasoning(
@@ -143,6 +155,7 @@ def analyse_sample(
         closed_thinking=closed,
         self_checks=count_self_checks(reasoning),
         problem_id=problem_id,
+        search_cut=cut,
     )
 
 
@@ -166,6 +179,7 @@ class ReasoningSummary:
     first_correct_tokens_all: float = float("nan")
     reflection_tokens_all: float = float("nan")
     efficiency_all: float = float("nan")
+    search_cut: int = 0  # samples whose first-correct search stopped at its bound (counted as not reached)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -193,6 +207,7 @@ def summarise(samples: Sequence[SampleReasoning]) -> ReasoningSummary:
         first_correct_tokens_all=_mean([s.first_correct_tokens or 0 for s in samples]),
         reflection_tokens_all=_mean([s.reasoning_tokens - (s.first_correct_tokens or 0) for s in samples]),
         efficiency_all=_mean([_all_efficiency(s) for s in samples]),
+        search_cut=sum(s.search_cut for s in samples),
     )
 
 

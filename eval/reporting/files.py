@@ -8,7 +8,7 @@ from pathlib import Path
 from eval.compare.pairing import TaskComparison
 from eval.reporting.table import csv_table
 from eval.stores.results import TaskResult
-from recipes.files import atomic_write_text, strict_json
+from recipes.files import atomic_write_lines, atomic_write_text, strict_json
 
 
 def write_reports(
@@ -26,12 +26,13 @@ def write_reports(
 
 
 def write_details(result: TaskResult, path: Path) -> None:
-    """One JSON line per sample, for a person to open: the problem, the answer read, right or wrong."""
-    lines = []
-    for p in result.problems:
-        for i, s in enumerate(p.samples):
-            lines.append(
-                json.dumps(
+    """One JSON line per sample, for a person to open: the problem, the answer read, right or wrong. Written line
+    by line (a full AIME file is ~110 MB)."""
+
+    def lines():
+        for p in result.problems:
+            for i, s in enumerate(p.samples):
+                yield json.dumps(
                     {
                         "task": result.task,
                         "problem_id": p.problem_id,
@@ -48,5 +49,5 @@ def write_details(result: TaskResult, path: Path) -> None:
                     },
                     ensure_ascii=False,
                 )
-            )
-    atomic_write_text(path, "\n".join(lines) + "\n")
+
+    atomic_write_lines(path, lines())

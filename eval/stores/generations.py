@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +57,8 @@ class SamplingSettings:
 
 
 FSYNC_EVERY_S = 1.0
+# The first bytes of a one-sample line as put_sample writes it (json.dumps keeps the keys in this order).
+_HEAD = re.compile(rb'^\{"key": "([0-9a-f]+)", "problem_id": .*?, "index": (\d+), "sample": ')
 
 
 def generations_dir(model_fingerprint: str, root: Path | None = None) -> Path:
@@ -79,32 +82,53 @@ class GenerationStore:
         self._synced = 0.0
         self.reload()
 
-    @staticmethod
-    def prompt_key(rendered_prompt: str) -> str:
-        return text_fingerprint(rendered_prompt)[:24]
-
     def reload(self) -> None:
-        """Read the file again (another process may have added to it)."""
-        self._records: dict[str, dict[int, Sample]] = {}
+        """Index the file again (another process may have added to it): where each sample's line starts, not the
+        sample, so memory follows the prompts asked for (`get`), not the file (a full AIME store is 100+ MB)."""
+        self._records: dict[str, dict[int, Sample | int]] = {}
         if not self.path.exists():
             return
-        with open(self.path) as f:
+        offset = 0
+        with open(self.path, "rb") as f:
             for line in f:
+                start, offset = offset, offset + len(line)
+                if not line.endswith(b"\n"):
+                    continue  # the partial last line of an interrupted run
+                head = _HEAD.match(line)
+                if head is not None:  # one sample per line: indexed by its first bytes, read when asked for
+                    self._records.setdefault(head.group(1).decode(), {})[int(head.group(2))] = start
+                    continue
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError:
-                    continue  # the partial last line of an interrupted run
+                    continue
                 samples = self._records.setdefault(row["key"], {})
                 if "samples" in row:  # a whole prompt on one line (older files)
                     samples.update({i: Sample(**s) for i, s in enumerate(row["samples"])})
                 else:
                     samples[row["index"]] = Sample(**row["sample"])
 
+    def _read(self, samples: dict[int, Sample | int], indices: range) -> list[Sample]:
+        """The samples at `indices`, reading the ones only indexed so far (one open of the file)."""
+        lazy = [i for i in indices if not isinstance(samples[i], Sample)]
+        if lazy:
+            with open(self.path, "rb") as f:
+                for i in lazy:
+                    f.seek(samples[i])
+                    samples[i] = Sample(**json.loads(f.readline())["sample"])
+        return [samples[i] for i in indices]
+
+    @staticmethod
+    def prompt_key(rendered_prompt: str) -> str:
+        return text_fingerprint(rendered_prompt)[:24]
+
     def get(self, rendered_prompt: str) -> list[Sample] | None:
         """The prompt's n samples, or None while any is missing."""
         samples = self._records.get(self.prompt_key(rendered_prompt), {})
         n = self.settings.n
-        return [samples[i] for i in range(n)] if all(i in samples for i in range(n)) else None
+        if not all(i in samples for i in range(n)):
+            return None
+        return self._read(samples, range(n))
 
     def missing(self, rendered_prompt: str) -> tuple[int, ...]:
         """The indices of the prompt's samples not saved yet."""

@@ -82,6 +82,11 @@ def step_candidates(step: str) -> list[str]:
     return [c.strip() for c in found if c.strip()]
 
 
+def number_or_none(text: str) -> float | None:
+    """A plain number as written (thousands commas and dollar signs aside), else None."""
+    return _number(text)
+
+
 def _number(text: str) -> float | None:
     try:
         return float(text.strip().strip("$").replace(",", ""))

@@ -179,6 +179,17 @@ def _plain(text: str) -> str:
     return re.sub(r"\s|\.$", "", text)
 
 
+def same_as_written(answer: str, gold: str) -> bool:
+    """Whether `grade` would find `\\boxed{answer}` equal to `gold` by its first test, the text as written
+    (wrappers, spacing and Unicode math aside): what the reasoning analysis can decide without math-verify."""
+    from recipes.protocol.markup import boxes
+
+    found = boxes(f"\\boxed{{{answer}}}")
+    if len(found) != 1 or found[0][2] != answer:
+        return False  # the box would not hold the answer as given: leave it to `grade`
+    return _plain(latex_from_unicode(answer)) == _plain(gold)
+
+
 def _as_math(text: str) -> str:
     """A located answer as math-verify reads it best: delimited, a number's unit out of its text block."""
     text = _TEXT_NUMBER.sub(
