@@ -99,6 +99,17 @@ def prompt_ids(tokenizer, rendered: str) -> list[int]:
 
 
 def token_counter(source):
-    """Counts tokens of free text with a model's tokenizer (a folder, or a loaded tokenizer)."""
+    """Counts tokens of free text with a model's tokenizer (a folder, or a loaded tokenizer). Its `offsets(text)`
+    gives each token's end offset in the text, in the same tokenisation (one pass where a count and a position
+    in it are both wanted)."""
     tokenizer = load_tokenizer(source) if isinstance(source, str) else source
-    return lambda text: len(prompt_ids(tokenizer, text))
+
+    def count(text: str) -> int:
+        return len(prompt_ids(tokenizer, text))
+
+    def offsets(text: str) -> list[int]:
+        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        return [end for _, end in encoded["offset_mapping"]]
+
+    count.offsets = offsets
+    return count

@@ -104,18 +104,18 @@ def test_a_second_analysis_is_read_from_the_cache_without_tokenising(isolated_ca
 
 
 def test_a_degenerate_trace_is_cut_at_the_bound_and_counted():
-    """1,000 steps, each stating a different expression that only math-verify can judge: the search stops
+    """1,000 steps, each stating a different interval (only math-verify can judge those): the search stops
     after MAX_CHECKS decisions instead of costing seconds, and the sample says it was cut."""
     import time
 
     from eval.reasoning.first_correct import MAX_CHECKS
     from eval.reasoning.metrics import analyse_sample, summarise
 
-    steps = [f"So $y = {i}x^2 + {i + 1}x$." for i in range(1000)]
+    steps = [f"So $S = ({i}, {i + 1}]$." for i in range(1000)]
     response = "\n\n".join(steps)
     words = lambda text: len(text.split())  # noqa: E731
     started = time.perf_counter()
-    sample = analyse_sample(response, "\\frac{1}{7}", "math", False, words, reasoning_tokens=5000)
+    sample = analyse_sample(response, "(-1,0]", "math", False, words, reasoning_tokens=5000)
     assert time.perf_counter() - started < 5.0
     assert sample.search_cut and sample.first_correct_tokens is None
     assert summarise([sample]).search_cut == 1 and MAX_CHECKS < 1000

@@ -126,8 +126,9 @@ def analyse_sample(
 
     `reasoning_tokens` (counted on the generated ids) is the reasoning's length when known; else the text is
     re-tokenised and capped at `generated_tokens`. A step's position is re-tokenised text scaled to that
-    length, so no count exceeds what was generated. Text is tokenised only where a count needs it: a sample whose
-    length is known and whose first correct point is not found is never tokenised."""
+    length, so no count exceeds what was generated. A sample whose length is known and whose first correct point
+    is not found is never tokenised; one whose point is found is tokenised once (its prefix's end read from the
+    token offsets)."""
     reasoning, closed = split_reasoning(response)
     steps = split_steps(reasoning)
     cut = False
@@ -142,9 +143,15 @@ def analyse_sample(
     if index is None:
         first_tokens = reflection = None
     else:
-        text_tokens = count_tokens(reasoning) if text_tokens is None else text_tokens
+        prefix = len("".join(steps[: index + 1]))
+        counted = _count_to(count_tokens, reasoning, prefix)
+        if counted is not None:  # one pass: the whole text and where its prefix ends
+            text_tokens, prefix_tokens = counted
+        else:
+            text_tokens = count_tokens(reasoning) if text_tokens is None else text_tokens
+            prefix_tokens = count_tokens(reasoning[:prefix])
         scale = reasoning_tokens / text_tokens if text_tokens else 0.0
-        first_tokens = min(round(count_tokens("".join(steps[: index + 1])) * scale), reasoning_tokens)
+        first_tokens = min(round(prefix_tokens * scale), reasoning_tokens)
         reflection = reasoning_tokens - first_tokens
     return SampleReasoning(
         reasoning_tokens=reasoning_tokens,
@@ -157,6 +164,19 @@ def analyse_sample(
         problem_id=problem_id,
         search_cut=cut,
     )
+
+
+def _count_to(count_tokens: TokenCounter, text: str, prefix: int) -> tuple[int, int] | None:
+    """(tokens of `text`, tokens of `text[:prefix]`) in one tokenisation, when the counter can give offsets
+    (eval.models.token_counter's can) and the prefix ends at a token boundary; else None."""
+    with_offsets = getattr(count_tokens, "offsets", None)
+    if with_offsets is None:
+        return None
+    ends = with_offsets(text)
+    inside = sum(1 for end in ends if end <= prefix)
+    if inside < len(ends) and inside and ends[inside - 1] != prefix:
+        return None  # a token straddles the prefix's end: count the prefix on its own, as before
+    return len(ends), inside
 
 
 @dataclass(frozen=True)
