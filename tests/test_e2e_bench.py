@@ -45,7 +45,7 @@ def test_bench_with_random_weights_runs_every_stage_on_synthetic_work(tmp_path):
         "smoke/sft.yaml",
         tmp_path,
         *("--weights", "random", "--max-new-tokens", "24", "--max-problems", "6", "--max-length", "96"),
-        *("--sft-steps", "3", "--grpo-steps", "1"),
+        *("--sft-steps", "3", "--grpo-steps", "1", "--analysis-scale", "0.005"),
     )
     assert "reasonlift bench" in output and "random weights" in output and "MFU" in output
     assert results["settings"]["random_weights"] is True
@@ -72,6 +72,15 @@ def test_bench_with_random_weights_runs_every_stage_on_synthetic_work(tmp_path):
     assert scheduling["ideal_over_all_at_once"] > 0 and scheduling["engine_path_over_llm_generate"] > 0
     assert results["contamination"]["planted_found"] == results["contamination"]["planted"] == 5
     assert "eval scheduling" in output and "contamination" in output
+    # the engine path against LLM.generate: alternating passes on one engine, each pass's ratio kept
+    assert scheduling["passes"] == 3 and len(scheduling["engine_path_over_llm_generate_per_pass"]) == 3
+    low, high = scheduling["engine_path_over_llm_generate_spread"]
+    assert 0 < low <= scheduling["engine_path_over_llm_generate"] * 1.5 and low <= high
+    # the post-generation side on a (small) synthetic compare: both sides graded and analysed, then all cached
+    analysis = results["analysis"]
+    assert analysis["samples"] > 0 and analysis["grading_s"] > 0 and analysis["analysis_s"] > 0
+    assert analysis["second_stages_s"]["thinking analysis"] < analysis["analysis_s"]
+    assert "post-generation" in output
 
 
 @pytest.mark.slow
@@ -113,3 +122,18 @@ def test_decode_compute_bound_arithmetic():
     assert decode_compute_bound_tokens_per_s(1e9, 10, 1000, 500, 1e12) == pytest.approx(1e12 / 2.02e9)
     # and with one prompt token prefilled per two generated: + 2e9 x 0.5 FLOPs per generated token
     assert decode_compute_bound_tokens_per_s(1e9, 10, 1000, 500, 1e12, 0.5) == pytest.approx(1e12 / 3.02e9)
+
+
+def test_random_weights_are_sized_to_the_recipes_context_before_any_engine_starts():
+    """`make bench weights=random stages=scheduling` on the demo recipe crashed after two minutes: its
+    max_model_len 512 cannot hold a 256-token prompt and 1,024 new tokens."""
+    from eval.bench.run import BenchSettings, fit_context
+    from recipes import load_recipe
+    from recipes.errors import UserError
+
+    recipe = load_recipe(REPO / "recipes" / "smoke" / "sft.yaml")
+    sized = fit_context(recipe, BenchSettings(stages=("scheduling",), random_weights=True).resolved())
+    assert sized.prompt_tokens + sized.max_new_tokens == recipe.eval.vllm.max_model_len == 512
+    asked = BenchSettings(stages=("generation",), random_weights=True, max_new_tokens=600).resolved()
+    with pytest.raises(UserError, match="do not fit eval.vllm.max_model_len 512"):
+        fit_context(recipe, asked)

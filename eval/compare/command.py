@@ -17,7 +17,7 @@ from eval.compare.published import check_baseline, check_lines
 from eval.endpoint import is_endpoint
 from eval.evaluate import ModelEvaluation, evaluate_model
 from eval.models import token_counter
-from eval.reasoning.analysis import analyse_task, comparison_rows
+from eval.reasoning.analysis import analyse_tasks, comparison_rows
 from eval.reporting.budget import budget_markdown, budget_plot, print_budget
 from eval.reporting.contamination import contamination_markdown, print_contamination
 from eval.reporting.cost import cost_markdown, print_cost
@@ -360,20 +360,16 @@ def view_command(recipe: Recipe) -> str:
 def _reasoning(recipe: Recipe, sides: Sides):
     """The second section: how each side thinks, from the generations already graded."""
     spec = recipe.eval.analysis
-    pairs = [
-        (
-            analyse_task(
-                sides.baseline.results[t],
-                _counter(sides.baseline),
-                spec,
-                tokenizer_source=sides.baseline.model.path,
-            ),
-            analyse_task(
-                sides.tuned.results[t], _counter(sides.tuned), spec, tokenizer_source=sides.tuned.model.path
-            ),
-        )
-        for t in sides.baseline.results
-    ]
+    tasks = list(sides.baseline.results)
+    analysed = analyse_tasks(
+        [
+            (side.results[t], _counter(side), side.model.path)
+            for t in tasks
+            for side in (sides.baseline, sides.tuned)
+        ],
+        spec,
+    )
+    pairs = [(analysed[2 * k], analysed[2 * k + 1]) for k in range(len(tasks))]
     return [row for base, tuned in pairs for row in comparison_rows(base, tuned)], pairs
 
 

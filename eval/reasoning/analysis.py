@@ -55,23 +55,41 @@ def analyse_task(
     workers: int | None = None,
     cache: bool = True,
 ) -> AnalysedTask:
-    """How one model thinks on one task: every sample analysed, grouped by level.
+    """How one model thinks on one task (`analyse_tasks` for several at once)."""
+    return analyse_tasks([(result, count_tokens, tokenizer_source)], spec, workers, cache)[0]
 
-    Read from the analysis cache when this result (weights, settings, grader) was analysed before with the same
-    analysis settings. Otherwise each problem's samples share one first-correct search; a large task is spread
-    over `workers` processes (all cores this process may use), each counting tokens with `tokenizer_source`."""
+
+def analyse_tasks(
+    items: list[tuple[TaskResult, object, str | None]],
+    spec: AnalysisSpec,
+    workers: int | None = None,
+    cache: bool = True,
+) -> list[AnalysedTask]:
+    """How each model thinks on each task: `items` are (result, token counter, tokenizer folder); every sample
+    analysed, grouped by level.
+
+    A result analysed before (same weights, settings, grader, analysis settings and version) is read from the
+    analysis cache. The rest share one pool of `workers` processes (all cores this process may use) when there
+    is enough text to make starting them worth it; within a problem, its samples share one first-correct search."""
     from eval.stores.analysis import analysis_key, load_analysis, save_analysis
 
-    key = analysis_key(result, spec.model_dump(), ANALYSIS_VERSION)
-    if cache and not spec.judge and (cached := _cached(result, key, load_analysis)) is not None:
-        return AnalysedTask(task=result.task, samples=_by_subset(result, cached))
+    keys = [analysis_key(result, spec.model_dump(), ANALYSIS_VERSION) for result, _, _ in items]
+    found: dict[int, list[SampleReasoning]] = {}
+    for i, ((result, _, _), key) in enumerate(zip(items, keys, strict=True)):
+        if cache and not spec.judge and (cached := _cached(result, key, load_analysis)) is not None:
+            found[i] = cached
+    todo = [i for i in range(len(items)) if i not in found]
     if spec.judge:
-        analysed = _analyse_with_judge(result, count_tokens, spec)
-    else:
-        analysed = _analyse(result, count_tokens, spec, tokenizer_source, workers)
-    if cache and not spec.judge:
-        save_analysis(result, key, [asdict(sample) for sample in analysed])
-    return AnalysedTask(task=result.task, samples=_by_subset(result, analysed))
+        found.update({i: _analyse_with_judge(items[i][0], items[i][1], spec) for i in todo})
+    elif todo:
+        found.update(_analyse(items, todo, spec, workers))
+        if cache:
+            for i in todo:
+                save_analysis(items[i][0], keys[i], [asdict(sample) for sample in found[i]])
+    return [
+        AnalysedTask(task=result.task, samples=_by_subset(result, found[i]))
+        for i, (result, _, _) in enumerate(items)
+    ]
 
 
 def _cached(result: TaskResult, key: str, load) -> list[SampleReasoning] | None:
@@ -146,45 +164,52 @@ def analyse_problem(job: _Job, count_tokens) -> list[SampleReasoning]:
 
 
 def _analyse(
-    result: TaskResult, count_tokens, spec: AnalysisSpec, tokenizer_source: str | None, workers: int | None
-) -> list[SampleReasoning]:
-    jobs = _jobs(result, spec)
-    chars = sum(len(s[0]) for job in jobs for s in job.samples)
+    items: list[tuple[TaskResult, object, str | None]],
+    todo: list[int],
+    spec: AnalysisSpec,
+    workers: int | None,
+) -> dict[int, list[SampleReasoning]]:
+    jobs = {i: _jobs(items[i][0], spec) for i in todo}
+    chars = sum(len(s[0]) for i in todo for job in jobs[i] for s in job.samples)
     workers = workers or len(os.sched_getaffinity(0))
-    if workers < 2 or tokenizer_source is None or chars < PARALLEL_MIN_CHARS or len(jobs) < 2:
-        return [sample for job in jobs for sample in analyse_problem(job, count_tokens)]
+    sources = {items[i][2] for i in todo}
+    if workers < 2 or None in sources or chars < PARALLEL_MIN_CHARS:
+        return {i: [s for job in jobs[i] for s in analyse_problem(job, items[i][1])] for i in todo}
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    context = multiprocessing.get_context("spawn")  # no forked copy of the parent's threads and engines
-    # about four batches per worker, so the slow problems (AIME's long traces) spread out
-    order = sorted(range(len(jobs)), key=lambda i: -sum(len(s[0]) for s in jobs[i].samples))
-    batches: list[list[int]] = [[] for _ in range(min(len(jobs), workers * 4))]
-    for position, i in enumerate(order):
-        batches[position % len(batches)].append(i)
+    # one pool for everything (starting one costs seconds of imports); about four batches per worker, the
+    # longest problems first, so the slow ones (AIME's long traces) spread out
+    flat = [(i, number, items[i][2], job) for i in todo for number, job in enumerate(jobs[i])]
+    order = sorted(range(len(flat)), key=lambda k: -sum(len(s[0]) for s in flat[k][3].samples))
+    batches: list[list[int]] = [[] for _ in range(min(len(flat), workers * 4))]
+    for position, k in enumerate(order):
+        batches[position % len(batches)].append(k)
     analysed: dict[int, list[SampleReasoning]] = {}
+    context = multiprocessing.get_context("spawn")  # no forked copy of the parent's threads and engines
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(tokenizer_source,)
+        workers, mp_context=context, initializer=_init_worker, initargs=(sorted(sources),)
     ) as pool:
-        for batch, results in zip(
-            batches, pool.map(_analyse_batch, [[jobs[i] for i in b] for b in batches]), strict=True
-        ):
+        work = [[(flat[k][2], flat[k][3]) for k in batch] for batch in batches]
+        for batch, results in zip(batches, pool.map(_analyse_batch, work), strict=True):
             analysed.update(zip(batch, results, strict=True))
-    return [sample for i in range(len(jobs)) for sample in analysed[i]]
+    return {
+        i: [s for k in range(len(flat)) if flat[k][0] == i for s in analysed[k]]  # problem order kept
+        for i in todo
+    }
 
 
-_WORKER_COUNT = None
+_WORKER_COUNTS: dict[str, object] = {}
 
 
-def _init_worker(tokenizer_source: str) -> None:
-    global _WORKER_COUNT
+def _init_worker(sources: list[str]) -> None:
     from eval.models import token_counter
 
-    _WORKER_COUNT = token_counter(tokenizer_source)
+    _WORKER_COUNTS.update({source: token_counter(source) for source in sources})
 
 
-def _analyse_batch(jobs: list[_Job]) -> list[list[SampleReasoning]]:
-    return [analyse_problem(job, _WORKER_COUNT) for job in jobs]
+def _analyse_batch(jobs: list[tuple[str, _Job]]) -> list[list[SampleReasoning]]:
+    return [analyse_problem(job, _WORKER_COUNTS[source]) for source, job in jobs]
 
 
 def _analyse_with_judge(result: TaskResult, count_tokens, spec: AnalysisSpec) -> list[SampleReasoning]:
