@@ -135,5 +135,5 @@ def test_random_weights_are_sized_to_the_recipes_context_before_any_engine_start
     sized = fit_context(recipe, BenchSettings(stages=("scheduling",), random_weights=True).resolved())
     assert sized.prompt_tokens + sized.max_new_tokens == recipe.eval.vllm.max_model_len == 512
     asked = BenchSettings(stages=("generation",), random_weights=True, max_new_tokens=600).resolved()
-    with pytest.raises(UserError, match="do not fit eval.vllm.max_model_len 512"):
+    with pytest.raises(UserError, match=r"do not fit eval\.vllm\.max_model_len 512"):
         fit_context(recipe, asked)
