@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from eval.reasoning.analysis import METRICS, AnalysedTask
+from eval.reasoning.first_correct import MAX_CHECKS
 from eval.reporting.plots import BASELINE_COLOUR, TUNED_COLOUR, save, tidy
 
 
@@ -39,6 +40,21 @@ def print_reasoning_table(rows: list[dict]) -> None:
     console = Console(width=200)
     console.print(table)
     console.print(FOOTNOTE, style="dim")
+    if cut := cut_note(rows):
+        console.print(cut, style="dim", highlight=False)
+
+
+def cut_note(rows: list[dict]) -> str:
+    """Samples whose first-correct search stopped at its bound, per side (none: no line)."""
+    whole = [r for r in rows if r["subset"] is None]
+    base = sum(r["baseline"].get("search_cut", 0) for r in whole)
+    tuned = sum(r["tuned"].get("search_cut", 0) for r in whole)
+    if not base and not tuned:
+        return ""
+    return (
+        f"first-correct search cut after {MAX_CHECKS} math-verify decisions in {base} baseline and {tuned} tuned "
+        "sample(s) (counted as not reached; compare.json: search_cut)"
+    )
 
 
 FOOTNOTE = (
