@@ -99,7 +99,7 @@ def _analyze(args: argparse.Namespace) -> None:
     from eval.evaluate import evaluate_model
     from eval.models import token_counter
     from eval.reasoning.analysis import analyse_task, single_model_rows
-    from eval.reporting.reasoning import print_single_model
+    from eval.reporting.sections.reasoning import print_single_model
 
     spec, template, recipe_model, _ = _eval_settings(args.recipe, args.tasks)
     evaluation = evaluate_model(
@@ -169,7 +169,7 @@ def _chat(args: argparse.Namespace) -> None:
 
 def _contamination(args: argparse.Namespace) -> None:
     from eval.contamination.check import check_contamination
-    from eval.reporting.contamination import print_contamination, write_contamination
+    from eval.reporting.sections.contamination import print_contamination, write_contamination
     from recipes import load_recipe
     from recipes.runs import compare_dir
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eval.compare.budget import budget_grid, task_budget
-from eval.compare.statistics import paired_t_ci
-from eval.reporting.budget import budget_line, budget_markdown
+from eval.comparison.budget import budget_grid, task_budget
+from eval.comparison.statistics import paired_t_ci
+from eval.reporting.sections.budget import budget_line, budget_markdown
 from eval.stores.results import ProblemRecord, SampleRecord, TaskResult
 
 

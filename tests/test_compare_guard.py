@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from eval.compare.guard import settings_mismatches
-from eval.compare.pairing import compare_task
+from eval.comparison.guard import settings_mismatches
+from eval.comparison.pairing import compare_task
 from eval.stores.results import ProblemRecord, SampleRecord, TaskResult, data_fingerprint
 
 SETTINGS = {

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from eval.compare.pairing import compare_task
+from eval.comparison.pairing import compare_task
 from eval.contamination.check import check_contamination
 from eval.contamination.ngrams import OverlapIndex, words
 from recipes import load_recipe

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from eval.compare.published import check_baseline, check_lines, is_published_model
+from eval.comparison.published import check_baseline, check_lines, is_published_model
 from eval.stores.results import ProblemRecord, SampleRecord, TaskResult
 from tests.conftest import REPO
 

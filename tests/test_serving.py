@@ -242,10 +242,10 @@ def test_task_prompts_wrap_as_the_tasks_do():
 
 
 def test_serving_cost_prices_correct_answers(isolated_cache):
-    from eval.compare.cost import serving_cost
+    from eval.comparison.cost import serving_cost
     from eval.evaluate import ModelEvaluation
     from eval.models import ModelRef
-    from eval.reporting.cost import cost_rows
+    from eval.reporting.sections.cost import cost_rows
     from eval.stores.perf import save_perf
     from eval.stores.results import ProblemRecord, SampleRecord, TaskResult
 

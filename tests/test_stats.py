@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from eval.compare.statistics import (
+from eval.comparison.statistics import (
     compare_paired,
     holm,
     mean_and_se,
@@ -197,7 +197,7 @@ def _result(task: str, scores: list[tuple[str, int, float]]):
 
 
 def test_level_rows_are_holm_adjusted_and_have_their_own_detectable_effect():
-    from eval.compare.pairing import compare_task
+    from eval.comparison.pairing import compare_task
 
     rng = np.random.default_rng(3)
     ids = [(f"p{i}", 1 + i % 5) for i in range(100)]
@@ -224,7 +224,7 @@ def test_level_rows_are_holm_adjusted_and_have_their_own_detectable_effect():
 def test_compare_json_is_strict_json():
     import json
 
-    from eval.compare.pairing import compare_task
+    from eval.comparison.pairing import compare_task
     from recipes.files import strict_json
 
     same = _result("aime24", [(f"p{i}", None, 0.5) for i in range(5)])

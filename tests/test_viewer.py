@@ -12,8 +12,8 @@ import socket
 import pytest
 from fastapi.testclient import TestClient
 
-from eval.compare.budget import task_budget
-from eval.compare.pairing import compare_task
+from eval.comparison.budget import task_budget
+from eval.comparison.pairing import compare_task
 from eval.reporting.files import write_details
 from eval.stores.results import ProblemRecord, SampleRecord, TaskResult
 from eval.viewer.app import THINKING_PAGE_CHARS, create_app
@@ -192,7 +192,7 @@ def test_both_sides_reasoning_lengths_share_their_bins():
     import matplotlib.pyplot as plt
 
     from eval.reasoning.analysis import AnalysedTask
-    from eval.reporting.reasoning import length_histograms
+    from eval.reporting.sections.reasoning import length_histograms
 
     def side(lengths):
         samples = [type("S", (), {"reasoning_tokens": n})() for n in lengths]

@@ -7,11 +7,14 @@ import json
 
 import pytest
 
-from eval.compare.budget import task_budget
-from eval.compare.pairing import compare_task
+from eval.comparison.budget import task_budget
+from eval.comparison.pairing import compare_task
 from eval.evaluate import ModelEvaluation
 from eval.models import ModelRef
-from eval.reporting.wandb_run import MAX_SAMPLE_ROWS, RESPONSE_CHARS, SAMPLE_COLUMNS, log_compare_run
+from eval.reporting.sections.budget import BudgetSection
+from eval.reporting.sections.samples import MAX_SAMPLE_ROWS, RESPONSE_CHARS, SAMPLE_COLUMNS, SamplesSection
+from eval.reporting.sections.table import CurveSection, TableSection
+from eval.reporting.wandb_run import log_compare_run
 from recipes.loader import load_recipe
 from tests.conftest import write_recipe
 from tests.test_budget import result, sample
@@ -30,21 +33,17 @@ def logged(tmp_path, monkeypatch):
     sides = [
         ModelEvaluation(ModelRef(n, n, n), {"aime24": r}, []) for n, r in (("b", baseline), ("t", tuned))
     ]
-    budget = [task_budget(baseline, tuned).to_json()]
     curve = [
         {"step": step, "label": label, "tasks": {"aime24": {"pass@1": value, "se": 0.05}}}
         for step, label, value in ((0, "baseline", 0.25), (40, "checkpoint-40", 0.4), (80, "final", 0.55))
     ]
-    run_dir = log_compare_run(
-        recipe,
-        tmp_path / "compare",
-        [compare_task(baseline, tuned)],
-        {},
-        *sides,
-        config={},
-        curve=curve,
-        budget=budget,
-    )
+    sections = [
+        TableSection([compare_task(baseline, tuned)], "t", False),
+        CurveSection(curve),
+        BudgetSection([task_budget(baseline, tuned)]),
+        SamplesSection(*sides),
+    ]
+    run_dir = log_compare_run(recipe, tmp_path / "compare", sections, {}, config={})
     return read_finished(run_dir), run_dir
 
 

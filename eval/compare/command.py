@@ -9,22 +9,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from eval.compare.budget import task_budget
-from eval.compare.checkpoints import checkpoint_curve
-from eval.compare.cost import serving_cost
-from eval.compare.pairing import TaskComparison, compare_task
-from eval.compare.published import check_baseline, check_lines
+from eval.comparison.budget import task_budget
+from eval.comparison.checkpoints import checkpoint_curve
+from eval.comparison.cost import serving_cost
+from eval.comparison.pairing import TaskComparison, compare_task
+from eval.comparison.published import check_baseline
 from eval.endpoint import is_endpoint
 from eval.evaluate import ModelEvaluation, evaluate_model
 from eval.models import token_counter
 from eval.reasoning.analysis import analyse_tasks, comparison_rows
-from eval.reporting.budget import budget_markdown, budget_plot, print_budget
-from eval.reporting.contamination import contamination_markdown, print_contamination
-from eval.reporting.cost import cost_markdown, print_cost
-from eval.reporting.files import write_details, write_reports
-from eval.reporting.plots import curve_plot, write_plots
-from eval.reporting.reasoning import print_reasoning_table, reasoning_markdown, reasoning_plots
-from eval.reporting.table import markdown_table, print_curve, print_table
+from eval.reporting.files import write_reports
+from eval.reporting.sections.base import emit
+from eval.reporting.sections.budget import BudgetSection
+from eval.reporting.sections.contamination import ContaminationSection
+from eval.reporting.sections.cost import CostSection
+from eval.reporting.sections.details import DetailsSection
+from eval.reporting.sections.published import PublishedSection
+from eval.reporting.sections.reasoning import ReasoningSection
+from eval.reporting.sections.samples import SamplesSection
+from eval.reporting.sections.table import CurveSection, TableSection
 from recipes.errors import UserError
 from recipes.provenance import provenance
 from recipes.runs import compare_dir, last_checkpoint, output_dir
@@ -248,78 +251,38 @@ def report(
     contamination: ContaminationReport | None = None,
     clock: Stopwatch | None = None,
 ) -> dict:
+    """The report: its sections built, then emitted once per output (terminal, files, W&B)."""
     clock = clock or Stopwatch()
     out_dir = compare_dir(recipe)
-    title = f"{recipe.name}: {sides.baseline_name} → {sides.tuned_name}"
-    print_table(comparisons, title, bool(mismatches))
-    published = check_baseline(sides.baseline.model.name, sides.baseline.results)
-    for line in check_lines(published):
-        print(line)
-    if contamination is not None:
-        print_contamination(contamination)
-    for stale in (out_dir / "details").glob("checkpoint-*"):  # an earlier compare's checkpoints
-        shutil.rmtree(stale)
-    for side, evaluation in (("baseline", sides.baseline), ("tuned", sides.tuned)):
-        for name, result in evaluation.results.items():
-            write_details(result, out_dir / "details" / side / f"{name.replace(':', '_')}.jsonl")
-    plots = write_plots(out_dir, comparisons)
-    payload = _payload(recipe, sides, comparisons, mismatches)
-    payload["contamination"] = contamination.to_json() if contamination is not None else None
-    payload["published_baseline"] = [c.to_json() for c in published]
-    if curve is not None:
-        for label, evaluation in curve.evaluations.items():  # `make view` can pair any two of them
-            for name, result in evaluation.results.items():
-                write_details(result, out_dir / "details" / label / f"{name.replace(':', '_')}.jsonl")
-        payload["checkpoint_curve"] = curve.points
-        plots["checkpoints"] = curve_plot(curve.points, out_dir / "checkpoints.png")
-        print_curve(curve.points)
-    clock.lap("report")
     reasoning_rows, reasoning_pairs = _reasoning(recipe, sides)
     clock.lap("thinking analysis")
-    print_reasoning_table(reasoning_rows)
-    payload["reasoning"] = reasoning_rows
-    plots.update(reasoning_plots(out_dir, reasoning_pairs))
-    cost = serving_cost(sides.baseline, sides.tuned)
-    print_cost(cost)
-    payload["serving_cost"] = cost
-    budgets = [task_budget(sides.baseline.results[t], sides.tuned.results[t]) for t in sides.baseline.results]
-    print_budget(budgets)
-    payload["token_budget"] = [b.to_json() for b in budgets]
-    if budgets:
-        plots["token_budget"] = budget_plot(budgets, out_dir / "token_budget.png")
-    markdown = [
-        markdown_table(comparisons, title, bool(mismatches)),
-        "\n".join(f"- {line}" for line in check_lines(published)) + "\n" if published else "",
-        contamination_markdown(contamination) if contamination is not None else "",
-        reasoning_markdown(reasoning_rows),
-        cost_markdown(cost),
-        budget_markdown(budgets),
+    tasks = list(sides.baseline.results)
+    sections = [
+        TableSection(
+            comparisons, f"{recipe.name}: {sides.baseline_name} → {sides.tuned_name}", bool(mismatches)
+        ),
+        PublishedSection(check_baseline(sides.baseline.model.name, sides.baseline.results)),
+        ContaminationSection(contamination),
+        DetailsSection(
+            {"baseline": sides.baseline, "tuned": sides.tuned, **(curve.evaluations if curve else {})}
+        ),
+        *([CurveSection(curve.points)] if curve is not None else []),
+        ReasoningSection(reasoning_rows, reasoning_pairs),
+        CostSection(serving_cost(sides.baseline, sides.tuned)),
+        BudgetSection([task_budget(sides.baseline.results[t], sides.tuned.results[t]) for t in tasks]),
+        SamplesSection(sides.baseline, sides.tuned),
     ]
+    emitted = emit(sections, out_dir, _payload(recipe, sides, mismatches))
     clock.lap("report")
-    payload["timings_s"] = clock.laps  # up to the files; W&B follows
-    paths = write_reports(out_dir, comparisons, markdown, payload)
-    print(f"wrote {', '.join(str(p) for p in [*paths.values(), *plots.values()])} and details/ in {out_dir}")
-
+    payload = {**emitted.payload, "timings_s": clock.laps}  # up to the files; W&B follows
+    paths = write_reports(out_dir, emitted.markdown, payload)
+    written = [*paths.values(), emitted.files["csv"], *emitted.plots.values()]
+    print(f"wrote {', '.join(str(p) for p in written)} and details/ in {out_dir}")
     if recipe.wandb.enabled if use_wandb is None else use_wandb:
         from eval.reporting.wandb_run import log_compare_run
 
-        log_compare_run(
-            recipe,
-            out_dir,
-            comparisons,
-            plots,
-            sides.baseline,
-            sides.tuned,
-            config={
-                "baseline": sides.baseline_name,
-                "tuned": sides.tuned_name,
-                "settings": payload["settings"],
-            },
-            curve=payload.get("checkpoint_curve"),
-            reasoning=reasoning_rows,
-            cost=cost,
-            budget=payload["token_budget"],
-        )
+        config = {"baseline": sides.baseline_name, "tuned": sides.tuned_name, "settings": payload["settings"]}
+        log_compare_run(recipe, out_dir, sections, emitted.plots, config)
     clock.lap("report")
     print(f"took {clock.summary()}")
     payload["timings_s"] = clock.laps
@@ -395,7 +358,8 @@ def _side(evaluation: ModelEvaluation) -> dict:
     }
 
 
-def _payload(recipe: Recipe, sides: Sides, comparisons: list[TaskComparison], mismatches: list[str]) -> dict:
+def _payload(recipe: Recipe, sides: Sides, mismatches: list[str]) -> dict:
+    """compare.json's own part: what was compared and how; each section adds its entry."""
     return {
         "recipe": recipe.name,
         "recipe_path": recipe.source,
@@ -403,7 +367,6 @@ def _payload(recipe: Recipe, sides: Sides, comparisons: list[TaskComparison], mi
         "tuned": _side(sides.tuned),
         "settings": {name: r.settings for name, r in sides.baseline.results.items()},
         "mismatched_settings": mismatches,
-        "tasks": {c.task: [row.to_json() for row in c.rows] for c in comparisons},
         # golds math-verify cannot read, compared as text only: the same problems on both sides
         "unparsed_golds": {
             name: {"count": len(ids), "problems": ids}

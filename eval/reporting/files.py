@@ -1,26 +1,18 @@
-"""The compare's files: table.md (every section, written once), table.csv, compare.json, per-sample details."""
+"""The compare's files: table.md and compare.json (every section, written once), and per-sample details."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from eval.compare.pairing import TaskComparison
-from eval.reporting.table import csv_table
 from eval.stores.results import TaskResult
 from recipes.files import atomic_write_lines, atomic_write_text, strict_json
 
 
-def write_reports(
-    out_dir: Path, comparisons: list[TaskComparison], markdown_sections: list[str], payload: dict
-) -> dict[str, Path]:
-    paths = {
-        "markdown": out_dir / "table.md",
-        "csv": out_dir / "table.csv",
-        "json": out_dir / "compare.json",
-    }
-    atomic_write_text(paths["markdown"], "\n".join(markdown_sections))
-    atomic_write_text(paths["csv"], csv_table(comparisons))
+def write_reports(out_dir: Path, markdown: str, payload: dict) -> dict[str, Path]:
+    """table.md (every section, in order) and compare.json (the settings, then every section by name)."""
+    paths = {"markdown": out_dir / "table.md", "json": out_dir / "compare.json"}
+    atomic_write_text(paths["markdown"], markdown)
     atomic_write_text(paths["json"], strict_json(payload))
     return paths
 

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from eval.compare.pairing import CompareRow, TaskComparison
+from eval.comparison.pairing import CompareRow, TaskComparison
 
 BASELINE_COLOUR = "#9aa5b1"
 TUNED_COLOUR = "#2f6fdf"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.compare.statistics import mean_and_se
+from eval.comparison.statistics import mean_and_se
 from eval.evaluate import ModelEvaluation, evaluate_model
 from eval.stores.generations import NotGenerated
 from recipes.runs import SUMMARY_FILE, last_checkpoint, saved_checkpoints

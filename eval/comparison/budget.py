@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from eval.compare.pairing import paired_problems
-from eval.compare.statistics import mean_and_se, paired_t_ci
+from eval.comparison.pairing import paired_problems
+from eval.comparison.statistics import mean_and_se, paired_t_ci
 from eval.stores.results import ProblemRecord, SampleRecord, TaskResult
 
 GRID_POINTS = 6  # max_new_tokens, then halved five times (32k: 1k, 2k, 4k, 8k, 16k, 32k)

@@ -10,11 +10,13 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from eval.compare.pairing import CompareRow, TaskComparison
+from eval.comparison.pairing import CompareRow, TaskComparison
+from eval.reporting.sections.base import Section
 
 
 @dataclass(frozen=True)
@@ -238,3 +240,74 @@ def print_curve(curve: list[dict]) -> None:
         cells = [f"{_pct(point['tasks'][t]['pass@1'])} ± {_pct(point['tasks'][t]['se'])}" for t in tasks]
         table.add_row(str(point["step"]), point["label"], *cells)
     Console(width=160).print(table)
+
+
+class TableSection(Section):
+    """The before/after table: a row per task, its levels and clean subset; footnotes with the smallest effect
+    the compare could detect; the bar plots; table.csv; the numbers as W&B summary values and table."""
+
+    name = "tasks"
+
+    def __init__(self, comparisons: list[TaskComparison], title: str, mismatched: bool):
+        self.comparisons, self.title, self.mismatched = comparisons, title, mismatched
+
+    def terminal(self, console) -> None:
+        print_table(self.comparisons, self.title, self.mismatched)
+
+    def markdown(self) -> str:
+        return markdown_table(self.comparisons, self.title, self.mismatched)
+
+    def to_json(self) -> dict:
+        return {c.task: [row.to_json() for row in c.rows] for c in self.comparisons}
+
+    def plots(self, out_dir: Path) -> dict[str, Path]:
+        from eval.reporting.plots import write_plots
+
+        return write_plots(out_dir, self.comparisons)
+
+    def files(self, out_dir: Path) -> dict[str, Path]:
+        from recipes.files import atomic_write_text
+
+        path = out_dir / "table.csv"
+        atomic_write_text(path, csv_table(self.comparisons))
+        return {"csv": path}
+
+    def wandb(self, run, wandb, logged: dict) -> None:
+        run.summary.update(summary_values(self.comparisons))
+        logged["compare_table"] = wandb.Table(columns=HEADERS, data=table_rows(self.comparisons))
+
+
+class CurveSection(Section):
+    """`checkpoints=all`: pass@1 over the training step, in a table, a plot, and on W&B's training-step axis."""
+
+    name = "checkpoint_curve"
+
+    def __init__(self, points: list[dict]):
+        self.points = points
+
+    def terminal(self, console) -> None:
+        print_curve(self.points)
+
+    def to_json(self) -> list[dict]:
+        return self.points
+
+    def plots(self, out_dir: Path) -> dict[str, Path]:
+        from eval.reporting.plots import curve_plot
+
+        return {"checkpoints": curve_plot(self.points, out_dir / "checkpoints.png")}
+
+    def wandb(self, run, wandb, logged: dict) -> None:
+        tasks = list(self.points[0]["tasks"])
+        logged["checkpoint_curve"] = wandb.Table(
+            columns=["step", "checkpoint", *tasks],
+            data=[[p["step"], p["label"], *(p["tasks"][t]["pass@1"] for t in tasks)] for p in self.points],
+        )
+        # the checkpoint evaluations against `train/global_step`, the step metric TRL's training run logs with:
+        # in a workspace grouped by the recipe, training loss or reward and pass@1 share one x-axis
+        run.define_metric("train/global_step")
+        run.define_metric("eval/*", step_metric="train/global_step")
+        for point in self.points:
+            values = {"train/global_step": point["step"]}
+            for task, figures in point["tasks"].items():
+                values[f"eval/{task}/pass@1"] = figures["pass@1"]
+            run.log(values)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eval.compare.budget import Completed, TaskBudget
+from eval.comparison.budget import Completed, TaskBudget
+from eval.reporting.sections.base import Section
 
 
 def tokens(budget: int) -> str:
@@ -90,3 +91,53 @@ def budget_plot(budgets: list[TaskBudget], path: Path) -> Path:
         ax.set_title(task.task, fontsize=10)
         tidy(ax)
     return save(fig, path)
+
+
+def budget_summary_values(budget: list[dict]) -> dict[str, float]:
+    """pass@1 at each budget and completed-only accuracy, per task and side."""
+    values: dict[str, float] = {}
+    for task in budget:
+        for p in task["points"]:
+            for side in ("baseline", "tuned", "delta"):
+                values[f"token_budget/{task['task']}/{p['budget']}/{side}"] = p[side]
+        for side, completed in task["completed_only"].items():
+            if completed["accuracy"] is not None:
+                values[f"completed_only/{task['task']}/{side}"] = completed["accuracy"]
+    return values
+
+
+class BudgetSection(Section):
+    """pass@1 had generation stopped at each token budget, and completed-only accuracy."""
+
+    name = "token_budget"
+
+    def __init__(self, budgets: list[TaskBudget]):
+        self.budgets = budgets
+
+    def terminal(self, console) -> None:
+        print_budget(self.budgets)
+
+    def markdown(self) -> str:
+        return budget_markdown(self.budgets)
+
+    def to_json(self) -> list[dict]:
+        return [b.to_json() for b in self.budgets]
+
+    def plots(self, out_dir: Path) -> dict[str, Path]:
+        return (
+            {"token_budget": budget_plot(self.budgets, out_dir / "token_budget.png")} if self.budgets else {}
+        )
+
+    def wandb(self, run, wandb, logged: dict) -> None:
+        budget = self.to_json()
+        for task in budget:
+            points = task["points"]
+            logged[f"token_budget/{task['task']}"] = wandb.plot.line_series(
+                xs=[p["budget"] for p in points],
+                ys=[[p["baseline"] for p in points], [p["tuned"] for p in points]],
+                keys=["baseline", "tuned"],
+                title=f"{task['task']}: pass@1 under a token budget",
+                xname="token budget",
+            )
+        if budget:
+            run.summary.update(budget_summary_values(budget))

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from eval.contamination.check import ContaminationReport
+from eval.reporting.sections.base import Section
 from recipes.files import atomic_write_text, strict_json
 
 NOTE = (
@@ -59,3 +60,22 @@ def write_contamination(report: ContaminationReport, folder: Path) -> Path:
     path = folder / "contamination.json"
     atomic_write_text(path, strict_json(report.to_json()) + "\n")
     return path
+
+
+class ContaminationSection(Section):
+    """Evaluation problems that appear in the recipe's training data (None: it trains on none, or unread)."""
+
+    name = "contamination"
+
+    def __init__(self, report: ContaminationReport | None):
+        self.report = report
+
+    def terminal(self, console) -> None:
+        if self.report is not None:
+            print_contamination(self.report)
+
+    def markdown(self) -> str:
+        return contamination_markdown(self.report) if self.report is not None else ""
+
+    def to_json(self) -> dict | None:
+        return self.report.to_json() if self.report is not None else None

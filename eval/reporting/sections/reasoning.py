@@ -14,6 +14,7 @@ from rich.table import Table
 from eval.reasoning.analysis import METRICS, AnalysedTask
 from eval.reasoning.first_correct import MAX_CHECKS
 from eval.reporting.plots import BASELINE_COLOUR, TUNED_COLOUR, save, tidy
+from eval.reporting.sections.base import Section
 
 
 def _fmt(value: float, scale: float) -> str:
@@ -134,3 +135,38 @@ def print_single_model(name: str, rows: list[dict]) -> None:
     console = Console(width=200)
     console.print(table)
     console.print(FOOTNOTE, style="dim")
+
+
+def reasoning_summary_values(rows: list[dict]) -> dict[str, float]:
+    values = {}
+    for row in rows:
+        key = row["task"] if row["subset"] is None else f"{row['task']}/{row['subset'].replace(' ', '_')}"
+        for metric in row["delta"]:
+            values[f"reasoning/{key}/{metric}/baseline"] = row["baseline"][metric]
+            values[f"reasoning/{key}/{metric}/tuned"] = row["tuned"][metric]
+            values[f"reasoning/{key}/{metric}/delta"] = row["delta"][metric]
+    return values
+
+
+class ReasoningSection(Section):
+    """How the two models think: per task and level, baseline → tuned."""
+
+    name = "reasoning"
+
+    def __init__(self, rows: list[dict], pairs: list[tuple[AnalysedTask, AnalysedTask]]):
+        self.rows, self.pairs = rows, pairs
+
+    def terminal(self, console) -> None:
+        print_reasoning_table(self.rows)
+
+    def markdown(self) -> str:
+        return reasoning_markdown(self.rows)
+
+    def to_json(self) -> list[dict]:
+        return self.rows
+
+    def plots(self, out_dir: Path) -> dict[str, Path]:
+        return reasoning_plots(out_dir, self.pairs)
+
+    def wandb(self, run, wandb, logged: dict) -> None:
+        run.summary.update(reasoning_summary_values(self.rows))

@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from eval.compare.guard import settings_mismatches
-from eval.compare.statistics import PairedComparison, compare_paired, holm
+from eval.comparison.guard import settings_mismatches
+from eval.comparison.statistics import PairedComparison, compare_paired, holm
 from eval.stores.results import ProblemRecord, TaskResult
 
 

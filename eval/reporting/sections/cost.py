@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from eval.reporting.sections.base import Section
+
 COST_HEADERS = [
     "task",
     "tokens/answer base",
@@ -91,3 +93,26 @@ def cost_summary_values(rows: list[dict]) -> dict[str, float]:
                 if row[side][key] is not None:
                     values[f"cost/{row['task']}/{key}/{side}"] = row[side][key]
     return values
+
+
+class CostSection(Section):
+    """Serving cost per correct answer, each side (`make perf`'s throughput where it was measured)."""
+
+    name = "serving_cost"
+
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+
+    def terminal(self, console) -> None:
+        print_cost(self.rows)
+
+    def markdown(self) -> str:
+        return cost_markdown(self.rows)
+
+    def to_json(self) -> list[dict]:
+        return self.rows
+
+    def wandb(self, run, wandb, logged: dict) -> None:
+        run.summary.update(cost_summary_values(self.rows))
+        if self.rows:
+            logged["serving_cost"] = wandb.Table(columns=COST_HEADERS, data=cost_rows(self.rows))
