@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from recipes.protocol.grader import Unfinished
+from recipes.protocol.checking import Unfinished
 from recipes.protocol.task_catalog import TASKS
 from recipes.trl_args import check_trl_args
 

@@ -34,7 +34,9 @@ DOCUMENTED = {
 def test_sections_write_each_output_once_with_the_documented_keys(tmp_path, capsys):
     baseline = result({f"p{i}": [sample(3000, i % 2 == 0), sample(8192, False, "length")] for i in range(6)})
     tuned = result({f"p{i}": [sample(900, True), sample(1200, i % 3 == 0)] for i in range(6)})
-    sides = [ModelEvaluation(ModelRef(n, n, n), {"aime24": r}, []) for n, r in (("b", baseline), ("t", tuned))]
+    sides = [
+        ModelEvaluation(ModelRef(n, n, n), {"aime24": r}, []) for n, r in (("b", baseline), ("t", tuned))
+    ]
     curve = [{"step": 0, "label": "baseline", "tasks": {"aime24": {"pass@1": 0.25, "se": 0.05}}}]
     sections: list[Section] = [
         TableSection([compare_task(baseline, tuned)], "demo: b → t", False),

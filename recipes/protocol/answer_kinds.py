@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from recipes.protocol import grader
+from recipes.protocol import checking
 from recipes.protocol.markup import boxed_contents
 from recipes.protocol.prompts import LETTERS, gpqa_prompt, math_prompt
 
@@ -28,7 +28,7 @@ class AnswerKind:
     text_prompt: Callable[
         [str], str
     ]  # free text wrapped as the task wraps its problems (`make chat task=...`)
-    grade: Callable[..., grader.Grade]  # (response, gold, choices, thinking, lenient)
+    grade: Callable[..., checking.Grade]  # (response, gold, choices, thinking, lenient)
     span: Callable[..., tuple[int, int] | None]  # (response, extracted, choices, thinking, lenient)
     step_reaches: Callable[[str, str, tuple[str, ...]], bool]  # a reasoning step states the gold answer
     choices: tuple[str, ...] = ()  # multiple choice: what an answer is one of; () for a free-form answer
@@ -103,7 +103,7 @@ def math_step_reaches(step: str, gold: str, choices: tuple[str, ...] = ()) -> bo
             if abs(number - gold_number) <= 1e-9 * max(1.0, abs(gold_number)):
                 return True
             continue
-        if grader.grade(f"\\boxed{{{candidate}}}", gold, "math", thinking=False).correct:
+        if checking.grade_math(f"\\boxed{{{candidate}}}", gold, False, False).correct:
             return True
     return False
 
@@ -113,14 +113,14 @@ MATH = register(
         name="math",
         doc=math_doc,
         text_prompt=math_prompt,
-        grade=lambda response, gold, choices, thinking, lenient: grader.grade_math(
+        grade=lambda response, gold, choices, thinking, lenient: checking.grade_math(
             response, gold, thinking, lenient
         ),
-        span=lambda response, extracted, choices, thinking, lenient: grader.math_span(
+        span=lambda response, extracted, choices, thinking, lenient: checking.math_span(
             response, extracted, thinking, lenient
         ),
         step_reaches=math_step_reaches,
-        text_only_gold=lambda gold: not grader.gold_parses(gold),
+        text_only_gold=lambda gold: not checking.gold_parses(gold),
     )
 )
 
@@ -170,14 +170,14 @@ LETTER = register(
         name="letter",
         doc=gpqa_doc,
         text_prompt=letter_text_prompt,
-        grade=lambda response, gold, choices, thinking, lenient: grader.grade_letter(
+        grade=lambda response, gold, choices, thinking, lenient: checking.grade_letter(
             response, gold, choices or tuple(LETTERS), thinking, lenient
         ),
-        span=lambda response, extracted, choices, thinking, lenient: grader.letter_span(
+        span=lambda response, extracted, choices, thinking, lenient: checking.letter_span(
             response, choices or tuple(LETTERS), thinking, lenient
         ),
         step_reaches=lambda step, gold, choices: (
-            grader.grade(step, gold, "letter", choices or tuple(LETTERS), thinking=False).correct
+            checking.grade_letter(step, gold, choices or tuple(LETTERS), False, False).correct
         ),
         choices=tuple(LETTERS),
         gold_problem=lambda gold: (
