@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
@@ -13,25 +12,8 @@ from eval.quiet import quiet_libraries
 from recipes.cli import NoWandb, Overrides, RecipeArgument, run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.files import strict_json
+from recipes.log import info
 from recipes.protocol.grader import Unfinished
-
-
-def _compare(args: argparse.Namespace) -> None:
-    from eval.compare.command import Served, run_compare
-    from recipes import load_recipe
-
-    recipe = load_recipe(args.recipe, overrides=args.overrides)
-    run_compare(
-        recipe,
-        baseline=args.baseline or None,
-        tuned=args.tuned or None,
-        allow_mismatch=args.mismatch == "allow",
-        use_wandb=False if args.no_wandb else None,
-        checkpoints=args.checkpoints == "all",
-        regrade=args.regrade,
-        served=Served(args.baseline_served, args.tuned_served, args.refresh),
-        generate=not args.cached_only,
-    )
 
 
 def _eval_settings(
@@ -65,146 +47,8 @@ def _eval_settings(
     )
 
 
-def _eval(args: argparse.Namespace) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from eval.evaluate import evaluate_model
-    from eval.reporting.files import write_details
-
-    spec, template, recipe_model, recipe = _eval_settings(args.recipe, args.tasks, overrides=args.overrides)
-    evaluation = evaluate_model(
-        args.model,
-        spec,
-        template,
-        revision=recipe.model.revision if recipe and args.model == recipe_model else None,
-        label=args.model,
-        served_model=args.served_model,
-        tokenizer_from=recipe_model,
-        refresh=args.refresh,
-    )
-    table = Table(title=f"{args.model} ({evaluation.model.fingerprint[:12]})", title_justify="left")
-    for column in ("task", "problems", "metric", "value"):
-        table.add_column(column)
-    for name, result in evaluation.results.items():
-        for metric, value in result.metrics.items():
-            table.add_row(name, str(len(result.problems)), metric, f"{100 * value:.1f}")
-        if args.output_dir:
-            write_details(result, Path(args.output_dir) / f"{name.replace(':', '_')}.jsonl")
-    Console(width=160).print(table)
-
-
-def _analyze(args: argparse.Namespace) -> None:
-
-    from eval.evaluate import evaluate_model
-    from eval.models import token_counter
-    from eval.reasoning.analysis import analyse_task, single_model_rows
-    from eval.reporting.sections.reasoning import print_single_model
-
-    spec, template, recipe_model, _ = _eval_settings(args.recipe, args.tasks)
-    evaluation = evaluate_model(
-        args.model,
-        spec,
-        template,
-        label=args.model,
-        generate=False,
-        tokenizer_from=recipe_model,
-    )
-    count = token_counter(evaluation.model.path)
-    rows = single_model_rows(
-        [
-            analyse_task(r, count, spec.analysis, tokenizer_source=evaluation.model.path)
-            for r in evaluation.results.values()
-        ]
-    )
-    print_single_model(args.model, rows)
-    if args.output:
-        Path(args.output).write_text(strict_json(rows))
-        print(f"wrote {args.output}")
-
-
-def _bench(args: argparse.Namespace) -> None:
-    from eval.bench.run import STAGES, BenchSettings, run_bench
-    from recipes import load_recipe
-
-    stages = tuple(s.strip() for s in args.stages.split(",") if s.strip()) if args.stages else STAGES
-    unknown = [s for s in stages if s not in STAGES]
-    if unknown or not stages:
-        raise UserError(
-            f"stages: unknown {', '.join(unknown) or '(none given)'}; expected some of {','.join(STAGES)}"
-        )
-    recipe = load_recipe(args.recipe)
-    suffix = "-random-weights" if args.weights == "random" else ""
-    out = Path(args.output_dir or Path("outputs") / "bench" / f"{recipe.name}{suffix}")
-    settings = BenchSettings(
-        stages=stages,
-        random_weights=args.weights == "random",
-        max_new_tokens=args.max_new_tokens,
-        max_problems=args.max_problems,
-        prompt_tokens=args.prompt_tokens or BenchSettings.prompt_tokens,
-        max_length=args.max_length,
-        sft_steps=args.sft_steps or BenchSettings.sft_steps,
-        grpo_steps=args.grpo_steps or BenchSettings.grpo_steps,
-        prefix_caching=args.prefix_caching,
-        analysis_scale=args.analysis_scale,
-    )
-    run_bench(recipe, out, settings)
-
-
-def _chat(args: argparse.Namespace) -> None:
-    from eval.chat import chat
-
-    spec, template, recipe_model, _ = _eval_settings(args.recipe, None, default_tasks=["math_500"])
-    chat(
-        args.model,
-        args.prompt,
-        spec,
-        template,
-        args.max_new_tokens,
-        task=args.task,
-        served_model=args.served_model,
-        tokenizer_from=recipe_model,
-    )
-
-
-def _contamination(args: argparse.Namespace) -> None:
-    from eval.contamination.check import check_contamination
-    from eval.reporting.sections.contamination import print_contamination, write_contamination
-    from recipes import load_recipe
-    from recipes.runs import compare_dir
-
-    recipe = load_recipe(args.recipe)
-    if recipe.train is None:
-        raise UserError(f"{args.recipe}: no `train` section, so no training data to check against")
-    report = check_contamination(recipe)
-    print_contamination(report)
-    print(f"wrote {write_contamination(report, compare_dir(recipe))}")
-
-
-def _rescore(args: argparse.Namespace) -> None:
-    if args.file:
-        from eval.rescore import rescore_jsonl
-
-        if rescore_jsonl(Path(args.file), unfinished=args.unfinished, thinking=not args.no_thinking).skipped:
-            raise SystemExit(1)
-        return
-    if not args.recipe:
-        raise UserError("rescore needs recipe=R (re-grade a compare's saved generations) or file=F.jsonl")
-    from eval.compare.command import run_compare
-    from recipes import load_recipe
-
-    recipe = load_recipe(args.recipe, overrides=args.overrides)
-    run_compare(recipe, regrade=True, use_wandb=False if args.no_wandb else None)
-
-
-def _view(args: argparse.Namespace) -> None:
-    from eval.viewer.serve import compare_folder, serve
-
-    serve(compare_folder(args.recipe, args.dir, args.overrides), args.host, args.port)
-
-
-# The subcommands, as typer reads them (each is named in pyproject.toml's reasonlift.commands). Each hands its
-# parameters, by name, to the implementation above.
+# The subcommands, as typer reads them (each is named in pyproject.toml's reasonlift.commands): typed functions,
+# their bodies importing the stage they run only when called, so `reasonlift --help` stays light.
 OptionalRecipe = Annotated[str | None, typer.Option("--recipe", metavar="RECIPE")]
 Model = Annotated[
     str, typer.Argument(help="hub id, folder, builtin:NAME, or a served model's URL (http://host:port/v1)")
@@ -214,13 +58,6 @@ ServedModel = Annotated[
 ]
 Refresh = Annotated[bool, typer.Option(help="for a URL: forget what was saved (the served weights changed)")]
 Count = Annotated[int | None, typer.Option(min=1)]
-
-
-def _call(implementation, **params) -> None:
-    quiet_libraries()
-    params["recipe"] = params.pop("recipe_path", params.get("recipe"))
-    params["overrides"] = params.get("overrides") or []
-    implementation(argparse.Namespace(**params))
 
 
 @exit_on_user_error
@@ -258,7 +95,21 @@ def compare(
     overrides: Overrides = None,
 ) -> None:
     """Evaluate the recipe's base model and its tuned output with identical settings; print the table."""
-    _call(_compare, **locals())
+    quiet_libraries()
+    from eval.compare.command import Served, run_compare
+    from recipes import load_recipe
+
+    run_compare(
+        load_recipe(recipe_path, overrides=overrides or []),
+        baseline=baseline or None,
+        tuned=tuned or None,
+        allow_mismatch=mismatch == "allow",
+        use_wandb=False if no_wandb else None,
+        checkpoints=checkpoints == "all",
+        regrade=regrade,
+        served=Served(baseline_served, tuned_served, refresh),
+        generate=not cached_only,
+    )
 
 
 @exit_on_user_error
@@ -276,7 +127,33 @@ def eval(
     overrides: Overrides = None,
 ) -> None:
     """Evaluate one model."""
-    _call(_eval, **locals())
+    quiet_libraries()
+    from rich.console import Console
+    from rich.table import Table
+
+    from eval.evaluate import evaluate_model
+    from eval.reporting.files import write_details
+
+    spec, template, recipe_model, loaded = _eval_settings(recipe, tasks, overrides=overrides)
+    evaluation = evaluate_model(
+        model,
+        spec,
+        template,
+        revision=loaded.model.revision if loaded and model == recipe_model else None,
+        label=model,
+        served_model=served_model,
+        tokenizer_from=recipe_model,
+        refresh=refresh,
+    )
+    table = Table(title=f"{model} ({evaluation.model.fingerprint[:12]})", title_justify="left")
+    for column in ("task", "problems", "metric", "value"):
+        table.add_column(column)
+    for name, result in evaluation.results.items():
+        for metric, value in result.metrics.items():
+            table.add_row(name, str(len(result.problems)), metric, f"{100 * value:.1f}")
+        if output_dir:
+            write_details(result, Path(output_dir) / f"{name.replace(':', '_')}.jsonl")
+    Console(width=160).print(table)
 
 
 @exit_on_user_error
@@ -287,9 +164,30 @@ def analyze(
         str | None, typer.Option(help="the recipe whose evaluation settings produced the generations")
     ] = None,
     output: Annotated[str | None, typer.Option(help="also write the numbers as JSON here")] = None,
+    overrides: Overrides = None,
 ) -> None:
     """Reasoning-efficiency metrics of one model's saved generations."""
-    _call(_analyze, **locals())
+    quiet_libraries()
+    from eval.evaluate import evaluate_model
+    from eval.models import token_counter
+    from eval.reasoning.analysis import analyse_task, single_model_rows
+    from eval.reporting.sections.reasoning import print_single_model
+
+    spec, template, recipe_model, _ = _eval_settings(recipe, tasks, overrides=overrides)
+    evaluation = evaluate_model(
+        model, spec, template, label=model, generate=False, tokenizer_from=recipe_model
+    )
+    count = token_counter(evaluation.model.path)
+    rows = single_model_rows(
+        [
+            analyse_task(r, count, spec.analysis, tokenizer_source=evaluation.model.path)
+            for r in evaluation.results.values()
+        ]
+    )
+    print_single_model(model, rows)
+    if output:
+        Path(output).write_text(strict_json(rows))
+        info(f"wrote {output}")
 
 
 @exit_on_user_error
@@ -335,9 +233,35 @@ def bench(
             min=0.001, max=1.0, help="stages=analysis: the synthetic compare's size (1 = the protocol's)"
         ),
     ] = 1.0,
+    overrides: Overrides = None,
 ) -> None:
     """Throughput of generation, training and scoring against the hardware's bounds."""
-    _call(_bench, **locals())
+    quiet_libraries()
+    from eval.bench.run import STAGES, BenchSettings, run_bench
+    from recipes import load_recipe
+
+    chosen = tuple(s.strip() for s in stages.split(",") if s.strip()) if stages else STAGES
+    unknown = [s for s in chosen if s not in STAGES]
+    if unknown or not chosen:
+        raise UserError(
+            f"stages: unknown {', '.join(unknown) or '(none given)'}; expected some of {','.join(STAGES)}"
+        )
+    recipe = load_recipe(recipe_path, overrides=overrides or [])
+    suffix = "-random-weights" if weights == "random" else ""
+    out = Path(output_dir or Path("outputs") / "bench" / f"{recipe.name}{suffix}")
+    settings = BenchSettings(
+        stages=chosen,
+        random_weights=weights == "random",
+        max_new_tokens=max_new_tokens,
+        max_problems=max_problems,
+        prompt_tokens=prompt_tokens or BenchSettings.prompt_tokens,
+        max_length=max_length,
+        sft_steps=sft_steps or BenchSettings.sft_steps,
+        grpo_steps=grpo_steps or BenchSettings.grpo_steps,
+        prefix_caching=prefix_caching,
+        analysis_scale=analysis_scale,
+    )
+    run_bench(recipe, out, settings)
 
 
 @exit_on_user_error
@@ -352,15 +276,42 @@ def chat(
     ] = None,
     served_model: ServedModel = None,
     max_new_tokens: Annotated[int, typer.Option(min=1)] = 2048,
+    overrides: Overrides = None,
 ) -> None:
     """One prompt through the evaluation's chat template and sampling, streamed."""
-    _call(_chat, **locals())
+    quiet_libraries()
+    from eval.chat import chat as stream_chat
+
+    spec, template, recipe_model, _ = _eval_settings(
+        recipe, None, default_tasks=["math_500"], overrides=overrides
+    )
+    stream_chat(
+        model,
+        prompt,
+        spec,
+        template,
+        max_new_tokens,
+        task=task,
+        served_model=served_model,
+        tokenizer_from=recipe_model,
+    )
 
 
 @exit_on_user_error
-def contamination(recipe_path: RecipeArgument) -> None:
+def contamination(recipe_path: RecipeArgument, overrides: Overrides = None) -> None:
     """Evaluation problems that appear in the recipe's training data (8-gram overlap)."""
-    _call(_contamination, **locals())
+    quiet_libraries()
+    from eval.contamination.check import check_contamination
+    from eval.reporting.sections.contamination import print_contamination, write_contamination
+    from recipes import load_recipe
+    from recipes.runs import compare_dir
+
+    recipe = load_recipe(recipe_path, overrides=overrides or [])
+    if recipe.train is None:
+        raise UserError(f"{recipe_path}: no `train` section, so no training data to check against")
+    report = check_contamination(recipe)
+    print_contamination(report)
+    info(f"wrote {write_contamination(report, compare_dir(recipe))}")
 
 
 @exit_on_user_error
@@ -379,7 +330,21 @@ def rescore(
     overrides: Overrides = None,
 ) -> None:
     """Re-grade saved generations without generating again."""
-    _call(_rescore, **locals())
+    quiet_libraries()
+    if file:
+        from eval.rescore import rescore_jsonl
+
+        if rescore_jsonl(Path(file), unfinished=unfinished, thinking=not no_thinking).skipped:
+            raise SystemExit(1)
+        return
+    if not recipe:
+        raise UserError("rescore needs recipe=R (re-grade a compare's saved generations) or file=F.jsonl")
+    from eval.compare.command import run_compare
+    from recipes import load_recipe
+
+    run_compare(
+        load_recipe(recipe, overrides=overrides or []), regrade=True, use_wandb=False if no_wandb else None
+    )
 
 
 @exit_on_user_error
@@ -393,7 +358,10 @@ def view(
     overrides: Overrides = None,
 ) -> None:
     """A local web app over a compare: the table, the problems, both sides' answers."""
-    _call(_view, **locals())
+    quiet_libraries()
+    from eval.viewer.serve import compare_folder, serve
+
+    serve(compare_folder(recipe, dir, overrides or []), host, port)
 
 
 COMMANDS = {f.__name__: f for f in (compare, eval, analyze, bench, chat, contamination, rescore, view)}

@@ -13,6 +13,7 @@ from eval.stores.fingerprint import text_fingerprint
 from eval.stores.generations import GenerationStore, SamplingSettings, forget_generations
 from eval.stores.perf import forget_perf
 from eval.stores.results import TaskResult, forget_results, load_result, result_cache_path, save_result
+from recipes.log import info
 from recipes.protocol.markup import think_close_id
 from recipes.schema import EvalSpec
 
@@ -58,7 +59,7 @@ def evaluate_model(
 
     results = {} if regrade else _cached_results(cache_paths)
     for name in results:
-        print(f"{label}: {name}: reusing cached results (same weights {ref.fingerprint[:12]}, same settings)")
+        info(f"{label}: {name}: reusing cached results (same weights {ref.fingerprint[:12]}, same settings)")
     reused = list(results)
     todo = [run for run in runs if run.name not in results]
     if todo:
@@ -74,7 +75,7 @@ def evaluate_model(
 def report_unparsed_golds(result: TaskResult, label: str) -> None:
     unparsed = result.unparsed_golds()
     if unparsed:
-        print(
+        info(
             f"{label}: {result.task}: {len(unparsed)} of {len(result.problems)} gold answers cannot be parsed by "
             f"math-verify and are compared as text only (e.g. {unparsed[0]})"
         )
@@ -96,13 +97,13 @@ def engine_for(ref: ModelRef, tokenizer, spec: EvalSpec, backend: str) -> Engine
 
 def _forget(ref: ModelRef, label: str) -> None:
     if ref.endpoint is None:
-        print(f"{label}: refresh is for served models; local weights are fingerprinted, nothing to forget")
+        info(f"{label}: refresh is for served models; local weights are fingerprinted, nothing to forget")
         return
     removed = (
         forget_generations(ref.fingerprint) + forget_results(ref.fingerprint) + forget_perf(ref.fingerprint)
     )
     load_tokenizer.cache_clear()  # the server's tokenizer folder may have changed with its weights
-    print(f"{label}: refresh: forgot {removed} saved file(s) of {ref.endpoint.model!r} at {ref.endpoint.url}")
+    info(f"{label}: refresh: forgot {removed} saved file(s) of {ref.endpoint.model!r} at {ref.endpoint.url}")
 
 
 def _cached_results(cache_paths: dict[str, Path]) -> dict[str, TaskResult]:
@@ -132,9 +133,9 @@ def _evaluate_runs(
 
     def engine():
         if ref.endpoint is not None:
-            print(f"generating through {ref.endpoint.url} ({ref.endpoint.model})")
+            info(f"generating through {ref.endpoint.url} ({ref.endpoint.model})")
         else:
-            print(f"starting {backend} engine for {ref.name}")
+            info(f"starting {backend} engine for {ref.name}")
         return engine_for(ref, tokenizer, spec, backend)
 
     lighteval_results, details = run_tasks(

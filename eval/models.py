@@ -13,6 +13,7 @@ from eval.stores.fingerprint import text_fingerprint, weights_fingerprint
 from recipes.builtins import local_path
 from recipes.errors import UserError
 from recipes.hub import TOKENIZER_FILES, snapshot
+from recipes.models import model_folder
 from recipes.protocol.chat_template import apply_recipe_template
 from recipes.schema import EndpointSpec
 
@@ -37,16 +38,7 @@ def resolve_model(
     prompts are rendered with the tokenizer the server loaded when it is here, else `tokenizer_from`)."""
     if is_endpoint(name):
         return _resolve_endpoint(name, served_model, tokenizer_from, endpoint_spec or EndpointSpec(), base)
-    path = local_path(name, base)
-    if path is not None:
-        if not path.exists():
-            raise UserError(
-                f"model {name!r}: folder {path} does not exist (did training finish? see `make train`)"
-            )
-        if not (path / "config.json").exists():
-            raise UserError(f"model {name!r}: {path} has no config.json, so it is not a saved model")
-    else:
-        path = snapshot(name, revision)
+    path = model_folder(name, revision, base)
     try:
         fingerprint = weights_fingerprint(path)
     except FileNotFoundError as err:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from recipes.errors import UserError
 from recipes.files import atomic_write_text
+from recipes.log import info
 from recipes.protocol.grader import Unfinished, grade
 from recipes.protocol.task_catalog import TASKS
 
@@ -94,15 +95,15 @@ def rescore_jsonl(path: Path, unfinished: Unfinished = "no_answer", thinking: bo
     atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in graded))
     accuracy = {task: sum(v) / len(v) for task, v in totals.items()}
     for task, value in accuracy.items():
-        print(f"{task}: {100 * value:.1f}% of {len(totals[task])} responses correct")
+        info(f"{task}: {100 * value:.1f}% of {len(totals[task])} responses correct")
     if unfinished_rows:
-        print(
+        info(
             f"{unfinished_rows} responses never closed their thinking: no answer (unfinished=lenient grades them "
             "whole; thinking=0 if the model does not think)"
         )
     for line in skipped[:SHOWN_SKIPS]:
-        print(f"skipped {path}: {line}")
+        info(f"skipped {path}: {line}")
     if len(skipped) > SHOWN_SKIPS:
-        print(f"skipped {len(skipped) - SHOWN_SKIPS} more malformed rows")
-    print(f"wrote {out} ({len(graded)} graded" + (f", {len(skipped)} skipped)" if skipped else ")"))
+        info(f"skipped {len(skipped) - SHOWN_SKIPS} more malformed rows")
+    info(f"wrote {out} ({len(graded)} graded" + (f", {len(skipped)} skipped)" if skipped else ")"))
     return RescoreResult(accuracy, len(graded), skipped, out)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from recipes.errors import RecipeError
 from recipes.paths import is_builtin, looks_local, resolve_path
-from recipes.schema import Recipe
+from recipes.schema import Recipe, path_fields
 
 
 def load_recipe(path: str | Path, check_paths: bool = True, overrides: Sequence[str] = ()) -> Recipe:
@@ -108,31 +108,28 @@ def _resolve_parent_recipe(raw: dict, path: Path, shown: str) -> None:
     model["from_recipe"] = str(parent_path)
 
 
+def _is_path(kind: str, value: str, owner: BaseModel, base: Path) -> bool:
+    """Whether a recipe value of this kind (`recipes.schema.PathField`) names a path rather than a hub id or
+    a name."""
+    if kind == "folder":
+        return True
+    if kind == "file_or_name":
+        return "/" in value or value.endswith((".yaml", ".yml"))  # else a name in accelerate_configs/
+    if is_builtin(value):
+        return False
+    if getattr(owner, "revision", None) is not None and not looks_local(value):
+        return False  # a revision pins a hub id, not a folder
+    return looks_local(value) or resolve_path(value, base).exists()
+
+
 def _absolute_paths(recipe: Recipe, base: Path) -> None:
-    """Every path the recipe names, made absolute under the one rule (`recipes.paths.resolve_path`: relative to
-    the recipe's folder), once, here: the rest of the code reads finished paths and never resolves again.
-    Hub ids and builtin: names stay as they are."""
-
-    def local(value: str | None) -> bool:
-        return (
-            bool(value)
-            and not is_builtin(value)
-            and (looks_local(value) or resolve_path(value, base).exists())
-        )
-
-    pinned_hub_id = recipe.model.revision is not None and not looks_local(recipe.model.name_or_path or "")
-    if local(recipe.model.name_or_path) and not pinned_hub_id:  # a revision pins a hub id, not a folder
-        recipe.model.name_or_path = str(resolve_path(recipe.model.name_or_path, base))
-    if recipe.train is not None:
-        recipe.train.output_dir = str(resolve_path(recipe.train.output_dir, base))
-        if local(recipe.train.dataset.path):
-            recipe.train.dataset.path = str(resolve_path(recipe.train.dataset.path, base))
-        config = recipe.train.accelerate_config
-        if "/" in config or config.endswith((".yaml", ".yml")):  # else a name in accelerate_configs/
-            recipe.train.accelerate_config = str(resolve_path(config, base))
-    for key in ("data_dir", "output_dir"):
-        if getattr(recipe.eval, key):
-            setattr(recipe.eval, key, str(resolve_path(getattr(recipe.eval, key), base)))
+    """Every path the recipe names (its fields declared with `PathField`), made absolute under the one rule
+    (`recipes.paths.resolve_path`: relative to the recipe's folder), once, here: the rest of the code reads
+    finished paths and never resolves again. Hub ids, names and builtin: names stay as they are."""
+    for _, owner, name, kind, _ in path_fields(recipe):
+        value = getattr(owner, name)
+        if _is_path(kind, value, owner, base):
+            setattr(owner, name, str(resolve_path(value, base)))
 
 
 def _describe_error(error: dict[str, Any], root: type[BaseModel]) -> str:
@@ -182,19 +179,15 @@ def _model_in(annotation: Any) -> Any:
 
 
 def _missing_paths(recipe: Recipe, base: Path) -> list[str]:
-    """Local paths the recipe names that do not exist. Hub ids and builtin: names are checked when used."""
+    """Local paths the recipe names that must exist and do not. Hub ids and builtin: names are checked when
+    used; a base model another recipe trains (`from_recipe`) exists once that recipe has trained."""
     problems = []
-    candidates = [] if recipe.model.from_recipe else [("model.name_or_path", recipe.model.name_or_path)]
-    if recipe.train is not None:
-        candidates.append(("train.dataset.path", recipe.train.dataset.path))
-        config = recipe.train.accelerate_config
-        if looks_local(config) and not resolve_path(config, base).exists():
-            problems.append(f"train.accelerate_config: file {config!r} does not exist")
-    if recipe.eval.data_dir:
-        candidates.append(("eval.data_dir", recipe.eval.data_dir))
-    for key, value in candidates:
-        if is_builtin(value) or not looks_local(value):
+    for key, owner, name, kind, must_exist in path_fields(recipe):
+        value = getattr(owner, name)
+        if not must_exist or (key == "model.name_or_path" and recipe.model.from_recipe):
             continue
-        if not resolve_path(value, base).exists():
-            problems.append(f"{key}: path {value!r} does not exist")
+        if is_builtin(value) or not looks_local(value) or resolve_path(value, base).exists():
+            continue
+        noun = "file" if kind == "file_or_name" else "path"
+        problems.append(f"{key}: {noun} {value!r} does not exist")
     return problems

@@ -20,10 +20,40 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+# The recipe keys that are paths, declared here on their fields and nowhere else: the loader makes them absolute
+# (relative to the recipe's folder) and checks the ones that must exist; the recipe copy beside a model writes
+# them absolute. "folder": always a path. "local_or_hub": a path when it names something local, else a hub id
+# (a `revision` beside it pins a hub id). "file_or_name": a path when it looks like a file, else a name.
+PathKind = Literal["folder", "local_or_hub", "file_or_name"]
+
+
+def PathField(kind: PathKind, *, must_exist: bool = False, **kwargs: Any) -> Any:
+    return Field(json_schema_extra={"path": kind, "must_exist": must_exist}, **kwargs)
+
+
+def path_fields(model: BaseModel, prefix: str = "") -> list[tuple[str, BaseModel, str, PathKind, bool]]:
+    """Every path key set in `model`: (dotted key, the object holding it, its field name, kind, must exist)."""
+    found = []
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and "path" in extra:
+            if value:
+                found.append((f"{prefix}{name}", model, name, extra["path"], bool(extra["must_exist"])))
+        elif isinstance(value, BaseModel):
+            found += path_fields(value, f"{prefix}{name}.")
+    return found  # type: ignore[return-value]
+
+
 class ModelSpec(StrictModel):
-    name_or_path: str | None = Field(default=None, description="hub id, local folder, or builtin:tiny-qwen2")
+    name_or_path: str | None = PathField(
+        "local_or_hub",
+        must_exist=True,
+        default=None,
+        description="hub id, local folder, or builtin:tiny-qwen2",
+    )
     # Start from another recipe's trained output (SFT -> GRPO); `make train` trains that recipe first if needed.
-    from_recipe: str | None = None
+    from_recipe: str | None = PathField("folder", default=None)
     revision: str | None = None
     dtype: Literal["bfloat16", "float16", "float32", "auto"] = "bfloat16"
     # "r1": reasonlift's R1-Distill template, identical to DeepSeek's for prompts (it pre-fills "<think>\n")
@@ -40,7 +70,11 @@ class ModelSpec(StrictModel):
 
 
 class DatasetSpec(StrictModel):
-    path: str = Field(description="hub id, local .jsonl/.parquet file or folder, or builtin:toy-addition")
+    path: str = PathField(
+        "local_or_hub",
+        must_exist=True,
+        description="hub id, local .jsonl/.parquet file or folder, or builtin:toy-addition",
+    )
     name: str | None = None
     revision: str | None = None
     split: str = "train"
@@ -71,8 +105,10 @@ class RewardSpec(StrictModel):
 
 class TrainSpec(StrictModel):
     method: Literal["sft", "grpo"]
-    output_dir: str
-    accelerate_config: str = Field(default="ddp", description="name in accelerate_configs/ or a path")
+    output_dir: str = PathField("folder")
+    accelerate_config: str = PathField(
+        "file_or_name", must_exist=True, default="ddp", description="name in accelerate_configs/ or a path"
+    )
     num_processes: int | None = Field(default=None, gt=0)
     dataset: DatasetSpec
     lora: LoraSpec | None = None
@@ -186,10 +222,13 @@ class EvalSpec(StrictModel):
     backend: Literal["auto", "vllm", "transformers"] = "auto"
     vllm: VllmSpec = Field(default_factory=VllmSpec)
     endpoint: EndpointSpec = Field(default_factory=EndpointSpec)
-    data_dir: str | None = Field(
-        default=None, description="local copies of the benchmarks, one folder per task"
+    data_dir: str | None = PathField(
+        "folder",
+        must_exist=True,
+        default=None,
+        description="local copies of the benchmarks, one folder per task",
     )
-    output_dir: str | None = None
+    output_dir: str | None = PathField("folder", default=None)
     max_problems: int | None = Field(
         default=None, gt=0, description="debug only: evaluate the first N problems"
     )

@@ -14,6 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from recipes.log import info
+
 # wandb 0.31's default server (wandb/sdk/lib/urls.py); WANDB_BASE_URL or `wandb login --host` change it.
 DEFAULT_BASE_URL = "https://api.forge.coreweave.com"
 PROBE_TIMEOUT_S = 3.0
@@ -129,7 +131,7 @@ def start_run(**init_args):
     except wandb.errors.Error as err:
         if mode != "online":
             raise
-        print(f"notice: W&B did not start online ({type(err).__name__}); logging offline instead")
+        info(f"notice: W&B did not start online ({type(err).__name__}); logging offline instead")
         os.environ[REASON_VAR] = "the server did not accept the run"
         return wandb.init(**init_args, mode="offline"), "offline"
 
@@ -169,7 +171,7 @@ def keep_unsynced_runs(folder: Path) -> Path | None:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(run), str(target))
         moved.append(target)
-    print(
+    info(
         f"kept {len(moved)} offline W&B run(s) not uploaded yet: moved to {kept}; upload them with: "
         f"wandb sync {' '.join(str(p) for p in moved)}"
     )

@@ -23,23 +23,24 @@ from pathlib import Path
 import torch
 
 
-def main(recipe_path: str, report_path: str) -> None:
+def main(run_path: str, report_path: str) -> None:
     import deepspeed
     import torch.distributed as dist
     from deepspeed.utils import safe_get_full_fp32_param, safe_get_full_grad
     from trl import SFTConfig, SFTTrainer
 
-    from recipes import load_recipe
     from train import common
     from train.data import sft_rows
+    from train.run import TrainRun
 
-    recipe = load_recipe(recipe_path)
+    run = TrainRun.read(Path(run_path))  # the run the launcher resolved, as train.worker reads it
+    recipe = run.recipe
     assert recipe.train is not None
-    tokenizer = common.load_tokenizer(recipe)
-    config = common.build_trl_config(recipe, SFTConfig, run_name=recipe.name)
+    tokenizer = common.load_tokenizer(run)
+    config = run.trl_config(SFTConfig, run_name=recipe.name)
     dataset = sft_rows(recipe.train.dataset, tokenizer, config)
     trainer = SFTTrainer(
-        model=common.load_model(recipe), args=config, train_dataset=dataset, processing_class=tokenizer
+        model=common.load_model(run), args=config, train_dataset=dataset, processing_class=tokenizer
     )
     report: dict = {"micro_batches": 0}
     sums: dict[str, torch.Tensor] = {}

@@ -21,10 +21,12 @@ def main(recipe_path: str, rank: int, port: int) -> None:
     from recipes import load_recipe
     from train import common
     from train.data import sft_rows
+    from train.run import base_model_folder, describe
 
     recipe = load_recipe(recipe_path)
-    tokenizer = common.load_tokenizer(recipe)
-    config = common.build_trl_config(recipe, SFTConfig, run_name=recipe.name)
+    run = describe(recipe, model=base_model_folder(recipe))
+    tokenizer = common.load_tokenizer(run)
+    config = run.trl_config(SFTConfig, run_name=recipe.name)
     cached: list[str] = []
 
     class Hits(logging.Handler):

@@ -49,7 +49,7 @@ def ds_env(tmp_path_factory) -> dict[str, str]:
 
 def _gradient_report(tmp_path: Path, accelerate_config: str, learning_rate: float, env: dict) -> dict:
     from recipes import load_recipe
-    from train.cli import launch_command, launch_env
+    from train.cli import launch_command, launch_env, prepare_run
 
     recipe = write_recipe(
         tmp_path / "r.yaml",
@@ -64,10 +64,11 @@ def _gradient_report(tmp_path: Path, accelerate_config: str, learning_rate: floa
             "wandb.enabled": False,
         },
     )
-    command = launch_command(load_recipe(recipe), resume=False, num_processes=2)
+    run = prepare_run(load_recipe(recipe), resume=False, num_processes=2)
+    command = launch_command(run, run.write(tmp_path / "run.json"), resume=False)
     worker = command.index("train.worker")  # the same launch, with the watching script as the worker
     report = tmp_path / "report.json"
-    command = [*command[:worker], "tests.deepspeed_gradients", str(recipe), str(report)]
+    command = [*command[:worker], "tests.deepspeed_gradients", str(tmp_path / "run.json"), str(report)]
     result = subprocess.run(
         command, env={**launch_env(command), **env}, capture_output=True, text=True, timeout=900
     )

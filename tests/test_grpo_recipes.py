@@ -2,8 +2,8 @@ import pytest
 
 from recipes import RecipeError, load_recipe
 from recipes.errors import UserError
-from tests.conftest import DELETE, write_recipe
-from train.cli import check_with_trl
+from tests.conftest import DELETE, REPO, write_recipe
+from train.cli import check_with_trl as _check_with_trl
 
 
 def _grpo(tmp_path, **overrides):
@@ -64,6 +64,18 @@ def test_model_source_is_one_or_the_other(tmp_path):
     assert "set name_or_path or from_recipe, not both" in message
 
 
+def check_with_trl(method: str, args: dict, world_size: int) -> None:
+    """The launcher's TRL check on a GRPO run with these `train.args` over `world_size` processes."""
+    from recipes import load_recipe
+    from train.run import describe
+
+    recipe = load_recipe(REPO / "recipes" / "smoke" / "grpo.yaml", check_paths=False)
+    recipe = recipe.model_copy(
+        update={"train": recipe.train.model_copy(update={"method": method, "args": args})}
+    )
+    _check_with_trl(describe(recipe, processes=world_size))
+
+
 def test_generation_batch_must_hold_whole_groups_as_grpoconfig_itself_says():
     check_with_trl("grpo", {"num_generations": 8, "per_device_train_batch_size": 16}, world_size=1)
     check_with_trl(
@@ -86,11 +98,11 @@ def test_generation_batch_must_hold_whole_groups_as_grpoconfig_itself_says():
 
 def test_batch_mistake_is_reported_before_launch(tmp_path):
     from recipes import load_recipe
-    from train.cli import launch_command
+    from train.cli import prepare_run
 
     path = _grpo(tmp_path, **{"train.args.per_device_train_batch_size": 12})
     with pytest.raises(UserError, match="must be divisible by num_generations"):
-        launch_command(load_recipe(path), resume=False)
+        prepare_run(load_recipe(path), resume=False)
 
 
 def test_values_trl_checks_only_in_its_trainer_are_read_from_trls_source():

@@ -16,7 +16,7 @@ import pytest
 from recipes import load_recipe
 from tests.conftest import REPO
 from tests.e2e import check, run_command
-from train.plan.build import _trl_defaults
+from train.run import effective_args
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ ROLLOUT_KEYS = ("temperature", "top_p", "top_k", "min_p")
 def shipped_rollout_settings() -> list[dict]:
     settings = []
     for path in sorted((REPO / "recipes" / "deepseek-r1-distill-qwen-1.5b").glob("grpo-*.yaml")):
-        args = {**_trl_defaults("grpo"), **load_recipe(path, check_paths=False).train.args}
+        args = effective_args("grpo", load_recipe(path, check_paths=False).train.args)
         setting = {key: args[key] for key in ROLLOUT_KEYS}
         if setting not in settings:
             settings.append(setting)

@@ -38,14 +38,16 @@ def hub_cache(tmp_path, monkeypatch):
 def test_the_pinned_revision_is_what_trl_and_vllm_will_load(hub_cache, tmp_path):
     from trl.trainer.utils import get_config_model_id
 
-    from train.common import load_model, model_location
+    from train.common import load_model
+    from train.run import base_model_folder as model_location
+    from train.run import describe
 
     recipe = load_recipe(
         write_recipe(tmp_path / "r.yaml", **{"model.name_or_path": "org/tiny", "model.revision": PINNED}),
         check_paths=False,
     )
     assert model_location(recipe) == str(hub_cache / "snapshots" / PINNED)
-    model = load_model(recipe)
+    model = load_model(describe(recipe, model=model_location(recipe)))
     assert model.config.num_hidden_layers == 2  # the pinned revision, not the default branch's
     # TRL builds the reference model from this id, and hands model.name_or_path to vllm.LLM
     assert get_config_model_id(model.config) == str(hub_cache / "snapshots" / PINNED)
@@ -57,7 +59,7 @@ def test_the_pinned_revision_is_what_trl_and_vllm_will_load(hub_cache, tmp_path)
 
 
 def test_a_folder_named_like_the_hub_id_does_not_hide_the_pinned_revision(hub_cache, tmp_path, monkeypatch):
-    from train.common import model_location
+    from train.run import base_model_folder as model_location
 
     monkeypatch.chdir(tmp_path)
     shutil.copytree(tiny_model_path(), tmp_path / "org" / "tiny")
@@ -70,7 +72,7 @@ def test_a_folder_named_like_the_hub_id_does_not_hide_the_pinned_revision(hub_ca
 
 def test_a_revision_missing_from_the_cache_is_one_line(hub_cache, tmp_path):
     from recipes.errors import UserError
-    from train.common import model_location
+    from train.run import base_model_folder as model_location
 
     recipe = load_recipe(
         write_recipe(tmp_path / "r.yaml", **{"model.name_or_path": "org/tiny", "model.revision": "c" * 40}),

@@ -51,17 +51,19 @@ def test_a_bad_override_is_one_error_naming_it(tmp_path, item, message):
 
 def test_make_train_passes_overrides_to_every_worker_and_keeps_them_with_the_model(tmp_path):
     from recipes import load_recipe
-    from train.cli import launch_command
+    from train.cli import prepare_run
     from train.common import copy_recipe
+    from train.run import TrainRun
 
     path = write_recipe(tmp_path / "r.yaml")
     overrides = ["train.args.num_train_epochs=1", "train.args.seed=7"]
-    command = launch_command(load_recipe(path, overrides=overrides), resume=False)
-    worker = command.index("train.worker")
-    assert command[worker + 2 :] == ["--set", overrides[0], "--set", overrides[1]]
+    run = prepare_run(load_recipe(path, overrides=overrides), resume=False)
+    worker_run = TrainRun.read(run.write(tmp_path / "run.json"))  # what every worker reads
+    assert worker_run.recipe.overrides == overrides and worker_run.recipe.train.args["seed"] == 7
+    assert worker_run.args["num_train_epochs"] == 1
     recipe = load_recipe(path, overrides=overrides)
     out = tmp_path / "outputs" / recipe.name
-    out.mkdir(parents=True, exist_ok=True)  # launch_command made it (checked writable)
+    out.mkdir(parents=True, exist_ok=True)  # prepare made it (checked writable)
     copy_recipe(recipe)
     kept = (out / "recipe.yaml").read_text()
     assert kept.startswith(f"# {path} with --set train.args.num_train_epochs=1 train.args.seed=7")
@@ -81,12 +83,13 @@ def test_the_command_line_hands_its_overrides_to_the_launch(tmp_path, monkeypatc
     import train.cli
 
     launched = []
-    monkeypatch.setattr(train.cli, "run_launch", launched.append)
+    monkeypatch.setattr(train.cli, "run_launch", lambda run, resume: launched.append(run))
     path = write_recipe(tmp_path / "r.yaml")
     other = tmp_path / "elsewhere"
     train.cli.main([str(path), "--set", f"train.output_dir={other}", "--set", "train.args.seed=3"])
-    [command] = launched
-    assert command[-4:] == ["--set", f"train.output_dir={other}", "--set", "train.args.seed=3"]
+    [run] = launched
+    assert run.recipe.overrides == [f"train.output_dir={other}", "train.args.seed=3"]
+    assert run.recipe.train.output_dir == str(other) and run.args["seed"] == 3
 
 
 def test_the_copied_recipe_names_the_same_folders_from_the_output_folder(tmp_path):
@@ -103,3 +106,39 @@ def test_the_copied_recipe_names_the_same_folders_from_the_output_folder(tmp_pat
     copied = load_recipe(tmp_path / "runs" / "a" / "recipe.yaml")
     assert copied.train.output_dir == recipe.train.output_dir == str(tmp_path / "runs" / "a")
     assert copied.train.dataset.path == str(tmp_path / "data.jsonl")
+
+
+# Every command that reads a recipe, as a user types it, with a key that does not exist
+RECIPE_COMMANDS = {
+    "train": ["{r}"],
+    "plan": ["{r}"],
+    "slurm": ["{r}"],
+    "compare": ["{r}"],
+    "bench": ["{r}"],
+    "serve": ["{r}"],
+    "perf": ["{r}"],
+    "contamination": ["{r}"],
+    "check": ["{r}"],
+    "get": ["{r}", "model.name_or_path"],
+    "eval": ["builtin:tiny-qwen2", "--recipe", "{r}"],
+    "analyze": ["builtin:tiny-qwen2", "--recipe", "{r}"],
+    "chat": ["builtin:tiny-qwen2", "2+2?", "--recipe", "{r}"],
+    "rescore": ["--recipe", "{r}"],
+    "view": ["--recipe", "{r}"],
+}
+
+
+def test_every_command_that_reads_a_recipe_takes_set_and_names_a_bad_key(tmp_path, capsys):
+    from importlib.metadata import entry_points
+
+    from recipes.cli import GROUP, run
+
+    points = {point.name: point for point in entry_points(group=GROUP)}
+    assert set(RECIPE_COMMANDS) <= set(points)
+    path = write_recipe(tmp_path / "r.yaml")
+    for name, args in RECIPE_COMMANDS.items():
+        argv = [a.format(r=path) for a in args] + ["--set", "train.args.no_such_key=1"]
+        with pytest.raises(SystemExit) as exited:
+            run(points[name].load(), argv)
+        said = capsys.readouterr()
+        assert exited.value.code != 0 and "no_such_key" in said.out + said.err, (name, said)

@@ -217,7 +217,7 @@ def test_declared_hardware_and_the_cli_exit_status():
 
 
 def test_make_train_refuses_a_gpu_config_on_a_machine_without_gpus(tmp_path, monkeypatch):
-    from train.cli import launch_command
+    from train.cli import launch_command, prepare_run
 
     if torch_gpu():
         pytest.skip("this machine has a GPU")
@@ -227,19 +227,21 @@ def test_make_train_refuses_a_gpu_config_on_a_machine_without_gpus(tmp_path, mon
     path = tmp_path / "r.yaml"
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(UserError, match="needs GPUs and none was found"):
-        launch_command(load_recipe(path), resume=False)
+        prepare_run(load_recipe(path), resume=False)
     # ZeRO runs on DeepSpeed's CPU accelerator where DeepSpeed is installed, one process per core at most
     data["train"]["accelerate_config"] = "zero2"
     path.write_text(yaml.safe_dump(data))
     monkeypatch.setattr("train.plan.build.deepspeed_available", lambda: True)
-    command = launch_command(load_recipe(path), resume=False, num_processes=2)
+    command = launch_command(
+        prepare_run(load_recipe(path), resume=False, num_processes=2), tmp_path / "run.json", False
+    )
     assert command[command.index("--deepspeed_config_file") + 1] == str(
         REPO / "accelerate_configs" / "deepspeed" / "zero2.json"
     )
     assert command[command.index("--num_processes") + 1] == "2"
     monkeypatch.setattr("train.plan.build.deepspeed_available", lambda: False)
     with pytest.raises(UserError, match="needs GPUs and none was found"):
-        launch_command(load_recipe(path), resume=False)
+        prepare_run(load_recipe(path), resume=False)
 
 
 def torch_gpu() -> bool:

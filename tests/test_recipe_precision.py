@@ -37,17 +37,19 @@ def trainer_for(recipe):
 
     from recipes.protocol.rewards import build_rewards
     from train.data import load_prompt_dataset
+    from train.run import base_model_folder, describe
 
     funcs, weights = build_rewards(
         {n: {"weight": s.weight, **(s.model_extra or {})} for n, s in recipe.train.rewards.items()}
     )
-    config = common.build_trl_config(recipe, GRPOConfig, run_name="t", reward_weights=weights)
+    run = describe(recipe, model=base_model_folder(recipe))
+    config = run.trl_config(GRPOConfig, run_name="t", reward_weights=weights)
     return GRPOTrainer(
-        model=common.load_model(recipe),
+        model=common.load_model(run),
         reward_funcs=funcs,
         args=config,
         train_dataset=load_prompt_dataset(recipe.train.dataset),
-        processing_class=common.load_tokenizer(recipe),
+        processing_class=common.load_tokenizer(run),
         peft_config=common.lora_config(recipe),
     )
 

@@ -137,11 +137,11 @@ def test_gpu_config_on_cpu_machine_is_a_clear_error(tmp_path):
         pytest.skip("this machine has a GPU")
     from recipes import load_recipe
     from recipes.errors import UserError
-    from train.cli import launch_command
+    from train.cli import prepare_run
 
     path = write_recipe(tmp_path / "r.yaml", **{"train.accelerate_config": "ddp"})
     with pytest.raises(UserError, match="needs GPUs and none was found"):
-        launch_command(load_recipe(path), resume=False)
+        prepare_run(load_recipe(path), resume=False)
 
 
 def test_relative_paths_resolve_against_the_recipe_file_not_the_working_directory(tmp_path, monkeypatch):

@@ -118,7 +118,7 @@ def test_server_host_from_the_job_reaches_the_trl_config(tmp_path, monkeypatch):
     from trl import GRPOConfig
 
     from recipes import load_recipe
-    from train.common import build_trl_config
+    from train.run import describe
 
     recipe = load_recipe(REAL / "grpo-math-server.yaml", check_paths=False)
     recipe.train.output_dir = str(tmp_path)
@@ -127,7 +127,7 @@ def test_server_host_from_the_job_reaches_the_trl_config(tmp_path, monkeypatch):
     monkeypatch.setenv("REASONLIFT_VLLM_GROUP_PORT", "40123")
     args = dict(recipe.train.args, use_vllm=False, use_liger_kernel=False, gradient_checkpointing=False)
     recipe.train.args = args
-    config = build_trl_config(recipe, GRPOConfig, run_name="x")
+    config = describe(recipe).trl_config(GRPOConfig, run_name="x")
     assert config.vllm_server_host == "node-017"
     assert (config.vllm_server_port, config.vllm_group_port) == (30123, 40123)
 

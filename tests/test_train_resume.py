@@ -102,7 +102,7 @@ def test_ctrl_c_during_training_says_how_to_resume(tmp_path, capsys, monkeypatch
 
     recipe = write_recipe(tmp_path / "r.yaml")
 
-    def interrupted(command):
+    def interrupted(run, resume):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(train.cli, "run_launch", interrupted)

@@ -59,7 +59,7 @@ def test_resuming_with_another_recipe_is_refused_listing_what_changed(tmp_path, 
 
     path, out = _trained_folder(tmp_path)
     launched = []
-    monkeypatch.setattr(train.cli, "run_launch", launched.append)
+    monkeypatch.setattr(train.cli, "run_launch", lambda run, resume: launched.append(run))
     data = yaml.safe_load(path.read_text())
     data["train"]["args"]["learning_rate"] = 1.0e-4
     data["train"]["args"]["num_train_epochs"] = 30  # training longer is what resuming is for: not listed
@@ -92,7 +92,7 @@ def test_a_second_training_into_the_same_folder_is_refused_naming_the_first(tmp_
     )
     try:
         assert holder.stdout.readline().strip() == "held"
-        monkeypatch.setattr(train.cli, "run_launch", lambda command: pytest.fail("launched"))
+        monkeypatch.setattr(train.cli, "run_launch", lambda run, resume: pytest.fail("launched"))
         with pytest.raises(SystemExit) as exited:
             train.cli.main([str(path)])
         error = capsys.readouterr().err

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from recipes.gpus import vllm_available
+from recipes.models import model_folder
 from recipes.protocol.rewards import recipe_rewards
 from recipes.schema import Recipe
 from train import common
 from train.data import load_prompt_dataset, load_train_dataset
+from train.run import TrainRun, base_model_folder, describe
 
 # the tokenizer that pads and renders prompts when the model's own is not on disk (random weights): its ids
 # are a subset of any vocabulary, and the token counts that matter are set by the workload, not by text
@@ -86,17 +88,10 @@ def _device_ready_args(args: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
-def _model(bench: Recipe, workload: TrainWorkload):
+def _model(bench: TrainRun, workload: TrainWorkload):
     if workload.architecture is not None:
         return common.random_model(bench, workload.architecture)
     return common.load_model(bench)
-
-
-def _tokenizer(bench: Recipe, workload: TrainWorkload):
-    if workload.random_weights:
-        model = bench.model.model_copy(update={"name_or_path": RANDOM_WEIGHTS_TOKENIZER, "revision": None})
-        return common.load_tokenizer(bench.model_copy(update={"model": model}))
-    return common.load_tokenizer(bench)
 
 
 def synthetic_sequences(vocab_size: int, max_length: int, rows: int, seed: int = 0):
@@ -172,21 +167,21 @@ def bench_sft(
     workload = workload or TrainWorkload()
     _free_memory()
     with tempfile.TemporaryDirectory() as out:
-        bench = _variant(recipe, output_dir=out, args=_sft_args(recipe, overrides, steps, workload))
+        bench = _variant(recipe, workload, output_dir=out, args=_sft_args(recipe, overrides, steps, workload))
         model = _model(bench, workload)
         params = sum(p.numel() for p in model.parameters())
-        config = common.build_trl_config(bench, SFTConfig, run_name="bench")
+        config = bench.trl_config(SFTConfig, run_name="bench")
         if workload.random_weights:
             rows = steps * config.per_device_train_batch_size * config.gradient_accumulation_steps * 2 + 8
             dataset = synthetic_sequences(model.config.vocab_size, config.max_length or 1024, rows)
         else:
-            dataset = load_train_dataset(bench.train.dataset)
+            dataset = load_train_dataset(bench.recipe.train.dataset)
         timer = _StepTimer()
         trainer = SFTTrainer(
             model=model,
             args=config,
             train_dataset=dataset,
-            processing_class=_tokenizer(bench, workload),
+            processing_class=common.load_tokenizer(bench),
             callbacks=[timer],
         )
         try:
@@ -241,21 +236,21 @@ def bench_grpo_step(recipe: Recipe, steps: int, workload: TrainWorkload | None =
     grpo_args = _grpo_args(recipe, steps, workload)
     use_vllm = grpo_args["use_vllm"]
     with tempfile.TemporaryDirectory() as out:
-        bench = _variant(recipe, method="grpo", output_dir=out, args=grpo_args)
+        bench = _variant(recipe, workload, method="grpo", output_dir=out, args=grpo_args)
         model = _model(bench, workload)
         if not use_vllm:
             model.generate = _timed(model.generate, generation)
-        tokenizer = _tokenizer(bench, workload)
+        tokenizer = common.load_tokenizer(bench)
         if workload.random_weights:
             rows = steps * grpo_args["per_device_train_batch_size"] // grpo_args["num_generations"] * 2 + 8
             dataset = synthetic_prompts(tokenizer, workload.prompt_tokens, rows)
         else:
-            dataset = load_prompt_dataset(bench.train.dataset)
+            dataset = load_prompt_dataset(bench.recipe.train.dataset)
         timer = _StepTimer()
         trainer = GRPOTrainer(
             model=model,
             reward_funcs=[_timed(f, scoring) for f in reward_funcs],
-            args=common.build_trl_config(bench, GRPOConfig, run_name="bench", reward_weights=weights),
+            args=bench.trl_config(GRPOConfig, run_name="bench", reward_weights=weights),
             train_dataset=dataset,
             processing_class=tokenizer,
             callbacks=[timer],
@@ -277,15 +272,20 @@ def bench_grpo_step(recipe: Recipe, steps: int, workload: TrainWorkload | None =
     }
 
 
-def _variant(recipe: Recipe, **train_updates: Any) -> Recipe:
-    """A copy of the recipe for measuring: other training settings, no W&B. model_copy skips validation."""
+def _variant(recipe: Recipe, workload: TrainWorkload, **train_updates: Any) -> TrainRun:
+    """The run of a copy of the recipe for measuring: other training settings, no W&B (model_copy skips
+    validation). With random weights its folder is a small model's, for the tokenizer alone."""
     assert recipe.train is not None
-    return recipe.model_copy(
+    bench = recipe.model_copy(
         update={
             "train": recipe.train.model_copy(update=train_updates),
             "wandb": recipe.wandb.model_copy(update={"enabled": False}),
         }
     )
+    folder = (
+        str(model_folder(RANDOM_WEIGHTS_TOKENIZER)) if workload.random_weights else base_model_folder(bench)
+    )
+    return describe(bench, model=folder)
 
 
 def _grpo_fields() -> set[str]:

@@ -8,123 +8,88 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from recipes import load_recipe
-from recipes.builtins import resolve
+from recipes import load_recipe, log
 from recipes.cli import Overrides, RecipeArgument, run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.gpus import gpu_available
 from recipes.hub import hub_reachable
 from recipes.locks import FileLock
+from recipes.log import info
 from recipes.paths import REPO_ROOT
 from recipes.runs import output_dir
 from recipes.schema import Recipe
 from recipes.wandb_env import REASON_VAR, choose_mode, keep_unsynced_runs
 from train.checkpoints import set_aside_incomplete
-from train.common import (
-    check_output_dir,
-    check_resume_matches,
-    copy_recipe,
-    finished_notice,
-    finished_run,
-    launch_config,
-    model_location,
-)
+from train.common import check_output_dir, check_resume_matches, copy_recipe, finished_notice, finished_run
 from train.data import load_for_method
-from train.plan.build import build_plan, hardware_for
+from train.preflight import preflight
+from train.run import ONE_MACHINE, Rendezvous, TrainRun, base_model_folder
 
 NOTHING_TO_TRAIN = 10  # `--prepare --resume` on a finished run: the Slurm scripts then start nothing
 
 
-@dataclass(frozen=True)
-class Rendezvous:
-    """Where the processes of a multi-node job meet (accelerate launch's own flags; the Slurm scripts set them)."""
-
-    num_machines: int = 1
-    machine_rank: int = 0
-    main_process_ip: str | None = None
-    main_process_port: int | None = None
-
-    def accelerate_flags(self) -> list[str]:
-        flags = []
-        if self.num_machines > 1:
-            flags += ["--num_machines", str(self.num_machines), "--machine_rank", str(self.machine_rank)]
-            flags += ["--rdzv_backend", "c10d"]
-        if self.main_process_ip:
-            flags += ["--main_process_ip", self.main_process_ip]
-        if self.main_process_port:
-            flags += ["--main_process_port", str(self.main_process_port)]
-        return flags
-
-
-def launch_command(
+def prepare_run(
     recipe: Recipe,
     resume: bool,
     num_processes: int | None = None,
     fresh: bool = False,
     force: bool = False,
-    rendezvous: Rendezvous = Rendezvous(),
-) -> list[str]:
-    """The command that trains `recipe` (loaded once by the caller, its --set overrides with it)."""
-    if recipe.train is None:
-        raise UserError(f"{recipe.source}: has no `train` section, so there is nothing to train")
-    launch = launch_config(recipe)
-    config_path, raw_config = launch.path, launch.raw
-    # Catch user mistakes here, before accelerate starts workers (whose failures it reports as tracebacks),
-    # and build builtin models and datasets once rather than racing to build them in every process.
+    rendezvous: Rendezvous = ONE_MACHINE,
+) -> TrainRun:
+    """The run `recipe` makes here (`train.preflight`), after the checks that catch user mistakes before accelerate
+    starts workers (whose failures it reports as tracebacks): the plan's refusals on the GPUs found here, TRL's own
+    validation of the arguments, the dataset loading, the output folder writable with room for a checkpoint. A
+    builtin model and dataset are built and a hub model downloaded here, once, rather than raced for by every
+    process."""
     if not fresh:
         check_output_dir(recipe, resume)
-    if not recipe.model.from_recipe:
-        resolve(recipe.model.name_or_path)
-    # `make plan`'s checks, on the GPUs found here: refuse what would crash or silently not train
-    hardware = hardware_for(None, None, nodes=rendezvous.num_machines)
-    plan = build_plan(recipe, hardware, num_processes, evaluation=False, force=force)
-    for warning in plan.warnings:
-        print(f"warning: {warning}")
-    if plan.refusals:
-        raise UserError("\n".join(plan.refusals) + "\n(`make plan recipe=...` shows the whole plan)")
-    processes = plan.processes
-    check_with_trl(recipe.train.method, recipe.train.args, processes or launch.num_processes)
-    load_for_method(recipe.train.method, recipe.train.dataset)
+    run = preflight(recipe, num_processes=num_processes, force=force, rendezvous=rendezvous)
+    for warning in run.plan.warnings:
+        log.warning(warning)
+    if run.plan.refusals:
+        raise UserError("\n".join(run.plan.refusals) + "\n(`make plan recipe=...` shows the whole plan)")
+    check_with_trl(run)
+    load_for_method(run.method, recipe.train.dataset)
     if rendezvous.machine_rank == 0:  # the folder is shared: one node checks it
-        check_output_writable(recipe, plan, force)
-    if not recipe.model.from_recipe:
-        model_location(recipe)  # a hub model: downloaded once here, or a one-line error when it cannot be
-    world = processes or int(raw_config.get("num_processes", 1))
-    if launch.use_cpu and world > 1 and not raw_config.get("mpirun_config"):
+        check_output_writable(recipe, run.plan, force)
+    return run
+
+
+def launch_command(run: TrainRun, run_file: Path, resume: bool) -> list[str]:
+    """The command that trains `run` (written to `run_file`, which each worker reads)."""
+    launch, rendezvous = run.launch, run.rendezvous
+    if launch.use_cpu and run.world_size > 1 and not launch.raw.get("mpirun_config"):
         # accelerate launches multi-CPU jobs through mpirun; without MPI, torch's own launcher starts the
         # processes and accelerate inside each one picks the gloo backend from the environment.
-        port = str(rendezvous.main_process_port or raw_config.get("main_process_port", 29500))
+        port = str(rendezvous.main_process_port or launch.raw.get("main_process_port", 29500))
         command = [
             sys.executable,
             "-m",
             "torch.distributed.run",
-            f"--nproc_per_node={world}",
+            f"--nproc_per_node={run.world_size}",
             f"--master_port={port}",
         ]
     else:
-        command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path)]
+        command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(launch.path)]
         if (
             launch.deepspeed_file
         ):  # resolved from the launch config's folder, not accelerate's current directory
             command += ["--deepspeed_config_file", str(launch.deepspeed_file)]
-        if processes:
-            command += ["--num_processes", str(processes)]
+        if run.processes:
+            command += ["--num_processes", str(run.processes)]
         command += rendezvous.accelerate_flags()
-    command += ["-m", "train.worker", str(recipe.source)]
-    for item in recipe.overrides:  # each worker loads the recipe with the same overrides
-        command += ["--set", item]
+    command += ["-m", "train.worker", str(run_file)]
     if resume:
         command.append("--resume")
     return command
 
 
-def check_with_trl(method: str, args: dict, world_size: int) -> None:
+def check_with_trl(run: TrainRun) -> None:
     """Build the method's TRL config from `train.args` here, before any worker starts, and let its own
     `__post_init__` refuse what it refuses (GRPO's whole groups per generation batch, among others). The
     launcher is one process: the per-device batches are scaled by `world_size` so that TRL's arithmetic over
@@ -134,11 +99,10 @@ def check_with_trl(method: str, args: dict, world_size: int) -> None:
 
     from recipes.trl_args import config_class
 
-    cls = config_class(method)
-    args = dict(args)
-    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    cls = config_class(run.method)
+    args, world_size = dict(run.recipe.train.args), run.world_size
     for key in ("per_device_train_batch_size", "per_device_eval_batch_size"):
-        args[key] = args.get(key, defaults[key]) * world_size
+        args[key] = run.args[key] * world_size
     with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings(), _single_process():
         warnings.simplefilter("ignore")
         try:
@@ -196,7 +160,7 @@ def check_output_writable(recipe: Recipe, plan, force: bool) -> None:
         )
         if not force:
             raise UserError(message + "; free space or choose another folder (force=1 tries anyway)")
-        print(f"warning: {message} (force=1: going ahead)")
+        info(f"warning: {message} (force=1: going ahead)")
 
 
 def base_model_ready(recipe: Recipe) -> bool:
@@ -208,13 +172,13 @@ def ensure_base_model_trained(recipe: Recipe) -> None:
     says: overrides apply to this recipe, not to its parent)."""
     parent = recipe.model.from_recipe
     if not base_model_ready(recipe):
-        print(f"the base model comes from {parent}, which has not been trained yet: training it first")
+        info(f"the base model comes from {parent}, which has not been trained yet: training it first")
         # resumed: a Slurm job stopped at its time limit while training the parent left checkpoints to go on from
-        run_launch(launch_command(load_recipe(parent), resume=True))
+        run_launch(prepare_run(load_recipe(parent), resume=True), resume=True)
 
 
 def launch_env(command: list[str]) -> dict[str, str]:
-    """The environment `command` (from launch_command) runs in."""
+    """The environment `command` (from `launch_command`) runs in."""
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
     )
@@ -228,14 +192,18 @@ def launch_env(command: list[str]) -> dict[str, str]:
     return env
 
 
-def run_launch(command: list[str]) -> None:
-    """Run the launch; a worker that failed for a reason it could say in one line has said it, and accelerate's
-    traceback about the failed worker is left out (train.failures)."""
+def run_launch(run: TrainRun, resume: bool) -> None:
+    """Launch the workers on `run`; a worker that failed for a reason it could say in one line has said it, and
+    accelerate's traceback about the failed worker is left out (train.failures)."""
     import tempfile
 
     from train.failures import FAILURE_FILE_VAR, QuietTracebacks
 
-    with tempfile.NamedTemporaryFile(prefix="reasonlift-failure-", suffix=".txt") as failure:
+    with (
+        tempfile.TemporaryDirectory(prefix="reasonlift-launch-") as scratch,
+        tempfile.NamedTemporaryFile(prefix="reasonlift-failure-", suffix=".txt") as failure,
+    ):
+        command = launch_command(run, run.write(Path(scratch) / "run.json"), resume)
         env = {**launch_env(command), FAILURE_FILE_VAR: failure.name}
         process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
         errors = QuietTracebacks(process.stderr)
@@ -267,7 +235,7 @@ def remove_previous_run(recipe: Recipe) -> None:
     folder = output_dir(recipe)
     if folder.exists():
         keep_unsynced_runs(folder)  # the tool told the user to sync them: they outlive the folder
-        print(f"--fresh: removing the previous run in {folder}")
+        info(f"--fresh: removing the previous run in {folder}")
         shutil.rmtree(folder)
 
 
@@ -305,34 +273,35 @@ def train(
         raise UserError("--fresh and --resume contradict each other: pick one")
     recipe = load_recipe(recipe_path, overrides=overrides)
     if resume and (done := finished_run(recipe)):
-        print(finished_notice(done))
+        info(finished_notice(done))
         if prepare:
             raise SystemExit(NOTHING_TO_TRAIN)
         return
     rendezvous = Rendezvous(num_machines, machine_rank, main_process_ip, main_process_port)
-    command = launch_command(recipe, resume, num_processes, fresh, force, rendezvous)
+    run = prepare_run(recipe, resume, num_processes, fresh, force, rendezvous)
     # once, here: every training process inherits the mode instead of each waiting on the server
     if recipe.wandb.enabled and choose_mode() == "offline":
-        print(f"W&B: logging offline ({os.environ.get(REASON_VAR)})")
+        info(f"W&B: logging offline ({os.environ.get(REASON_VAR)})")
     try:
         if num_machines == 1 or prepare:  # the job's one --prepare step trains it on its node
             ensure_base_model_trained(recipe)
+            run = dataclasses.replace(run, model=base_model_folder(recipe))  # trained just now, or before
         elif not base_model_ready(recipe):  # every node would: the --prepare step does
             raise UserError(
                 f"{recipe_path}: its base model comes from {recipe.model.from_recipe}, "
                 "which is not trained yet: run `reasonlift train RECIPE --prepare` first (the Slurm script does)"
             )
         if prepare:
-            print(f"ready to train {recipe_path}")
+            info(f"ready to train {recipe_path}")
             return
         if fresh:
             remove_previous_run(recipe)
         if machine_rank == 0:  # one launcher per run holds the folder; the other nodes' join its job
             with FileLock(output_dir(recipe) / ".train.lock", "training into it").hold(refuse=True):
                 start_run(recipe, resume, force)
-                run_launch(command)
+                run_launch(run, resume)
         else:
-            run_launch(command)
+            run_launch(run, resume)
     except KeyboardInterrupt:
         print(
             f"interrupted: the checkpoints saved so far are kept; resume with `make train recipe={recipe_path} "

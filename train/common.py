@@ -1,44 +1,28 @@
-"""What every training method shares: model and tokenizer loading, TRL config building, LoRA, checkpoints, summary."""
+"""What every training method shares: model and tokenizer loading, LoRA, the output folder, the summary."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 from recipes import log
-from recipes.builtins import resolve
 from recipes.errors import UserError
 from recipes.gpus import gpu_available
-from recipes.hub import snapshot
-from recipes.paths import is_builtin, looks_local
 from recipes.protocol.chat_template import apply_recipe_template
 from recipes.provenance import provenance
 from recipes.runs import RECIPE_COPY, SUMMARY_FILE, last_checkpoint, output_dir
-from recipes.schema import Recipe
-from train.launch_config import LaunchConfig, load_launch_config
+from recipes.schema import Recipe, path_fields
+from train.run import TrainRun, effective_args
 
 
-def model_location(recipe: Recipe) -> str:
-    """The recipe's model as a local folder: a builtin built, a path resolved, a hub id at `model.revision`
-    downloaded (or found in the cache). Everything that loads the model afterwards, TRL's reference model
-    and its colocated vLLM included, reads this folder, so all of them see the pinned revision."""
-    name = recipe.model.name_or_path
-    location = resolve(name)  # a local path is absolute already (the recipe loader)
-    pinned_hub_id = recipe.model.revision is not None and not (is_builtin(name) or looks_local(name))
-    if Path(location, "config.json").exists() and not pinned_hub_id:
-        return str(Path(location).resolve())
-    return str(snapshot(location, recipe.model.revision))
-
-
-def load_tokenizer(recipe: Recipe):
+def load_tokenizer(run: TrainRun):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_location(recipe))
-    apply_recipe_template(tokenizer, recipe.model.chat_template)
+    tokenizer = AutoTokenizer.from_pretrained(run.model)
+    apply_recipe_template(tokenizer, run.recipe.model.chat_template)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -56,52 +40,23 @@ def _model_kwargs(recipe: Recipe) -> dict[str, Any]:
     return kwargs
 
 
-def load_model(recipe: Recipe):
+def load_model(run: TrainRun):
     from transformers import AutoModelForCausalLM
 
-    return AutoModelForCausalLM.from_pretrained(model_location(recipe), **_model_kwargs(recipe))
+    return AutoModelForCausalLM.from_pretrained(run.model, **_model_kwargs(run.recipe))
 
 
-def random_model(recipe: Recipe, architecture: Path):
+def random_model(run: TrainRun, architecture: Path):
     """The recipe's model with random weights (`make bench weights=random`), built straight on the device
     it will train on: initialising 1.5B parameters on a GPU takes seconds, on a CPU core minutes."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    kwargs = _model_kwargs(recipe)
+    kwargs = _model_kwargs(run.recipe)
     if kwargs["dtype"] == "auto":
         kwargs.pop("dtype")
     with torch.device("cuda" if gpu_available() else "cpu"):
         return AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(architecture), **kwargs)
-
-
-def launch_config(recipe: Recipe) -> LaunchConfig:
-    assert recipe.train is not None
-    return load_launch_config(recipe.train.accelerate_config)
-
-
-def build_trl_config(recipe: Recipe, config_cls: type, run_name: str, **owned: Any):
-    """Recipe -> TRL config object. `train.args` passes through; the recipe owns paths, logging and the device."""
-    assert recipe.train is not None
-    args = {**recipe.train.args, **owned}
-    if not gpu_available():
-        if launch_config(recipe).is_deepspeed:
-            # DeepSpeed's CPU accelerator keeps bf16: its bf16 module and fp32 masters are what a GPU runs
-            args["use_cpu"] = True
-        else:
-            # TRL resolves bf16 to True by default; torch's CPU autocast is not what a GPU run does, so say so
-            if args.get("bf16") or args.get("fp16"):
-                log.notice("no GPU found: training in float32 on the CPU (bf16/fp16 turned off)")
-            args.update(use_cpu=True, bf16=False, fp16=False)
-    if args.get("vllm_mode") == "server" and os.environ.get("REASONLIFT_VLLM_SERVER_HOST"):
-        # set by the Slurm script, which only learns the generation node's name when the job starts
-        args["vllm_server_host"] = os.environ["REASONLIFT_VLLM_SERVER_HOST"]
-    if args.get("vllm_mode") == "server" and os.environ.get("REASONLIFT_VLLM_SERVER_PORT"):
-        args["vllm_server_port"] = int(os.environ["REASONLIFT_VLLM_SERVER_PORT"])  # the job's own ports
-        if os.environ.get("REASONLIFT_VLLM_GROUP_PORT"):
-            args["vllm_group_port"] = int(os.environ["REASONLIFT_VLLM_GROUP_PORT"])
-    report_to = ["wandb"] if recipe.wandb.enabled else []
-    return config_cls(output_dir=str(output_dir(recipe)), run_name=run_name, report_to=report_to, **args)
 
 
 def lora_config(recipe: Recipe):
@@ -161,7 +116,7 @@ def finished_run(recipe: Recipe) -> dict | None:
     args = recipe.train.args
     if int(args.get("max_steps", -1)) > 0:
         return summary if summary.get("global_step", 0) >= int(args["max_steps"]) else None
-    epochs = float(args.get("num_train_epochs", 3.0))  # TrainingArguments' default
+    epochs = float(effective_args(recipe.train.method, args)["num_train_epochs"])
     return summary if (summary.get("epochs") or 0) >= epochs - 1e-6 else None
 
 
@@ -354,31 +309,19 @@ def copy_recipe(recipe: Recipe) -> None:
     target = output_dir(recipe) / RECIPE_COPY
     raw = apply_overrides(yaml.safe_load(Path(recipe.source).read_text()), recipe.overrides)
     moved = False
-    for dotted, key in RECIPE_PATHS:
-        node, value = raw, recipe
-        for part in dotted.split("."):
+    for dotted, owner, key, _, _ in path_fields(
+        recipe
+    ):  # the recipe's path keys, as the loader resolved them
+        node = raw
+        for part in dotted.split(".")[:-1]:
             node = node.get(part) if isinstance(node, dict) else None
-            value = getattr(value, part, None)
-        value = getattr(value, key, None)
-        if isinstance(node, dict) and node.get(key) not in (None, value):
-            node[key], moved = value, True
+        if isinstance(node, dict) and node.get(key) not in (None, getattr(owner, key)):
+            node[key], moved = getattr(owner, key), True
     if not recipe.overrides and not moved:
         shutil.copyfile(recipe.source, target)
         return
     header = f"# {recipe.source}" + (f" with --set {' '.join(recipe.overrides)}" if recipe.overrides else "")
     target.write_text(header + " (paths made absolute)\n" + yaml.safe_dump(raw, sort_keys=False))
-
-
-# the recipe keys that hold paths (the loader makes them absolute: recipes.loader._absolute_paths)
-RECIPE_PATHS = (
-    ("model", "name_or_path"),
-    ("model", "from_recipe"),
-    ("train", "output_dir"),
-    ("train", "accelerate_config"),
-    ("train.dataset", "path"),
-    ("eval", "data_dir"),
-    ("eval", "output_dir"),
-)
 
 
 def is_main_process() -> bool:

@@ -1,25 +1,26 @@
-"""Supervised fine-tuning with TRL's SFTTrainer, driven by a recipe."""
+"""Supervised fine-tuning with TRL's SFTTrainer, driven by a resolved training run."""
 
 from __future__ import annotations
 
 import time
 
-from recipes.schema import Recipe
 from train import common
 from train.data import sft_rows
+from train.run import TrainRun
 
 
-def run_sft(recipe: Recipe, resume: bool = False) -> dict | None:
+def run_sft(run: TrainRun, resume: bool = False) -> dict | None:
     from trl import SFTConfig, SFTTrainer
 
+    recipe = run.recipe
     assert recipe.train is not None
     started = time.time()
     checkpoint = common.prepare_output_dir(recipe, resume)
-    tokenizer = common.load_tokenizer(recipe)
-    config = common.build_trl_config(recipe, SFTConfig, run_name=recipe.name)
+    tokenizer = common.load_tokenizer(run)
+    config = run.trl_config(SFTConfig, run_name=recipe.name)
     dataset = sft_rows(recipe.train.dataset, tokenizer, config)
     trainer = SFTTrainer(
-        model=common.load_model(recipe),
+        model=common.load_model(run),
         args=config,
         train_dataset=dataset,
         processing_class=tokenizer,

@@ -18,6 +18,8 @@ import resource
 import time
 from pathlib import Path
 
+from recipes.log import info
+
 # the target: the analysis at most this many times the grading of the same samples
 ANALYSIS_TO_GRADING_TARGET = 5.0
 
@@ -92,7 +94,7 @@ def bench_analysis(out_dir: Path, scale: float = 1.0) -> dict:
         "peak_rss_gb": round(peak_first, 2),
         "cpus": len(os.sched_getaffinity(0)),
     }
-    print(
+    info(
         f"post-generation on a synthetic compare ({samples:,} samples): first compare {first_s:.0f} s (grading "
         f"{grading:.0f} s, thinking analysis {analysis:.0f} s = {result['analysis_to_grading']}x grading; target <= "
         f"{ANALYSIS_TO_GRADING_TARGET:g}x), second compare {second_s:.1f} s; peak memory {peak_first:.2f} GB; "

@@ -31,6 +31,7 @@ from eval.bench.scoring import bench_scoring
 from recipes.architectures import architecture_dir
 from recipes.files import atomic_write_text, strict_json
 from recipes.gpus import gpu_available, vllm_available
+from recipes.log import info
 from recipes.provenance import provenance
 from recipes.schema import Recipe
 
@@ -85,7 +86,7 @@ def fit_context(recipe: Recipe, settings: BenchSettings) -> BenchSettings:
             f"{settings.prompt_tokens} prompt + {settings.max_new_tokens} new tokens do not fit eval.vllm.max_model_len "
             f"{context}: lower max_new_tokens= (at most {max(fitted, 0)}) or prompt_tokens, or raise max_model_len"
         )
-    print(
+    info(
         f"random weights: new tokens capped at {fitted} so that {settings.prompt_tokens}-token prompts fit the "
         f"recipe's max_model_len {context}"
     )
@@ -107,7 +108,7 @@ def run_bench(recipe: Recipe, out_dir: Path, settings: BenchSettings | None = No
 
     settings = fit_context(recipe, (settings or BenchSettings()).resolved())
     hardware = detect()
-    print(
+    info(
         f"hardware: {hardware.name}: peak {hardware.peak_flops / 1e12:.2f} TFLOP/s ({hardware.peak_flops_source}), "
         f"bandwidth {hardware.bandwidth / 1e9:.1f} GB/s ({hardware.bandwidth_source})"
     )
@@ -115,7 +116,7 @@ def run_bench(recipe: Recipe, out_dir: Path, settings: BenchSettings | None = No
     if settings.random_weights:
         architecture = architecture_dir(recipe.model.name_or_path, recipe.model.revision)
         workload = replace(workload, architecture=architecture, prompt_tokens=settings.prompt_tokens)
-        print(
+        info(
             f"random weights: {recipe.model.name_or_path}'s architecture ({architecture / 'config.json'}); "
             f"synthetic prompts of {settings.prompt_tokens} tokens, every sequence decoded to "
             f"{settings.max_new_tokens} tokens, at most {settings.max_problems} problems per task"
@@ -150,5 +151,5 @@ def run_bench(recipe: Recipe, out_dir: Path, settings: BenchSettings | None = No
         results["grpo"] = bench_grpo_step(recipe, settings.grpo_steps, workload)
     print_bench(results)
     atomic_write_text(out_dir / "bench.json", strict_json(results))
-    print(f"wrote {out_dir / 'bench.json'}")
+    info(f"wrote {out_dir / 'bench.json'}")
     return results

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import yaml
 
+from recipes.log import info
+
 # per task: problems, n, mean response characters, truncated share, accuracy (baseline; the tuned side a little
 # better and shorter)
 PROTOCOL = {
@@ -258,5 +260,5 @@ def build_compare(out: Path, scale: float = 1.0, seed: int = 0) -> Path:
                         problem_id=str(doc.specific["problem_id"]),
                     )
             store.sync()
-        print(f"synthetic compare: {side} written ({folder.name})", flush=True)
+        info(f"synthetic compare: {side} written ({folder.name})")
     return recipe_path

@@ -29,6 +29,7 @@ from eval.reporting.sections.reasoning import ReasoningSection
 from eval.reporting.sections.samples import SamplesSection
 from eval.reporting.sections.table import CurveSection, TableSection
 from recipes.errors import UserError
+from recipes.log import info
 from recipes.provenance import provenance
 from recipes.runs import compare_dir, last_checkpoint, output_dir
 from recipes.schema import Recipe
@@ -131,7 +132,7 @@ def _contamination(recipe: Recipe) -> ContaminationReport | None:
     try:
         return check_contamination(recipe)
     except Exception as err:  # no network, a gated dataset, an unexpected row layout
-        print(
+        info(
             f"notice: contamination not checked: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
         )
         return None
@@ -165,7 +166,7 @@ def evaluate_sides(
         refresh=served.refresh,
         generate=generate,
     )
-    print(f"== baseline: {baseline_name}")
+    info(f"== baseline: {baseline_name}")
     base_eval = evaluate_model(
         baseline_name,
         revision=recipe.model.revision if baseline is None else None,
@@ -173,7 +174,7 @@ def evaluate_sides(
         served_model=served.baseline_model,
         **common,
     )
-    print(f"== tuned: {tuned_name}")
+    info(f"== tuned: {tuned_name}")
     tuned_eval = evaluate_model(tuned_name, label="tuned", served_model=served.tuned_model, **common)
     return Sides(baseline_name, tuned_name, base_eval, tuned_eval)
 
@@ -237,7 +238,7 @@ def guard(comparisons: list[TaskComparison], sides: Sides, allow_mismatch: bool)
             + "\nre-run with the same settings, or add mismatch=allow to compare anyway (the table is then marked)"
         )
     if sides.baseline.model.fingerprint == sides.tuned.model.fingerprint:
-        print("notice: baseline and tuned have identical weights: every delta below is sampling noise")
+        info("notice: baseline and tuned have identical weights: every delta below is sampling noise")
     return mismatches
 
 
@@ -277,16 +278,16 @@ def report(
     payload = {**emitted.payload, "timings_s": clock.laps}  # up to the files; W&B follows
     paths = write_reports(out_dir, emitted.markdown, payload)
     written = [*paths.values(), emitted.files["csv"], *emitted.plots.values()]
-    print(f"wrote {', '.join(str(p) for p in written)} and details/ in {out_dir}")
+    info(f"wrote {', '.join(str(p) for p in written)} and details/ in {out_dir}")
     if recipe.wandb.enabled if use_wandb is None else use_wandb:
         from eval.reporting.wandb_run import log_compare_run
 
         config = {"baseline": sides.baseline_name, "tuned": sides.tuned_name, "settings": payload["settings"]}
         log_compare_run(recipe, out_dir, sections, emitted.plots, config)
     clock.lap("report")
-    print(f"took {clock.summary()}")
+    info(f"took {clock.summary()}")
     payload["timings_s"] = clock.laps
-    print(f"next: look at what changed, problem by problem, in the browser: {view_command(recipe)}")
+    info(f"next: look at what changed, problem by problem, in the browser: {view_command(recipe)}")
     return payload
 
 

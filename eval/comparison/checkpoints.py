@@ -10,6 +10,7 @@ import numpy as np
 from eval.comparison.statistics import mean_and_se
 from eval.evaluate import ModelEvaluation, evaluate_model
 from eval.stores.generations import NotGenerated
+from recipes.log import info
 from recipes.runs import SUMMARY_FILE, last_checkpoint, saved_checkpoints
 from recipes.schema import Recipe
 
@@ -40,7 +41,7 @@ def checkpoint_curve(
     seen = {base_eval.model.fingerprint}
     for folder in saved_checkpoints(tuned_dir):
         if not any(folder.glob("*.safetensors")) or not (folder / "config.json").exists():
-            print(f"notice: {folder.name} holds no full weights (a LoRA adapter?): left out of the curve")
+            info(f"notice: {folder.name} holds no full weights (a LoRA adapter?): left out of the curve")
             continue
         try:
             evaluation = evaluate_model(
@@ -53,7 +54,7 @@ def checkpoint_curve(
         except NotGenerated:
             # re-grading only (a sweep's compare job): a checkpoint saved after the sweep's array was
             # rendered was never evaluated; the curve goes on without it (one evaluated in part is an error)
-            print(
+            info(
                 f"notice: {folder.name} was never evaluated (saved after the sweep was rendered?): "
                 "left out of the curve; render and submit the sweep again to add it"
             )

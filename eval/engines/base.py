@@ -21,6 +21,7 @@ from eval.stores.generations import Sample, SamplingSettings
 from recipes.errors import UserError
 from recipes.gpus import vllm_available
 from recipes.locks import release_all
+from recipes.log import info
 
 
 def prompt_seed(run_seed: int, rendered_prompt: str) -> int:
@@ -78,7 +79,7 @@ def choose_backend(requested: str) -> str:
     if requested == "auto":
         if vllm_available():
             return "vllm"
-        print("notice: vLLM is not installed: generating with transformers (slower; fine for small models)")
+        info("notice: vLLM is not installed: generating with transformers (slower; fine for small models)")
         return "transformers"
     return requested
 

@@ -21,6 +21,7 @@ from eval.models import prompt_ids, render_prompt
 from eval.settings import TaskRun
 from eval.stores.generations import GenerationStore, NotGenerated, Sample
 from recipes.errors import UserError
+from recipes.log import info
 from recipes.protocol.grader import Grade
 
 
@@ -105,12 +106,12 @@ class StoredGenerationModel(LightevalModel):
         store, name = self.stores[task], self.runs[task].name
         todo = [i for i in indices if store.missing(rendered[i])]
         if not todo:
-            print(f"{name}: all {len(indices)} problems already generated (cached)")
+            info(f"{name}: all {len(indices)} problems already generated (cached)")
         elif self.generate and (
             len(todo) < len(indices) or any(len(store.missing(rendered[i])) < store.settings.n for i in todo)
         ):
             missing = sum(len(store.missing(rendered[i])) for i in todo)
-            print(
+            info(
                 f"{name}: resuming: {len(indices) - len(todo)} of {len(indices)} problems cached, "
                 f"{missing} of {len(indices) * store.settings.n} samples to generate"
             )

@@ -16,6 +16,7 @@ from eval.reasoning.metrics import (
     summarise,
 )
 from eval.stores.results import TaskResult
+from recipes.log import info
 from recipes.protocol.task_catalog import TASKS
 from recipes.schema import AnalysisSpec
 
@@ -250,10 +251,10 @@ def _judge_locations(flat, spec: AnalysisSpec):
         jobs = [(split_steps(split_reasoning(s.text)[0]), p.gold) for p, s in flat]
         results = judge.locate_all(jobs)
     except Exception as err:  # the endpoint is not usable at all
-        print(f"warning: judge unavailable ({type(err).__name__}: {err}); using the judge-free method")
+        info(f"warning: judge unavailable ({type(err).__name__}: {err}); using the judge-free method")
         return None
     if judge.failures:
-        print(
+        info(
             f"warning: the judge failed on {judge.failures} of {len(jobs)} samples; those use the judge-free method"
         )
     return results

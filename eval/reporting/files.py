@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from eval.stores.records import rows_of
 from eval.stores.results import TaskResult
 from recipes.files import atomic_write_lines, atomic_write_text, strict_json
 
@@ -18,28 +18,6 @@ def write_reports(out_dir: Path, markdown: str, payload: dict) -> dict[str, Path
 
 
 def write_details(result: TaskResult, path: Path) -> None:
-    """One JSON line per sample, for a person to open: the problem, the answer read, right or wrong. Written line
-    by line (a full AIME file is ~110 MB)."""
-
-    def lines():
-        for p in result.problems:
-            for i, s in enumerate(p.samples):
-                yield json.dumps(
-                    {
-                        "task": result.task,
-                        "problem_id": p.problem_id,
-                        "sample": i,
-                        "prompt": p.prompt,
-                        "gold": p.gold,
-                        "extracted": s.extracted,
-                        "correct": s.correct,
-                        "tokens": s.tokens,
-                        "finish_reason": s.finish_reason,
-                        "level": p.level,
-                        "subject": p.subject,
-                        "response": s.text,
-                    },
-                    ensure_ascii=False,
-                )
-
-    atomic_write_lines(path, lines())
+    """One JSON line per sample (`SampleRow`), for a person to open: the problem, the answer read, right or wrong.
+    Written line by line (a full AIME file is ~110 MB)."""
+    atomic_write_lines(path, (row.line() for row in rows_of(result)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from eval.reporting.sections.base import Section, log_sections
+from recipes.log import info
 from recipes.paths import REPO_ROOT
 from recipes.schema import Recipe
 from recipes.wandb_env import configure, start_run, sync_hint
@@ -36,13 +37,13 @@ def _logged_run(recipe: Recipe, out_dir: Path, job_type: str, config: dict, log)
         run_dir = Path(run.dir).parent
         run.finish()
     except Exception as err:  # never lose the local results to a logging problem
-        print(
+        info(
             f"warning: W&B logging failed ({type(err).__name__}: {err}); local results are complete in {out_dir}"
         )
         return None
     if mode == "offline":
         shown = run_dir.relative_to(REPO_ROOT) if run_dir.is_relative_to(REPO_ROOT) else run_dir
-        print(sync_hint(shown))
+        info(sync_hint(shown))
     return run_dir
 
 

@@ -23,16 +23,16 @@ from typing import Annotated
 import typer
 
 from eval.endpoint import api_key, is_endpoint
-from eval.harness.pipeline import task_prompts
 from eval.models import ModelRef, load_tokenizer, resolve_model
 from eval.quiet import quiet_libraries
 from eval.serving.server import running_server, server_for, stop_on_sigterm
 from eval.serving.vllm_cli import vllm_command
 from eval.settings import resolve_tasks
 from eval.stores.perf import save_perf
-from recipes.cli import NoWandb, RecipeArgument, run
+from recipes.cli import NoWandb, Overrides, RecipeArgument, run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.files import atomic_write_text, strict_json
+from recipes.log import info
 from recipes.schema import Recipe
 
 LATENCIES = {"ttft": "TTFT", "tpot": "TPOT", "itl": "ITL", "e2el": "E2E latency"}
@@ -53,6 +53,8 @@ class Target:
 def write_prompts(recipe: Recipe, ref: ModelRef, path: Path, requests: int) -> int:
     """The benchmark's prompts as `vllm bench serve`'s custom dataset (JSONL of prompt and output_tokens),
     tasks interleaved so that a short run still mixes them; returns how many were written."""
+    from eval.harness.pipeline import task_prompts  # lighteval: only when prompts are written
+
     tokenizer = load_tokenizer(ref.path, recipe.model.chat_template)
     per_task = [
         [(p, run.sampling.max_new_tokens) for p in task_prompts(run, tokenizer, recipe.eval.max_problems)]
@@ -150,7 +152,7 @@ def run_levels(
     for concurrency in levels:
         result = out_dir / f"vllm-bench-c{concurrency}.json"
         log = out_dir / f"vllm-bench-c{concurrency}.log"
-        print(f"concurrency {concurrency}: {written} requests (vllm bench serve; its log: {log})", flush=True)
+        info(f"concurrency {concurrency}: {written} requests (vllm bench serve; its log: {log})")
         # vllm bench serve sends the key it finds in OPENAI_API_KEY
         env = {**os.environ, "OPENAI_API_KEY": api_key(recipe.eval.endpoint)}
         with open(log, "w") as out:
@@ -198,7 +200,7 @@ def print_perf(title: str, levels: dict[str, dict]) -> None:
     console.print(latency)
     for level in levels.values():
         if level["first_error"]:
-            print(f"concurrency {level['concurrency']}: first failed request: {level['first_error']}")
+            info(f"concurrency {level['concurrency']}: first failed request: {level['first_error']}")
 
 
 def _ms(value: float | None) -> str:
@@ -266,11 +268,11 @@ def run_perf(
         measure(target)
     else:
         argv, server_url, served_name = server_for(recipe, model, "127.0.0.1", port)
-        print(f"starting vLLM's server for {served_name} (log: {out_dir / 'server.log'})", flush=True)
+        info(f"starting vLLM's server for {served_name} (log: {out_dir / 'server.log'})")
         with running_server(argv, server_url, log=out_dir / "server.log"):
             measure(Target(server_url, served_name, target.ref))
     print_perf(f"{recipe.name}: serving {payload['model']}", payload["levels"])
-    print(f"wrote {out_dir / 'perf.json'}")
+    info(f"wrote {out_dir / 'perf.json'}")
     if recipe.wandb.enabled if use_wandb is None else use_wandb:
         from eval.reporting.wandb_run import log_perf_run
 
@@ -305,12 +307,13 @@ def perf(
     port: Annotated[int, typer.Option(help="with --model: the port to serve on")] = 8000,
     output_dir: str | None = None,
     no_wandb: NoWandb = False,
+    overrides: Overrides = None,
 ) -> None:
     """Serving latency and throughput with vLLM's load generator, on a running server or one started here."""
     from recipes import load_recipe
 
     quiet_libraries()
-    recipe = load_recipe(recipe_path)
+    recipe = load_recipe(recipe_path, overrides=overrides or [])
     stop_on_sigterm()
     out = Path(output_dir) if output_dir else Path("outputs") / recipe.name / "perf"
     label = re.sub(r"[^A-Za-z0-9._-]+", "_", url or model or "baseline").strip("_")

@@ -25,8 +25,9 @@ from eval.endpoint import is_endpoint
 from eval.engines.vllm_engine import cpu_kv_cache_default
 from eval.models import resolve_model
 from eval.serving.vllm_cli import vllm_command
-from recipes.cli import RecipeArgument, run
+from recipes.cli import Overrides, RecipeArgument, run
 from recipes.errors import UserError, exit_on_user_error
+from recipes.log import info
 from recipes.paths import cache_dir
 from recipes.protocol.chat_template import R1_CHAT_TEMPLATE
 from recipes.schema import Recipe
@@ -171,18 +172,19 @@ def serve(
     ] = None,
     host: Annotated[str, typer.Option(help="0.0.0.0 to serve other machines")] = "127.0.0.1",
     port: int = DEFAULT_PORT,
+    overrides: Overrides = None,
 ) -> None:
     """vLLM's OpenAI-compatible server for the recipe's model (or --model) with the evaluation's settings."""
     from recipes import load_recipe
 
-    recipe = load_recipe(recipe_path)
+    recipe = load_recipe(recipe_path, overrides=overrides or [])
     stop_on_sigterm()
     command, url, name = server_for(recipe, model, host, port)
-    shown = recipe_path
-    print("starting: " + " ".join(command[2:]).replace("eval.serving.vllm_cli", "vllm"))
+    shown = recipe_path + "".join(f' set="{item}"' for item in overrides or [])
+    info("starting: " + " ".join(command[2:]).replace("eval.serving.vllm_cli", "vllm"))
     try:
         with running_server(command, url) as process:
-            print(
+            info(
                 f"\nserving {name!r} at {url} (OpenAI-compatible). Stop it with Ctrl-C.\n"
                 f"  evaluate: make eval model={url} recipe={shown}\n"
                 f"  compare:  make compare recipe={shown} tuned={url}\n"
@@ -194,7 +196,7 @@ def serve(
             if code != 0:
                 raise UserError(f"the vLLM server exited with code {code}")
     except KeyboardInterrupt:
-        print("\nstopped the server")
+        info("\nstopped the server")
 
 
 def main(argv: list[str] | None = None) -> None:

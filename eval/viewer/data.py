@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eval.stores.records import SampleRow
 from recipes.errors import UserError
 from recipes.protocol.answers import answer_region
 from recipes.protocol.grader import answer_span
@@ -121,34 +122,16 @@ class CompareFolder:
                 if not line.strip():
                     continue
                 try:
-                    row = json.loads(line)
-                    key = (row["task"], str(row["problem_id"]))
-                    int(row["sample"]), int(row["tokens"]), row["gold"], row["correct"], row["finish_reason"]
-                except (
-                    ValueError,
-                    KeyError,
-                    TypeError,
-                ):  # a truncated write, a hand edit: the rest still shows
+                    row = SampleRow.read(line)
+                except ValueError:  # a truncated write, a hand edit: the rest still shows
                     self.damaged.append(f"{path.relative_to(self.folder)} line {number}")
                     continue
+                key = (row.task, row.problem_id)
                 problem = self.problems.setdefault(
-                    key,
-                    Problem(
-                        row["task"],
-                        key[1],
-                        None if row.get("level") is None else str(row["level"]),
-                        row["gold"],
-                    ),
+                    key, Problem(row.task, row.problem_id, row.level, row.gold)
                 )
                 problem.sides.setdefault(side, ProblemSide()).samples.append(
-                    SampleIndex(
-                        int(row["sample"]),
-                        bool(row["correct"]),
-                        row.get("extracted"),
-                        int(row["tokens"]),
-                        str(row["finish_reason"]),
-                        start,
-                    )
+                    SampleIndex(row.sample, row.correct, row.extracted, row.tokens, row.finish_reason, start)
                 )
                 self._prompts.setdefault((side, *key), (str(path), start))
 
@@ -158,12 +141,12 @@ class CompareFolder:
                 raise UserError(f"no side {side!r} in this compare (it has {', '.join(self.sides)})")
         return [p for p in self.problems.values() if a in p.sides and b in p.sides]
 
-    def _row(self, side: str, problem: Problem, sample: int) -> dict:
+    def _row(self, side: str, problem: Problem, sample: int) -> SampleRow:
         entry = next(s for s in problem.sides[side].samples if s.index == sample)
         path = self.folder / "details" / side / f"{problem.task.replace(':', '_')}.jsonl"
         with path.open("rb") as handle:
             handle.seek(entry.offset)
-            return json.loads(handle.readline())
+            return SampleRow.read(handle.readline())
 
     def prompt(self, problem: Problem, side: str | None = None) -> str:
         """The rendered prompt one side saw (sides with other chat templates saw other prompts)."""
@@ -171,10 +154,10 @@ class CompareFolder:
         path, offset = self._prompts[(side, problem.task, problem.problem_id)]
         with open(path, "rb") as handle:
             handle.seek(offset)
-            return json.loads(handle.readline()).get("prompt", "")
+            return SampleRow.read(handle.readline()).prompt
 
     def response(self, side: str, problem: Problem, sample: int) -> str:
-        return self._row(side, problem, sample)["response"]
+        return self._row(side, problem, sample).response
 
     def thinking(self, side: str, problem: Problem, sample: int) -> str:
         text = self.response(side, problem, sample)

@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 from recipes.errors import UserError
+from recipes.log import info
 
 
 def compare_folder(recipe: str | None, folder: str | None, overrides: list[str] | None = None) -> Path:
@@ -44,10 +45,10 @@ def serve(folder: Path, host: str = "127.0.0.1", port: int = 8765) -> None:
     compare = CompareFolder(folder)
     if compare.damaged:
         more = f" and {len(compare.damaged) - 3} more" if len(compare.damaged) > 3 else ""
-        print(f"warning: skipped damaged lines in details/: {', '.join(compare.damaged[:3])}{more}")
+        info(f"warning: skipped damaged lines in details/: {', '.join(compare.damaged[:3])}{more}")
     check_port(host, port)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
-    print(
+    info(
         f"reasonlift view: {len(compare.problems)} problems of {', '.join(compare.tasks)} from {compare.folder}\n"
         f"open http://{shown}:{port}/  (Ctrl-C stops; on a cluster node: ssh -L {port}:localhost:{port} NODE)",
         flush=True,

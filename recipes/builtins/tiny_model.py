@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from recipes.log import info
 from recipes.paths import cache_dir
 from recipes.protocol.chat_template import (
     ASSISTANT,
@@ -145,7 +146,7 @@ def tiny_model_path() -> Path:
 
 
 def main() -> None:
-    print(tiny_model_path())
+    info(tiny_model_path())
 
 
 if __name__ == "__main__":

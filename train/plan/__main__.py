@@ -14,8 +14,10 @@ from recipes import load_recipe
 from recipes.cli import Overrides, RecipeArgument, run
 from recipes.errors import exit_on_user_error
 from recipes.gpus import GIB, PROFILES
+from recipes.log import info
 from train.plan.build import Plan, build_plan, hardware_for
 from train.plan.cost import assumptions
+from train.preflight import preflight
 
 
 def render(plan: Plan) -> str:
@@ -73,8 +75,12 @@ def plan(
     """The run the recipe would make (launch, precision, memory per GPU, evaluation) and a verdict: exit 0 when
     fine (warnings included), 2 when it refuses."""
     recipe = load_recipe(recipe_path, check_paths=False, overrides=overrides or [])
-    built = build_plan(recipe, hardware_for(gpus, gpu, nodes), num_processes)
-    print(render(built))
+    hardware = hardware_for(gpus, gpu, nodes)
+    if recipe.train is None:
+        built = build_plan(recipe, hardware, num_processes)
+    else:  # the run `make train` would resolve, planned for these GPUs (its model is not downloaded to plan it)
+        built = preflight(recipe, hardware, num_processes, evaluation=True, resolve=False).plan
+    info(render(built))
     if built.refusals:
         sys.exit(2)
 

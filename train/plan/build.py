@@ -7,7 +7,6 @@ train, and warnings for what is merely risky. `make train` runs the same checks 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from recipes.gpus import (
     profile_for,
 )
 from recipes.schema import Recipe
-from train.launch_config import LaunchConfig, load_launch_config
+from train.launch_config import LaunchConfig
 from train.plan.cost import evaluation_cost, training_cost
 from train.plan.memory import (
     Architecture,
@@ -35,6 +34,7 @@ from train.plan.memory import (
     lora_parameters,
     training_state,
 )
+from train.run import TrainRun, describe
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 # GRPO has no prompt-length limit in TRL 1.16: plan with competition-math prompts of up to this many tokens.
@@ -126,9 +126,11 @@ def build_plan(
     train: bool = True,
     evaluation: bool = True,
     force: bool = False,
+    run: TrainRun | None = None,
 ) -> Plan:
     """The plan for `recipe` on `hardware`. `evaluation=False` (make train) plans training only and treats an
-    architecture it cannot see as a warning; `force` turns the memory estimate's refusal into a warning."""
+    architecture it cannot see as a warning; `force` turns the memory estimate's refusal into a warning. `run` is
+    the training run as `train.run.describe` resolved it (described here when not given)."""
     plan = Plan(recipe, hardware, force=force)
     if hardware is not None and hardware.driver and driver_too_old(hardware.driver):
         plan.refusals.append(
@@ -146,7 +148,7 @@ def build_plan(
         plan.warnings.append(f"memory not estimated: {err}")
     arch = architecture(config) if config else None
     if train and recipe.train is not None:
-        _plan_training(plan, arch, config, num_processes)
+        _plan_training(plan, run or describe(recipe), arch, config, num_processes)
     if evaluation and arch is not None:
         _plan_evaluation(plan, arch, config)
     if evaluation:
@@ -154,20 +156,13 @@ def build_plan(
     return plan
 
 
-def _trl_defaults(method: str) -> dict:
-    from recipes.trl_args import config_class
-
-    return {f.name: f.default for f in dataclasses.fields(config_class(method)) if f.init}
-
-
 def _plan_training(
-    plan: Plan, arch: Architecture | None, config: dict | None, num_processes: int | None
+    plan: Plan, run: TrainRun, arch: Architecture | None, config: dict | None, num_processes: int | None
 ) -> None:
     recipe, hw = plan.recipe, plan.hardware
     spec = recipe.train
     assert spec is not None
-    launch = load_launch_config(spec.accelerate_config)
-    args = {**_trl_defaults(spec.method), **spec.args}
+    launch, args = run.launch, run.args
     if spec.method == "grpo":
         _rollout_sampling(plan, args)
     requested = num_processes or spec.num_processes

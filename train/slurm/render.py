@@ -14,8 +14,10 @@ from recipes import load_recipe
 from recipes.architectures import architecture_config, tensor_parallel_sizes
 from recipes.cli import Overrides, RecipeArgument, run
 from recipes.errors import UserError, exit_on_user_error
+from recipes.log import info
 from recipes.paths import REPO_ROOT
 from recipes.runs import output_dir, saved_checkpoints
+from recipes.schema import Recipe
 
 TEMPLATES = {"train": "train.sbatch", "grpo": "grpo-server.sbatch", "eval": "eval.sbatch"}
 HERE = Path(__file__).parent
@@ -39,8 +41,13 @@ def fill(template: str, values: dict[str, str]) -> str:
     return re.sub(r"@@([A-Z_]+)@@", lambda m: values[m.group(1)], text)
 
 
+def _loaded(recipe: Recipe | str | Path) -> Recipe:
+    """The recipe as `make slurm` loaded it once (a path: loaded here, as in the tests)."""
+    return recipe if isinstance(recipe, Recipe) else load_recipe(recipe, check_paths=False)
+
+
 def render(
-    recipe_path: str,
+    recipe: Recipe | str | Path,
     kind: str,
     nodes: int = 1,
     gpus_per_node: int = 8,
@@ -53,9 +60,9 @@ def render(
     mem: str | None = None,
     log_dir: Path | None = None,
     grace: int = SIGNAL_SECONDS,
-    overrides: list[str] | None = None,
 ) -> str:
-    recipe = load_recipe(recipe_path, check_paths=False, overrides=overrides or [])
+    recipe = _loaded(recipe)
+    recipe_path = recipe.source
     if kind in ("train", "grpo") and recipe.train is None:
         raise UserError(f"{recipe_path}: no train section to run")
     server_mode = recipe.train is not None and recipe.train.args.get("vllm_mode") == "server"
@@ -87,7 +94,6 @@ def render(
     values = {
         **_job_values(
             recipe,
-            recipe_path,
             repo,
             time,
             partition,
@@ -95,7 +101,6 @@ def render(
             mem,
             log_dir,
             grace,
-            overrides,
         ),
         "NODES": str(nodes),
         "GPUS_PER_NODE": str(gpus_per_node),
@@ -116,8 +121,7 @@ def _served_model(recipe) -> str:
 
 
 def _job_values(
-    recipe,
-    recipe_path: str,
+    recipe: Recipe,
     repo: Path,
     time: str,
     partition: str | None,
@@ -125,11 +129,10 @@ def _job_values(
     mem: str | None,
     log_dir: Path | None = None,
     grace: int = SIGNAL_SECONDS,
-    overrides: list[str] | None = None,
 ) -> dict:
     """What every rendered script fills in the same way: one source for the resources every job asks for."""
     return {
-        "SET_FLAGS": "".join(f" --set {_double_quoted(item)}" for item in overrides or []),
+        "SET_FLAGS": "".join(f" --set {_double_quoted(item)}" for item in recipe.overrides),
         "NAME": recipe.name,
         "SIGNAL_SECONDS": str(grace),
         "CPUS_PER_TASK": str(cpus),
@@ -141,7 +144,7 @@ def _job_values(
         "PARTITION_LINE": f"#SBATCH --partition={partition}" if partition else "# (no partition set)",
         "REPO": str(repo),
         "PYTHON": str(repo / ".venv" / "bin" / "python"),
-        "RECIPE": str(Path(recipe_path).resolve()),
+        "RECIPE": str(recipe.source),
     }
 
 
@@ -181,7 +184,7 @@ COMPARE_CPUS = 4  # the sweep's compare reads the cache and grades: a few cores,
 
 
 def render_sweep(
-    recipe_path: str,
+    recipe: Recipe | str | Path,
     gpus_per_node: int | None = None,
     time: str = "24:00:00",
     partition: str | None = None,
@@ -192,26 +195,16 @@ def render_sweep(
     parallel: int = 8,
     log_dir: Path | None = None,
     grace: int = SIGNAL_SECONDS,
-    overrides: list[str] | None = None,
 ) -> dict[Path, str]:
     """`kind=eval checkpoints=all`: the array script, the compare script and the script that submits both."""
-    recipe = load_recipe(recipe_path, check_paths=False, overrides=overrides or [])
+    recipe = _loaded(recipe)
     models = sweep_models(recipe)
     gpus = gpus_per_node or eval_gpus(recipe)
     out_dir = out_dir or repo / "outputs" / "slurm"
     names = {k: out_dir / f"{recipe.name}-eval-{k}" for k in ("array.sbatch", "compare.sbatch", "sweep.sh")}
     values = {
         **_job_values(
-            recipe,
-            recipe_path,
-            repo,
-            time,
-            partition,
-            cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus,
-            mem,
-            log_dir,
-            grace,
-            overrides,
+            recipe, repo, time, partition, cpus_per_task or DEFAULT_CPUS_PER_GPU * gpus, mem, log_dir, grace
         ),
         "COMPARE_CPUS": str(min(cpus_per_task, COMPARE_CPUS) if cpus_per_task else COMPARE_CPUS),
         "ARRAY_PARALLEL": str(parallel),
@@ -275,7 +268,7 @@ def _time_and_grace(
     what = "training" if training else "the compare's generation"
     if time is None:
         time = slurm_time(estimate) if estimate else DEFAULT_TIME
-        print(
+        info(
             f"time {time}: "
             + (
                 f"the plan estimates {what} at up to {hours(estimate)} on {gpus} x {gpu or 'h100'} per node"
@@ -289,9 +282,9 @@ def _time_and_grace(
         grace = planned or SIGNAL_SECONDS
         if planned:
             reason = dict(plan.cost).get("slurm grace", "")
-            print(f"grace {grace} s before the time limit ({reason.split(': ', 1)[-1].split(' (`make')[0]})")
+            info(f"grace {grace} s before the time limit ({reason.split(': ', 1)[-1].split(' (`make')[0]})")
     elif planned and grace < planned:
-        print(
+        info(
             f"warning: grace={grace} s is shorter than the plan's {planned} s (a step plus writing a checkpoint): "
             "the job may be killed before its checkpoint is whole, and Slurm does not requeue a TIMEOUT"
         )
@@ -349,11 +342,12 @@ def slurm(
     overrides: Overrides = None,
 ) -> None:
     """Write a ready-to-submit sbatch script for a recipe (kind=train|grpo|eval), or a checkpoint sweep."""
+    recipe = load_recipe(recipe_path, check_paths=False, overrides=overrides or [])
     if checkpoints:
         if kind != "eval":
             raise UserError("checkpoints=all goes with kind=eval (a checkpoint sweep)")
         files = render_sweep(
-            recipe_path,
+            recipe,
             gpus_per_node,
             time or DEFAULT_TIME,
             partition,
@@ -361,23 +355,21 @@ def slurm(
             mem=mem,
             parallel=parallel,
             grace=grace or SIGNAL_SECONDS,
-            overrides=overrides,
         )
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
             path.chmod(path.stat().st_mode | stat.S_IXUSR)
         *scripts, submit = files
-        print(f"wrote {', '.join(str(p) for p in scripts)}\nsubmit with: bash {submit}")
+        info(f"wrote {', '.join(str(p) for p in scripts)}\nsubmit with: bash {submit}")
         return
-    recipe = load_recipe(recipe_path, check_paths=False, overrides=overrides or [])
     # an evaluation asks for the GPUs its vLLM engines use; training for a whole node unless told, or the one
     # process a colocated GRPO recipe is written for
     gpus = gpus_per_node or (eval_gpus(recipe) if kind == "eval" else _training_gpus(recipe))
     _check_colocated(recipe, kind, nodes, gpus)
     time, grace = _time_and_grace(recipe, kind, nodes, gpus, gpu, time, grace)
     text = render(
-        recipe_path,
+        recipe,
         kind,
         nodes,
         gpus,
@@ -387,11 +379,10 @@ def slurm(
         vllm_tp=vllm_tp,
         mem=mem,
         grace=grace,
-        overrides=overrides,
     )
     wanted = recipe.train.num_processes if recipe.train else None
     if kind == "train" and wanted and wanted != nodes * gpus:
-        print(
+        info(
             f"warning: the recipe sets train.num_processes {wanted}; the script starts one process per GPU "
             f"({nodes} x {gpus}): set gpus= to match, or expect a different global batch"
         )
@@ -399,7 +390,7 @@ def slurm(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     out.chmod(out.stat().st_mode | stat.S_IXUSR)
-    print(f"wrote {out}\nsubmit with: sbatch {out}")
+    info(f"wrote {out}\nsubmit with: sbatch {out}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from eval.comparison.budget import Completed, TaskBudget
 from eval.reporting.sections.base import Section
+from recipes.log import info
 
 
 def tokens(budget: int) -> str:
@@ -37,9 +38,9 @@ def budget_line(task: TaskBudget) -> str:
 def print_budget(budgets: list[TaskBudget]) -> None:
     if not budgets:
         return
-    print("pass@1 had generation stopped at each budget (finished, answered and correct within it):")
+    info("pass@1 had generation stopped at each budget (finished, answered and correct within it):")
     for task in budgets:
-        print(f"  {budget_line(task)}")
+        info(f"  {budget_line(task)}")
 
 
 def budget_markdown(budgets: list[TaskBudget]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from eval.comparison.published import PublishedCheck, check_lines
 from eval.reporting.sections.base import Section
+from recipes.log import info
 
 
 class PublishedSection(Section):
@@ -14,7 +15,7 @@ class PublishedSection(Section):
 
     def terminal(self, console) -> None:
         for line in check_lines(self.checks):
-            print(line)
+            info(line)
 
     def markdown(self) -> str:
         return "\n".join(f"- {line}" for line in check_lines(self.checks)) + "\n" if self.checks else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from eval.evaluate import ModelEvaluation
 from eval.reporting.sections.base import Section
+from eval.stores.records import SampleRow
 from eval.stores.results import TaskResult
 
 # The per-sample table: bounded, so a full compare (~10,000 samples of up to 32k tokens) stays a table W&B
@@ -44,21 +45,26 @@ def sample_rows(baseline: TaskResult, tuned: TaskResult, limit: int) -> list[lis
         t = tuned_by_id.get(b.problem_id)
         if t is None:
             continue
-        for side, problem in (("baseline", b), ("tuned", t)):
-            for index, s in enumerate(problem.samples):
-                text = s.text if len(s.text) <= RESPONSE_CHARS else "…" + s.text[-RESPONSE_CHARS:]
+        for side, result, problem in (("baseline", baseline, b), ("tuned", tuned, t)):
+            for index in range(len(problem.samples)):
+                row = SampleRow.of(result.task, problem, index)
+                text = (
+                    row.response
+                    if len(row.response) <= RESPONSE_CHARS
+                    else "…" + row.response[-RESPONSE_CHARS:]
+                )
                 rows.append(
                     [
-                        baseline.task,
-                        b.problem_id,
+                        row.task,
+                        row.problem_id,
                         side,
-                        index,
+                        row.sample,
                         text,
-                        s.extracted,
+                        row.extracted,
                         b.gold,
-                        s.correct,
-                        s.tokens,
-                        s.finish_reason,
+                        row.correct,
+                        row.tokens,
+                        row.finish_reason,
                     ]
                 )
         if len(rows) >= limit:
