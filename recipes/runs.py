@@ -24,6 +24,39 @@ def output_dir(recipe: Recipe) -> Path:
     return Path(recipe.train.output_dir)
 
 
+SEED_FOLDER = "seed-{seed}"
+
+
+def seed_runs(recipe: Recipe) -> list[Recipe]:
+    """The training runs a recipe asks for: itself, or with `train.seeds` one recipe per seed, the same in every
+    key but `train.args.seed` and its output folder (`<output_dir>/seed-<seed>`)."""
+    if recipe.train is None or not recipe.train.seeds:
+        return [recipe]
+    runs = []
+    for seed in recipe.train.seeds:
+        folder = Path(recipe.train.output_dir) / SEED_FOLDER.format(seed=seed)
+        train = recipe.train.model_copy(
+            update={"seeds": None, "output_dir": str(folder), "args": {**recipe.train.args, "seed": seed}}
+        )
+        # the same recipe, as `--set` would give it: the copy beside the model and a resume read it back alike
+        derived = ["train.seeds=null", f"train.args.seed={seed}", f"train.output_dir={folder}"]
+        runs.append(recipe.model_copy(update={"train": train, "overrides": [*recipe.overrides, *derived]}))
+    return runs
+
+
+def seed_label(recipe: Recipe) -> str:
+    """`seed-<s>` for one of `seed_runs`' recipes."""
+    assert recipe.train is not None
+    return SEED_FOLDER.format(seed=recipe.train.args.get("seed"))
+
+
+def run_name(recipe: Recipe) -> str:
+    """The training run's name (W&B): the recipe's, with its seed when it is one of several."""
+    folder = output_dir(recipe).name if recipe.train is not None else ""
+    is_seed_run = folder == SEED_FOLDER.format(seed=recipe.train.args.get("seed")) if recipe.train else False
+    return f"{recipe.name}-{folder}" if is_seed_run else recipe.name
+
+
 def compare_dir(recipe: Recipe) -> Path:
     """Where `make compare` writes: eval.output_dir, else the trained output's compare/, else outputs/<name>/compare
     beside the recipe."""

@@ -116,6 +116,19 @@ class TrainSpec(StrictModel):
     rewards: dict[str, RewardSpec] | None = Field(
         default=None, description="GRPO: reward name -> weight, params"
     )
+    seeds: list[int] | None = Field(
+        default=None,
+        min_length=1,
+        description="one training run per seed (train.args.seed), each in output_dir/seed-<seed>; the compare "
+        "reports each run and the method's delta over them",
+    )
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError(f"seeds repeat: {value}; each run needs its own seed")
+        return value
 
     @field_validator("args")
     @classmethod
@@ -216,8 +229,26 @@ class GradingSpec(StrictModel):
     )
 
 
+class SelectionSpec(StrictModel):
+    """The tasks a checkpoint is chosen on, before the test tasks are looked at."""
+
+    tasks: list[str] = Field(min_length=1)
+    n: int | None = Field(default=None, gt=0, description="samples per problem; default per task")
+
+    @field_validator("tasks")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in TASKS]
+        if unknown:
+            raise ValueError(f"unknown task {unknown[0]!r}; expected one of {', '.join(TASKS)}")
+        return value
+
+
 class EvalSpec(StrictModel):
     tasks: dict[str, TaskSpec] = Field(min_length=1)
+    selection: SelectionSpec | None = Field(
+        default=None, description="choose the tuned checkpoint on these tasks (never on the test tasks)"
+    )
     generation: GenerationSpec = Field(default_factory=GenerationSpec)
     backend: Literal["auto", "vllm", "transformers"] = "auto"
     vllm: VllmSpec = Field(default_factory=VllmSpec)
@@ -252,6 +283,16 @@ class EvalSpec(StrictModel):
         if unknown:
             raise ValueError(f"unknown task {unknown[0]!r}; expected one of {', '.join(TASKS)}")
         return value
+
+    @model_validator(mode="after")
+    def _selection_apart_from_tests(self) -> EvalSpec:
+        shared = [t for t in (self.selection.tasks if self.selection else []) if t in self.tasks]
+        if shared:
+            raise ValueError(
+                f"selection.tasks includes the test task {shared[0]!r}: a checkpoint chosen on the task that "
+                "reports it reports the best of several noisy scores; choose on another task"
+            )
+        return self
 
 
 class WandbSpec(StrictModel):

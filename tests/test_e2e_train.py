@@ -22,7 +22,7 @@ def trained(tmp_path_factory):
             "train.output_dir": str(folder / "out"),
             "train.args.num_train_epochs": 2,
             "train.args.save_strategy": "steps",
-            "train.args.save_steps": 20,
+            "train.args.save_steps": 15,
             "train.args.logging_steps": 5,
             "train.args.save_total_limit": 3,
             "eval.backend": "transformers",
@@ -41,7 +41,7 @@ def test_sft_saves_model_summary_and_recipe(trained):
     assert (out / "recipe.yaml").read_text() == recipe.read_text()
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["base_model"] == "builtin:tiny-qwen2"
-    assert summary["global_step"] == 42  # 330 examples / batch 16 = 21 steps per epoch, 2 epochs
+    assert summary["global_step"] == 38  # 300 examples / batch 16 = 19 steps per epoch, 2 epochs
     assert summary["final_loss"] < summary["first_loss"]
     assert summary["tokens"] > 0 and summary["tokens_per_s"] > 0
     assert summary["packages"]["trl"] == "1.16.0"
@@ -84,9 +84,9 @@ def test_checkpoint_curve_and_regrade(trained):
     )
     payload = json.loads((out / "compare" / "compare.json").read_text())
     curve = payload["checkpoint_curve"]
-    # the last step (42) is the final model
-    assert [p["step"] for p in curve] == [0, 20, 40, 42]
-    assert [p["label"] for p in curve][:3] == ["baseline", "checkpoint-20", "checkpoint-40"]
+    # the last step (38) is the final model
+    assert [p["step"] for p in curve] == [0, 15, 30, 38]
+    assert [p["label"] for p in curve][:3] == ["baseline", "checkpoint-15", "checkpoint-30"]
     assert curve[0]["tasks"]["toy_addition"]["pass@1"] == payload["tasks"]["toy_addition"][0]["baseline_mean"]
     assert (out / "compare" / "checkpoints.png").exists()
     assert "pass@1 over training" in output
@@ -99,7 +99,7 @@ def test_checkpoint_curve_and_regrade(trained):
         "tuned",
         *(p["label"] for p in curve if p["label"].startswith("checkpoint-")),
     ]
-    assert len(view.pair("checkpoint-20", "checkpoint-40")) == 30
+    assert len(view.pair("checkpoint-15", "checkpoint-30")) == 30
 
     # re-grading reads the saved generations: no engine starts, and the numbers are the same
     regraded = check(run_command("-m", "eval.cli", "rescore", "--recipe", str(recipe), "--no-wandb"))
@@ -114,7 +114,7 @@ def test_checkpoint_curve_and_regrade(trained):
     from safetensors.torch import load_file, save_file
 
     late = out / "checkpoint-60"
-    shutil.copytree(out / "checkpoint-40", late)
+    shutil.copytree(out / "checkpoint-30", late)
     weights = load_file(late / "model.safetensors")
     first = next(iter(weights))
     weights[first] = weights[first] + 0.01
@@ -136,7 +136,7 @@ def test_checkpoint_curve_and_regrade(trained):
         shutil.rmtree(late)
     assert "checkpoint-60 was never evaluated" in cached and "starting" not in cached
     regraded_curve = json.loads((out / "compare" / "compare.json").read_text())["checkpoint_curve"]
-    assert [p["step"] for p in regraded_curve] == [0, 20, 40, 42]
+    assert [p["step"] for p in regraded_curve] == [0, 15, 30, 38]
 
 
 def test_lora_sft_saves_adapter_and_merged_model(tmp_path):
@@ -170,5 +170,5 @@ def test_two_process_cpu_training_over_gloo(tmp_path):
     check(run_command("-m", "train.cli", str(recipe)))
     summary = json.loads((tmp_path / "out" / "train_summary.json").read_text())
     assert summary["world_size"] == 2
-    assert summary["global_step"] == 11  # 330 examples / (16 per process x 2 processes), rounded up
+    assert summary["global_step"] == 10  # 300 examples / (16 per process x 2 processes), rounded up
     assert (tmp_path / "out" / "model.safetensors").exists()

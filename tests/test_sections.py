@@ -16,7 +16,9 @@ from eval.reporting.sections.budget import BudgetSection
 from eval.reporting.sections.contamination import ContaminationSection
 from eval.reporting.sections.cost import CostSection
 from eval.reporting.sections.details import DetailsSection
+from eval.reporting.sections.method import MethodSection
 from eval.reporting.sections.published import PublishedSection
+from eval.reporting.sections.selection import SelectionSection
 from eval.reporting.sections.table import CurveSection, TableSection
 from tests.test_budget import result, sample
 
@@ -28,6 +30,8 @@ DOCUMENTED = {
     "checkpoint_curve",
     "serving_cost",
     "token_budget",
+    "method",
+    "selection",
 }
 
 
@@ -46,6 +50,8 @@ def test_sections_write_each_output_once_with_the_documented_keys(tmp_path, caps
         CurveSection(curve),
         CostSection(serving_cost(*sides)),
         BudgetSection([task_budget(baseline, tuned)]),
+        MethodSection(None),
+        SelectionSection(),
     ]
     emitted = emit(sections, tmp_path, {"recipe": "demo"})
     paths = write_reports(tmp_path, emitted.markdown, emitted.payload)
@@ -58,3 +64,37 @@ def test_sections_write_each_output_once_with_the_documented_keys(tmp_path, caps
     assert (tmp_path / "table.csv").exists() and (tmp_path / "details" / "tuned" / "aime24.jsonl").exists()
     printed = capsys.readouterr().out
     assert printed.count("pass@1 over training") == 1 and "aime24" in printed
+
+
+def test_the_method_and_selection_sections_from_saved_results(tmp_path, capsys):
+    from eval.comparison.seeds import method_task
+    from eval.comparison.selection import Candidate, Selection, selection_adjustments
+    from eval.reporting.sections.method import ONE_RUN, MethodSection
+    from eval.reporting.sections.selection import SelectionSection
+
+    baseline = result({f"p{i}": [sample(100, i % 4 == 0), sample(100, False)] for i in range(8)})
+    runs = {
+        f"seed-{s}": result(
+            {f"p{i}": [sample(90, (i + s) % 3 != 0), sample(90, i % 2 == 0)] for i in range(8)}
+        )
+        for s in (1, 2, 3)
+    }
+    task = method_task(baseline, runs)
+    assert [r.label for r in task.runs] == ["seed-1", "seed-2", "seed-3"]
+    assert task.method.delta == sum(r.delta for r in task.runs) / 3
+    candidates = [Candidate("checkpoint-10", "/c10", 10, 0.4), Candidate("final", "/f", 20, 0.6)]
+    selections = {"seed-1": Selection(["toy_addition_dev"], candidates[1], candidates)}
+    adjusted = selection_adjustments(
+        {"aime24": baseline}, {k: {"aime24": r} for k, r in runs.items()}, "seed-2"
+    )
+    sections: list[Section] = [MethodSection([task]), SelectionSection(selections, adjusted)]
+    payload = emit(sections, tmp_path, {}).payload
+    assert payload["method"]["runs"] == 3 and payload["method"]["tasks"]["aime24"]["method"]["n_runs"] == 3
+    assert payload["selection"]["chosen_on_selection_set"]["seed-1"]["chosen"]["label"] == "final"
+    assert payload["selection"]["chosen_on_test_task"][0]["adjusted_p"] >= adjusted[0].naive_p
+    printed = capsys.readouterr().out
+    assert "method (3 runs)" in printed and "final chosen on toy_addition_dev" in printed
+    assert "max-statistic permutation over the 3" in printed
+    # one run: a line says what its interval covers
+    assert emit([MethodSection(None)], tmp_path, {}).payload["method"] == {"runs": 1, "note": ONE_RUN}
+    assert "one training run at one checkpoint" in capsys.readouterr().out

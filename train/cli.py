@@ -21,7 +21,7 @@ from recipes.hub import hub_reachable
 from recipes.locks import FileLock
 from recipes.log import info
 from recipes.paths import REPO_ROOT
-from recipes.runs import output_dir
+from recipes.runs import last_checkpoint, output_dir, seed_label, seed_runs
 from recipes.schema import Recipe
 from recipes.wandb_env import REASON_VAR, choose_mode, keep_unsynced_runs
 from train.checkpoints import set_aside_incomplete
@@ -267,41 +267,33 @@ def train(
     main_process_ip: Annotated[str | None, typer.Option("--main_process_ip")] = None,
     main_process_port: Annotated[int | None, typer.Option("--main_process_port", min=1)] = None,
 ) -> None:
-    """Validate the recipe, build what it needs, then `accelerate launch` its trainer (SFT or GRPO)."""
+    """Validate the recipe, build what it needs, then `accelerate launch` its trainer (SFT or GRPO); with
+    `train.seeds`, one run per seed, one after another (a finished seed is kept, an interrupted one resumed)."""
     overrides = overrides or []
     if fresh and resume:
         raise UserError("--fresh and --resume contradict each other: pick one")
     recipe = load_recipe(recipe_path, overrides=overrides)
-    if resume and (done := finished_run(recipe)):
-        info(finished_notice(done))
-        if prepare:
-            raise SystemExit(NOTHING_TO_TRAIN)
-        return
+    runs = seed_runs(recipe)
+    if len(runs) > 1 and num_machines > 1:
+        raise UserError(
+            f"{recipe_path}: train.seeds trains its runs one after another on one machine; a run over several "
+            "machines trains one seed: pick it with --set train.seeds=[S]"
+        )
     rendezvous = Rendezvous(num_machines, machine_rank, main_process_ip, main_process_port)
-    run = prepare_run(recipe, resume, num_processes, fresh, force, rendezvous)
     # once, here: every training process inherits the mode instead of each waiting on the server
     if recipe.wandb.enabled and choose_mode() == "offline":
         info(f"W&B: logging offline ({os.environ.get(REASON_VAR)})")
     try:
-        if num_machines == 1 or prepare:  # the job's one --prepare step trains it on its node
-            ensure_base_model_trained(recipe)
-            run = dataclasses.replace(run, model=base_model_folder(recipe))  # trained just now, or before
-        elif not base_model_ready(recipe):  # every node would: the --prepare step does
-            raise UserError(
-                f"{recipe_path}: its base model comes from {recipe.model.from_recipe}, "
-                "which is not trained yet: run `reasonlift train RECIPE --prepare` first (the Slurm script does)"
-            )
-        if prepare:
-            info(f"ready to train {recipe_path}")
-            return
-        if fresh:
-            remove_previous_run(recipe)
-        if machine_rank == 0:  # one launcher per run holds the folder; the other nodes' join its job
-            with FileLock(output_dir(recipe) / ".train.lock", "training into it").hold(refuse=True):
-                start_run(recipe, resume, force)
-                run_launch(run, resume)
-        else:
-            run_launch(run, resume)
+        for number, one in enumerate(runs, start=1):
+            if len(runs) > 1:
+                info(f"== {seed_label(one)} ({number} of {len(runs)}): {output_dir(one)}")
+                if not fresh and (done := finished_run(one)):
+                    info(f"{seed_label(one)} is trained ({done['global_step']} steps): kept")
+                    continue
+                resume_this = resume and last_checkpoint(output_dir(one)) is not None
+            else:
+                resume_this = resume
+            _train_run(one, recipe_path, resume_this, fresh, num_processes, force, prepare, rendezvous)
     except KeyboardInterrupt:
         print(
             f"interrupted: the checkpoints saved so far are kept; resume with `make train recipe={recipe_path} "
@@ -309,6 +301,44 @@ def train(
             file=sys.stderr,
         )
         raise SystemExit(130) from None
+
+
+def _train_run(
+    recipe: Recipe,
+    recipe_path: str,
+    resume: bool,
+    fresh: bool,
+    num_processes: int | None,
+    force: bool,
+    prepare: bool,
+    rendezvous: Rendezvous,
+) -> None:
+    """One training run: checks, the base model, the folder held, the workers launched."""
+    if resume and (done := finished_run(recipe)):
+        info(finished_notice(done))
+        if prepare:
+            raise SystemExit(NOTHING_TO_TRAIN)
+        return
+    run = prepare_run(recipe, resume, num_processes, fresh, force, rendezvous)
+    if rendezvous.num_machines == 1 or prepare:  # the job's one --prepare step trains it on its node
+        ensure_base_model_trained(recipe)
+        run = dataclasses.replace(run, model=base_model_folder(recipe))  # trained just now, or before
+    elif not base_model_ready(recipe):  # every node would: the --prepare step does
+        raise UserError(
+            f"{recipe_path}: its base model comes from {recipe.model.from_recipe}, "
+            "which is not trained yet: run `reasonlift train RECIPE --prepare` first (the Slurm script does)"
+        )
+    if prepare:
+        info(f"ready to train {recipe_path}")
+        return
+    if fresh:
+        remove_previous_run(recipe)
+    if rendezvous.machine_rank == 0:  # one launcher per run holds the folder; the other nodes' join its job
+        with FileLock(output_dir(recipe) / ".train.lock", "training into it").hold(refuse=True):
+            start_run(recipe, resume, force)
+            run_launch(run, resume)
+    else:
+        run_launch(run, resume)
 
 
 def main(argv: list[str] | None = None) -> None:

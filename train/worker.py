@@ -13,6 +13,7 @@ from recipes.cli import run
 from recipes.errors import UserError, exit_on_user_error
 from recipes.log import info
 from recipes.paths import REPO_ROOT
+from recipes.runs import run_name
 from recipes.wandb_env import configure, offline_runs, start_run, sync_hint
 from train import common
 from train.failures import FAILURE_FILE_VAR, explain
@@ -75,7 +76,7 @@ def train_run(run: TrainRun, resume: bool) -> None:
                 entity=recipe.wandb.entity,
                 group=recipe.name,
                 job_type="train",
-                name=recipe.name,
+                name=run_name(recipe),
                 tags=recipe.wandb.tags,
                 dir=str(wandb_dir),
             )[1]

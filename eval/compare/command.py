@@ -4,8 +4,9 @@ report (terminal, files, plots, W&B)."""
 from __future__ import annotations
 
 import errno
+import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from eval.comparison.checkpoints import checkpoint_curve
 from eval.comparison.cost import serving_cost
 from eval.comparison.pairing import TaskComparison, compare_task
 from eval.comparison.published import check_baseline
+from eval.comparison.seeds import method_task
+from eval.comparison.selection import Selection, SelectionAdjustment, select_checkpoint, selection_adjustments
 from eval.endpoint import is_endpoint
 from eval.evaluate import ModelEvaluation, evaluate_model
 from eval.models import token_counter
@@ -24,14 +27,16 @@ from eval.reporting.sections.budget import BudgetSection
 from eval.reporting.sections.contamination import ContaminationSection
 from eval.reporting.sections.cost import CostSection
 from eval.reporting.sections.details import DetailsSection
+from eval.reporting.sections.method import MethodSection
 from eval.reporting.sections.published import PublishedSection
 from eval.reporting.sections.reasoning import ReasoningSection
 from eval.reporting.sections.samples import SamplesSection
+from eval.reporting.sections.selection import SelectionSection
 from eval.reporting.sections.table import CurveSection, TableSection
 from recipes.errors import UserError
 from recipes.log import info
 from recipes.provenance import provenance
-from recipes.runs import compare_dir, last_checkpoint, output_dir
+from recipes.runs import compare_dir, last_checkpoint, output_dir, seed_label, seed_runs
 from recipes.schema import Recipe
 
 if TYPE_CHECKING:
@@ -70,11 +75,47 @@ def run_compare(
 ) -> dict:
     if checkpoints and tuned and is_endpoint(tuned):
         raise UserError("checkpoints=all evaluates the tuned run's checkpoint folders; tuned= is a URL here")
+    runs = seed_runs(recipe) if tuned is None else [recipe]
+    if len(runs) > 1 and checkpoints:
+        raise UserError(
+            "train.seeds compares each seed's model; for checkpoints=all compare one seed's run: "
+            "--set train.seeds=[S]"
+        )
     if tuned is None:
-        _trained_model(recipe)  # a tuned model still training is said before the baseline is evaluated
+        for one in runs:
+            _trained_model(one)  # a tuned model still training is said before the baseline is evaluated
+    named_checkpoint = tuned if tuned and CHECKPOINT.fullmatch(Path(tuned).name) else None
+    if named_checkpoint and not checkpoints:
+        info(
+            "notice: tuned= names a checkpoint: if it was chosen by its score on these tasks, add checkpoints=all "
+            "for the selection-adjusted p (or choose on eval.selection's tasks)"
+        )
     out_dir = writable_compare_dir(recipe)
     clock = Stopwatch()
-    sides = evaluate_sides(recipe, baseline, tuned, regrade, served or Served(), generate)
+    # each run's checkpoint chosen on the selection set, before any test task is looked at
+    selections = (
+        {
+            seed_label(one) if len(runs) > 1 else "tuned": select_checkpoint(one, output_dir(one), generate)
+            for one in runs
+        }
+        if recipe.eval.selection and tuned is None
+        else {}
+    )
+    if selections:
+        clock.lap("selection")
+    chosen = [s.chosen.path for s in selections.values()] or [tuned] * len(runs)
+    served = served or Served()
+    sides = evaluate_sides(runs[0], baseline, chosen[0], regrade, served, generate)
+    seeds: dict[str, ModelEvaluation] = {}
+    if len(runs) > 1:
+        seeds[seed_label(runs[0])] = sides.tuned
+        for one, path in list(zip(runs, chosen, strict=True))[1:]:
+            info(f"== tuned: {seed_label(one)}")
+            seeds[seed_label(one)] = evaluate_model(
+                path or str(output_dir(one)),
+                label=seed_label(one),
+                **_settings(recipe, regrade, served, generate),
+            )
     clock.lap("evaluation")
     contamination = _contamination(recipe)
     clock.lap("contamination")
@@ -91,20 +132,21 @@ def run_compare(
     mismatches = guard(comparisons, sides, allow_mismatch)
     clock.lap("statistics")
     curve: Curve | None = None
+    adjustments = []
     if checkpoints:  # evaluated here, so that the report only reports
         evaluated: dict[str, ModelEvaluation] = {}
+        run_folder = Path(sides.tuned.model.path)
+        run_folder = run_folder.parent if CHECKPOINT.fullmatch(run_folder.name) else run_folder
         points = checkpoint_curve(
-            recipe,
-            Path(sides.tuned.model.path),
-            sides.baseline,
-            sides.tuned,
-            generate=generate,
-            evaluated=evaluated,
+            recipe, run_folder, sides.baseline, sides.tuned, generate=generate, evaluated=evaluated
         )
         curve = Curve(points, evaluated)
+        if named_checkpoint:
+            adjustments = _adjustments(recipe, sides, evaluated, run_folder, regrade, served, generate)
         clock.lap("checkpoints")
+    extra = Extra(selections, adjustments, seeds)
     try:
-        return report(recipe, sides, comparisons, mismatches, curve, use_wandb, contamination, clock)
+        return report(recipe, sides, comparisons, mismatches, curve, use_wandb, contamination, clock, extra)
     except OSError as err:  # the disk filled while the report was written: the evaluations are in the cache
         if err.errno not in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT):
             raise
@@ -120,6 +162,47 @@ class Curve:
 
     points: list[dict]
     evaluations: dict[str, ModelEvaluation]
+
+
+@dataclass(frozen=True)
+class Extra:
+    """How the tuned side was chosen, and the other training runs (seeds) beside it."""
+
+    selections: dict[str, Selection] = field(default_factory=dict)  # per run (seed-<s>, or tuned)
+    adjustments: list[SelectionAdjustment] = field(default_factory=list)
+    seeds: dict[str, ModelEvaluation] = field(
+        default_factory=dict
+    )  # seed-<s> -> its final model's evaluation
+
+
+CHECKPOINT = re.compile(r"checkpoint-\d+")
+
+
+def _adjustments(
+    recipe: Recipe,
+    sides: Sides,
+    evaluated: dict[str, ModelEvaluation],
+    run_folder: Path,
+    regrade: bool,
+    served: Served,
+    generate: bool,
+) -> list[SelectionAdjustment]:
+    """tuned= named one of the checkpoints evaluated here: its p adjusted for a choice among all of them (and the
+    run's final model)."""
+    candidates = dict(evaluated)
+    if (run_folder / "config.json").exists():
+        final = evaluate_model(str(run_folder), label="final", **_settings(recipe, regrade, served, generate))
+        if all(e.model.fingerprint != final.model.fingerprint for e in candidates.values()):
+            candidates["final"] = final
+    chosen = next(
+        (label for label, e in candidates.items() if e.model.fingerprint == sides.tuned.model.fingerprint),
+        None,
+    )
+    if chosen is None or len(candidates) < 2:
+        return []
+    return selection_adjustments(
+        sides.baseline.results, {label: e.results for label, e in candidates.items()}, chosen
+    )
 
 
 def _contamination(recipe: Recipe) -> ContaminationReport | None:
@@ -158,14 +241,7 @@ def evaluate_sides(
 ) -> Sides:
     baseline_name = baseline or recipe.model.name_or_path
     tuned_name = tuned or _trained_model(recipe)
-    common = dict(
-        spec=recipe.eval,
-        chat_template=recipe.model.chat_template,
-        regrade=regrade,
-        tokenizer_from=recipe.model.name_or_path,
-        refresh=served.refresh,
-        generate=generate,
-    )
+    common = _settings(recipe, regrade, served, generate)
     info(f"== baseline: {baseline_name}")
     base_eval = evaluate_model(
         baseline_name,
@@ -177,6 +253,18 @@ def evaluate_sides(
     info(f"== tuned: {tuned_name}")
     tuned_eval = evaluate_model(tuned_name, label="tuned", served_model=served.tuned_model, **common)
     return Sides(baseline_name, tuned_name, base_eval, tuned_eval)
+
+
+def _settings(recipe: Recipe, regrade: bool, served: Served, generate: bool) -> dict:
+    """What every side of one compare is evaluated with."""
+    return dict(
+        spec=recipe.eval,
+        chat_template=recipe.model.chat_template,
+        regrade=regrade,
+        tokenizer_from=recipe.model.name_or_path,
+        refresh=served.refresh,
+        generate=generate,
+    )
 
 
 def _trained_model(recipe: Recipe) -> str:
@@ -251,21 +339,41 @@ def report(
     use_wandb: bool | None,
     contamination: ContaminationReport | None = None,
     clock: Stopwatch | None = None,
+    extra: Extra | None = None,
 ) -> dict:
     """The report: its sections built, then emitted once per output (terminal, files, W&B)."""
     clock = clock or Stopwatch()
+    extra = extra or Extra()
     out_dir = compare_dir(recipe)
     reasoning_rows, reasoning_pairs = _reasoning(recipe, sides)
     clock.lap("thinking analysis")
     tasks = list(sides.baseline.results)
+    title = f"{recipe.name}: {sides.baseline_name} → {sides.tuned_name}"
+    if extra.seeds:
+        title += f" (the first of {len(extra.seeds)} training runs; the method table below covers them all)"
     sections = [
-        TableSection(
-            comparisons, f"{recipe.name}: {sides.baseline_name} → {sides.tuned_name}", bool(mismatches)
+        TableSection(comparisons, title, bool(mismatches)),
+        MethodSection(
+            [
+                method_task(
+                    sides.baseline.results[t], {label: e.results[t] for label, e in extra.seeds.items()}
+                )
+                for t in tasks
+            ]
+            if extra.seeds
+            else None,
+            one_run_note=recipe.train is not None,
         ),
+        SelectionSection(extra.selections, extra.adjustments),
         PublishedSection(check_baseline(sides.baseline.model.name, sides.baseline.results)),
         ContaminationSection(contamination),
         DetailsSection(
-            {"baseline": sides.baseline, "tuned": sides.tuned, **(curve.evaluations if curve else {})}
+            {
+                "baseline": sides.baseline,
+                "tuned": sides.tuned,
+                **(curve.evaluations if curve else {}),
+                **{label: e for label, e in list(extra.seeds.items())[1:]},  # the first is `tuned`
+            }
         ),
         *([CurveSection(curve.points)] if curve is not None else []),
         ReasoningSection(reasoning_rows, reasoning_pairs),

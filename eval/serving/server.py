@@ -189,8 +189,7 @@ def serve(
                 f"  evaluate: make eval model={url} recipe={shown}\n"
                 f"  compare:  make compare recipe={shown} tuned={url}\n"
                 f"  perf:     make perf recipe={shown} url={url}\n"
-                f'  chat:     make chat url={url} recipe={shown} prompt="What is 2+2?"\n',
-                flush=True,
+                f'  chat:     make chat url={url} recipe={shown} prompt="What is 2+2?"\n'
             )
             code = process.wait()
             if code != 0:

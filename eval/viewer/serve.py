@@ -50,7 +50,6 @@ def serve(folder: Path, host: str = "127.0.0.1", port: int = 8765) -> None:
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     info(
         f"reasonlift view: {len(compare.problems)} problems of {', '.join(compare.tasks)} from {compare.folder}\n"
-        f"open http://{shown}:{port}/  (Ctrl-C stops; on a cluster node: ssh -L {port}:localhost:{port} NODE)",
-        flush=True,
+        f"open http://{shown}:{port}/  (Ctrl-C stops; on a cluster node: ssh -L {port}:localhost:{port} NODE)"
     )
     uvicorn.run(create_app(compare), host=host, port=port, log_level="warning")

@@ -4,7 +4,9 @@ Small enough for a tiny model to learn on a CPU in a minute, and built so that l
 generalising: every held-out problem is a new combination (a tens digit never seen with that sum of
 units), while every one-digit fact it needs appears in training. The reasoning in the think block
 is the procedure: add the units, keep the tens. The train set (chat `messages`, as SFT data for the
-real model) and the held-out set (`problem`/`answer` rows, as in MATH-500) share no problem.
+real model) and the held-out set (`problem`/`answer` rows, as in MATH-500) share no problem. A third slice,
+the dev set (`toy_addition_dev`), is held out of training too: it is where a checkpoint is chosen
+(`eval.selection`), so that the test set is not.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from recipes.paths import cache_dir
 from recipes.protocol.prompts import math_prompt
 
 TOY_DATASET_NAME = "toy-addition"
-TOY_DATASET_VERSION = 2
+TOY_DATASET_VERSION = 3
 HELD_OUT = 30  # as many problems as AIME, so the demo's error bars look like the real thing's
+DEV = 30  # the selection set: checkpoints are chosen here, never on the held-out test problems
 SPLIT_SEED = 7
 
 
-def _pairs() -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def _pairs() -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[tuple[int, int]]]:
     problems = [(10 * t + u, b) for t in range(1, 9) for u in range(9) for b in range(1, 10 - u)]
     random.Random(SPLIT_SEED).shuffle(problems)
     held_out: list[tuple[int, int]] = []
@@ -33,8 +36,8 @@ def _pairs() -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         if len(held_out) < HELD_OUT and (a % 10, b) not in used_facts:
             held_out.append((a, b))
             used_facts.add((a % 10, b))
-    train = [p for p in problems if p not in held_out]
-    return train, held_out
+    rest = [p for p in problems if p not in held_out]
+    return rest[DEV:], held_out, rest[:DEV]
 
 
 def problem_text(a: int, b: int) -> str:
@@ -50,7 +53,7 @@ def worked_answer(a: int, b: int) -> str:
 
 
 def train_rows() -> list[dict]:
-    train, _ = _pairs()
+    train, _, _ = _pairs()
     return [
         {
             "messages": [
@@ -64,11 +67,12 @@ def train_rows() -> list[dict]:
     ]
 
 
-def eval_rows() -> list[dict]:
-    _, held_out = _pairs()
+def eval_rows(split: str = "test") -> list[dict]:
+    """The held-out problems (`test`) or the dev problems (`validation`), as MATH-500's rows."""
+    _, held_out, dev = _pairs()
     return [
         {"problem": problem_text(a, b), "answer": str(a + b), "unique_id": f"toy/{a}+{b}"}
-        for a, b in held_out
+        for a, b in (held_out if split == "test" else dev)
     ]
 
 
@@ -78,7 +82,8 @@ def corpus_for_tokenizer() -> list[str]:
 
 
 def toy_dataset_path() -> Path:
-    """Folder with `train/train.jsonl` (SFT) and `eval/test.jsonl` (held out), built on first use.
+    """Folder with `train/train.jsonl` (SFT), `eval/test.jsonl` (held out) and `eval/validation.jsonl` (dev),
+    built on first use.
 
     The two live in separate folders because their columns differ and `load_dataset(folder)` reads every split.
     """
@@ -88,7 +93,12 @@ def toy_dataset_path() -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
     try:
-        for name, rows in (("train/train.jsonl", train_rows()), ("eval/test.jsonl", eval_rows())):
+        files = {
+            "train/train.jsonl": train_rows(),
+            "eval/test.jsonl": eval_rows("test"),
+            "eval/validation.jsonl": eval_rows("validation"),
+        }
+        for name, rows in files.items():
             (staging / name).parent.mkdir(exist_ok=True)
             with open(staging / name, "w") as f:
                 f.writelines(json.dumps(row) + "\n" for row in rows)

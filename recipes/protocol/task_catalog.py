@@ -105,4 +105,17 @@ TASKS: dict[str, TaskInfo] = {
         builtin=True,
         local_dirname="toy_addition",
     ),
+    "toy_addition_dev": TaskInfo(  # the toy task's dev slice: a selection set (eval.selection), never a test
+        name="toy_addition_dev",
+        lighteval_name="reasonlift:toy_addition_dev",
+        hf_repo="builtin:toy-addition",
+        hf_subset="default",
+        hf_revision=None,
+        split="validation",
+        answer_kind="math",
+        default_n=4,
+        size=30,
+        builtin=True,
+        local_dirname="toy_addition",
+    ),
 }

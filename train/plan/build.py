@@ -24,7 +24,7 @@ from recipes.gpus import (
 )
 from recipes.schema import Recipe
 from train.launch_config import LaunchConfig
-from train.plan.cost import evaluation_cost, training_cost
+from train.plan.cost import evaluation_cost, evidence_cost, training_cost
 from train.plan.memory import (
     Architecture,
     activation_bytes,
@@ -153,6 +153,7 @@ def build_plan(
         _plan_evaluation(plan, arch, config)
     if evaluation:
         _plan_precision(plan)
+        evidence_cost(plan)
     return plan
 
 

@@ -325,3 +325,43 @@ def assumptions() -> str:
         f"bound for vLLM, {ASSUMED_WRITE_BYTES_PER_S / 1e9:.0f} GB/s for checkpoint writes: assumptions, not "
         "measurements (docs/benchmarks.md); the work counts are exact"
     )
+
+
+def evidence_cost(plan) -> None:
+    """What the evidence costs: the training runs the seeds ask for, the evaluations a compare makes (the
+    baseline once, each run's model, the selection set on every checkpoint), in GPU-hours where the plan has
+    estimated the time, in counts where it has not."""
+    recipe = plan.recipe
+    train = recipe.train
+    if train is None:
+        return
+    runs = len(train.seeds or [None])
+    gpus = plan.hardware.gpus if plan.hardware else None
+    parts = []
+    if plan.train_seconds is not None:
+        gpu_hours = f", {runs * plan.train_seconds * gpus / 3600:,.1f} GPU-hours" if gpus else ""
+        parts.append(f"{runs} training run(s): up to {hours(runs * plan.train_seconds)}{gpu_hours}")
+    else:
+        parts.append(f"{runs} training run(s)")
+    evaluations = 1 + runs
+    if plan.eval_seconds is not None:
+        parts.append(
+            f"compare: the baseline once and {runs} tuned model(s), up to {hours(evaluations * plan.eval_seconds)}"
+        )
+    else:
+        parts.append(f"compare: {evaluations} evaluations (the baseline once, {runs} tuned)")
+    selection = recipe.eval.selection
+    if selection:
+        kept = _saves(train.args, plan.steps)
+        if train.args.get("save_total_limit"):
+            kept = min(kept, int(train.args["save_total_limit"]))
+        candidates = kept + 1  # the checkpoints left on disk and the final model
+        parts.append(
+            f"selection: up to {candidates} checkpoint(s) x {', '.join(selection.tasks)} before the test tasks"
+        )
+    if runs == 1:
+        parts.append(
+            "one run: the interval covers that run only; train.seeds: [1, 2, 3] costs 3x the training and "
+            "2x the compare's evaluations"
+        )
+    plan.cost.append(("evidence", "; ".join(parts)))
