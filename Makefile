@@ -87,6 +87,8 @@ endif
 demo: install
 	$(RL) train recipes/smoke/sft.yaml --fresh
 	$(RL) compare recipes/smoke/sft.yaml
+	$(RL) train recipes/smoke/sft-seeds.yaml --fresh
+	$(RL) compare recipes/smoke/sft-seeds.yaml
 
 # CI=true runs everything, including the slow end-to-end tests; locally `make test` stays quick.
 test: install
