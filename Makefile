@@ -112,14 +112,14 @@ compare: install
 eval: install
 	@test -n "$(model)" || { echo "usage: make eval model=PATH_OR_HUB_ID [tasks=aime24,math_500] [recipe=R]"; exit 2; }
 	$(RL) eval $(call q,$(model)) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(call q,$(recipe))) \
-		$(if $(served_model),--served-model $(served_model)) $(if $(filter 1,$(refresh)),--refresh)
+		$(if $(served_model),--served-model $(served_model)) $(if $(filter 1,$(refresh)),--refresh) $(if $(recipe),$(SET_FLAGS))
 
 bench: install
 	$(RL) bench $(call q,$(RECIPE)) $(if $(weights),--weights $(weights)) \
 		$(if $(stages),--stages $(stages)) $(if $(max_new_tokens),--max-new-tokens $(max_new_tokens)) \
 		$(if $(max_problems),--max-problems $(max_problems)) $(if $(max_length),--max-length $(max_length)) \
 		$(if $(steps),--sft-steps $(steps)) $(if $(prefix_caching),--prefix-caching $(prefix_caching)) \
-		$(if $(scale),--analysis-scale $(scale))
+		$(if $(scale),--analysis-scale $(scale)) $(SET_FLAGS)
 
 view: install
 	@test -n "$(or $(recipe),$(dir))" || { echo "usage: make view (recipe=R | dir=COMPARE_FOLDER) [host=127.0.0.1] [port=8765]"; exit 2; }
@@ -128,17 +128,17 @@ view: install
 
 analyze: install
 	@test -n "$(model)" || { echo "usage: make analyze model=PATH_OR_HUB_ID [recipe=R] [tasks=...]"; exit 2; }
-	$(RL) analyze $(call q,$(model)) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(call q,$(recipe)))
+	$(RL) analyze $(call q,$(model)) $(if $(tasks),--tasks $(tasks)) $(if $(recipe),--recipe $(call q,$(recipe)) $(SET_FLAGS))
 
 chat: install
 	@test -n "$(or $(model),$(url))" -a -n "$(prompt)" || { echo 'usage: make chat (model=PATH_OR_HUB_ID | url=http://host:port/v1) prompt="What is 2+2?" [recipe=R] [task=math_500]'; exit 2; }
 	$(RL) chat $(call q,$(or $(url),$(model))) "$(prompt)" $(if $(recipe),--recipe $(call q,$(recipe))) \
 		$(if $(task),--task $(task)) $(if $(served_model),--served-model $(served_model)) \
-		$(if $(max_new_tokens),--max-new-tokens $(max_new_tokens))
+		$(if $(max_new_tokens),--max-new-tokens $(max_new_tokens)) $(if $(recipe),$(SET_FLAGS))
 
 # Which evaluation problems the recipe's training data holds (8-gram overlap of problem statements).
 contamination: install
-	$(RL) contamination $(call q,$(RECIPE))
+	$(RL) contamination $(call q,$(RECIPE)) $(SET_FLAGS)
 
 rescore: install
 	$(RL) rescore $(if $(file),--file $(call q,$(file)),--recipe $(call q,$(RECIPE))) $(if $(filter 0,$(wandb)),--no-wandb) \
@@ -148,13 +148,14 @@ rescore: install
 # vLLM's OpenAI-compatible server for the recipe's model (or model=M) with the evaluation's settings.
 serve: install
 	$(RL) serve $(call q,$(RECIPE)) $(if $(model),--model $(call q,$(model))) $(if $(port),--port $(port)) \
-		$(if $(host),--host $(host))
+		$(if $(host),--host $(host)) $(SET_FLAGS)
 
 # Serving latency and throughput with vLLM's load generator: a running server (url=) or one started for model=M.
 perf: install
 	$(RL) perf $(call q,$(RECIPE)) $(if $(model),--model $(call q,$(model))) $(if $(url),--url $(call q,$(url))) \
 		$(if $(served_model),--served-model $(served_model)) $(if $(concurrency),--concurrency $(concurrency)) \
-		$(if $(requests),--requests $(requests)) $(if $(port),--port $(port)) $(if $(filter 0,$(wandb)),--no-wandb)
+		$(if $(requests),--requests $(requests)) $(if $(port),--port $(port)) $(if $(filter 0,$(wandb)),--no-wandb) \
+		$(SET_FLAGS)
 
 # GRPO server mode: generation on its own GPU(s); pair with `vllm_mode: server` in the recipe. A dense model
 # is served with tensor parallelism only: TRL 1.16's server errors on data parallel > 1 for dense models.
@@ -178,7 +179,7 @@ plan: venv
 		$(if $(nodes),--nodes $(nodes)) $(if $(nproc),--num-processes $(nproc)) $(SET_FLAGS)
 
 check-recipe: venv
-	$(RL) check $(call q,$(RECIPE))
+	$(RL) check $(call q,$(RECIPE)) $(SET_FLAGS)
 
 tiny-model: install
 	$(PY) -m recipes.builtins.tiny_model

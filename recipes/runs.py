@@ -5,6 +5,7 @@ Training writes these; evaluation (the checkpoint curve, the compare) and the be
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -118,3 +119,32 @@ def incomplete_checkpoints(folder: Path) -> list[Path]:
         for p in saved_checkpoints(folder, complete_only=False)
         if not checkpoint_complete(p) and int(p.name.rsplit("-", 1)[-1]) > step
     ]
+
+
+TRAINER_STATE = "trainer_state.json"
+
+
+def training_log(folder: Path) -> list[dict] | None:
+    """The log history of the run that made `folder` (a final model or a checkpoint): its trainer_state.json."""
+    try:
+        return json.loads((folder / TRAINER_STATE).read_text()).get("log_history")
+    except (OSError, ValueError):
+        return None
+
+
+def run_health(folder: Path, method: str | None = None, overrides: dict | None = None) -> dict | None:
+    """The health verdicts of the run that made `folder`: its summary's (what the monitor saw), else the rules
+    applied to its log history now (a checkpoint, a run trained before the monitor); None without either."""
+    from recipes.health import evaluate, to_json
+
+    try:
+        summary = json.loads((folder / SUMMARY_FILE).read_text())
+    except (OSError, ValueError):
+        summary = {}
+    if summary.get("health"):
+        return summary["health"]
+    history = training_log(folder)
+    if not history:
+        return None
+    method = method or summary.get("method") or ("grpo" if any("reward" in h for h in history) else "sft")
+    return {"rules": to_json(evaluate(history, method, overrides))}

@@ -103,6 +103,29 @@ class RewardSpec(StrictModel):
     weight: float = 1.0
 
 
+class HealthRuleSpec(StrictModel):
+    threshold: float | None = None
+    window: int | None = Field(default=None, gt=0)
+
+
+class HealthSpec(StrictModel):
+    """The training health monitor (recipes/health.py): rule thresholds, and the rules that stop the run."""
+
+    enabled: bool = True
+    rules: dict[str, HealthRuleSpec] = Field(default_factory=dict, description="rule -> {threshold, window}")
+    stop_on: list[str] = Field(default_factory=list, description="rules that stop the run with a checkpoint")
+
+    @field_validator("rules", "stop_on")
+    @classmethod
+    def _known_rules(cls, value):
+        from recipes.health import RULES
+
+        unknown = [name for name in value if name not in RULES]
+        if unknown:
+            raise ValueError(f"unknown health rule {unknown[0]!r}; expected one of {', '.join(RULES)}")
+        return value
+
+
 class TrainSpec(StrictModel):
     method: Literal["sft", "grpo"]
     output_dir: str = PathField("folder")
@@ -116,6 +139,7 @@ class TrainSpec(StrictModel):
     rewards: dict[str, RewardSpec] | None = Field(
         default=None, description="GRPO: reward name -> weight, params"
     )
+    health: HealthSpec = Field(default_factory=HealthSpec)
     seeds: list[int] | None = Field(
         default=None,
         min_length=1,
@@ -155,6 +179,14 @@ class TrainSpec(StrictModel):
             )
         if self.method == "sft" and self.rewards:
             raise ValueError("`rewards` only apply to method grpo")
+        from recipes.health import RULES
+
+        named = [*self.health.rules, *self.health.stop_on]
+        other = [name for name in named if self.method not in RULES[name].methods]
+        if other:
+            raise ValueError(
+                f"health rule {other[0]!r} watches {'/'.join(RULES[other[0]].methods)} runs, not {self.method}"
+            )
         return self
 
 
@@ -229,6 +261,14 @@ class GradingSpec(StrictModel):
     )
 
 
+def known_tasks(names):
+    """`names` (a list or a mapping by task name) when every one is in the task catalog."""
+    unknown = [name for name in names if name not in TASKS]
+    if unknown:
+        raise ValueError(f"unknown task {unknown[0]!r}; expected one of {', '.join(TASKS)}")
+    return names
+
+
 class SelectionSpec(StrictModel):
     """The tasks a checkpoint is chosen on, before the test tasks are looked at."""
 
@@ -238,10 +278,7 @@ class SelectionSpec(StrictModel):
     @field_validator("tasks")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
-        unknown = [name for name in value if name not in TASKS]
-        if unknown:
-            raise ValueError(f"unknown task {unknown[0]!r}; expected one of {', '.join(TASKS)}")
-        return value
+        return known_tasks(value)
 
 
 class EvalSpec(StrictModel):
@@ -279,10 +316,7 @@ class EvalSpec(StrictModel):
     @field_validator("tasks")
     @classmethod
     def _known_tasks(cls, value: dict[str, TaskSpec]) -> dict[str, TaskSpec]:
-        unknown = [name for name in value if name not in TASKS]
-        if unknown:
-            raise ValueError(f"unknown task {unknown[0]!r}; expected one of {', '.join(TASKS)}")
-        return value
+        return known_tasks(value)
 
     @model_validator(mode="after")
     def _selection_apart_from_tests(self) -> EvalSpec:

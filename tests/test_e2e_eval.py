@@ -49,7 +49,7 @@ def test_compare_on_vllm_writes_the_table_and_reuses_results(trained_smoke):
     row = payload["tasks"]["toy_addition"][0]
     assert row["n_problems"] == 30
     # the tuned model learned the task: the improvement is real, not noise
-    assert row["tuned_mean"] > row["baseline_mean"] + 0.3 and row["significant"] and row["ci_low"] > 0
+    assert row["tuned_mean"] > row["baseline_mean"] + 0.15 and row["significant"] and row["ci_low"] > 0
     assert payload["provenance"]["packages"]["lighteval"] == "0.13.0"
     assert payload["baseline"]["fingerprint"] != payload["tuned"]["fingerprint"]
     details = (compare_dir / "details" / "tuned" / "toy_addition.jsonl").read_text().splitlines()

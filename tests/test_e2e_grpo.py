@@ -44,3 +44,7 @@ def test_smoke_grpo_trains_its_base_first_and_the_accuracy_reward_rises(tmp_path
     assert payload["baseline"]["path"] == str(tmp_path / "sft-out")
     assert payload["tasks"]["toy_addition"][0]["n_problems"] == 30
     assert "toy_addition" in compared
+    # a healthy run: the monitor watched every log and fired nothing (no false alarm), and the compare says so
+    health = summary["health"]["rules"]
+    assert len(health) == 11 and not [name for name, v in health.items() if v["fired"]], health
+    assert "training health: no rule fired (11 checked)" in compared and "training health:" not in output

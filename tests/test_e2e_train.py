@@ -12,6 +12,8 @@ from tests.wandb_offline import history, read_finished, run_info
 
 pytestmark = pytest.mark.slow
 
+SFT_RULES = ("loss_divergence", "loss_not_finite", "gradient_vanished", "gradient_spike")
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
@@ -46,7 +48,14 @@ def test_sft_saves_model_summary_and_recipe(trained):
     assert summary["tokens"] > 0 and summary["tokens_per_s"] > 0
     assert summary["packages"]["trl"] == "1.16.0"
     assert "git_commit" in summary
-    assert "trained smoke-sft: 42 steps" in output
+    assert "trained smoke-sft: 38 steps" in output
+    # the health monitor watched the run and found it healthy: no line, every SFT rule checked, none fired
+    assert summary["health"] == {
+        "rules": {
+            n: {"fired": False, "step": None, "value": None} for n in ("loss_not_finite", "gradient_spike")
+        }
+    }
+    assert "training health" not in output
 
 
 def test_sft_logs_to_an_offline_wandb_run(trained):

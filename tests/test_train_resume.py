@@ -82,7 +82,9 @@ def test_tokens_per_second_after_a_resume_counts_the_segment_only(tmp_path, monk
         shutil.rmtree(out / "checkpoint-40")  # rotated away by a later save
 
     trainer = SimpleNamespace(
-        state=SimpleNamespace(log_history=history, global_step=60, epoch=15.0),
+        state=SimpleNamespace(
+            log_history=history, global_step=60, epoch=15.0, save_to_json=lambda path: None
+        ),
         args=SimpleNamespace(world_size=1),
         train=train,
         add_callback=lambda callback: None,

@@ -207,12 +207,17 @@ def train_and_save(
         # checkpoint): continue it, so the tokens logged, summed and plotted stay cumulative
         trainer._total_train_tokens = resumed_tokens
     from train.checkpoints import mark_complete
+    from train.health import HealthMonitor
     from train.stop import STOP_FILE_VAR, stop_callback
 
     trainer.add_callback(mark_complete())
     stop = stop_callback()
     if stop is not None:
         trainer.add_callback(stop)
+    assert recipe.train is not None
+    health = HealthMonitor(recipe.train.method, recipe.train.health) if recipe.train.health.enabled else None
+    if health is not None:
+        trainer.add_callback(health)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     if stop is not None and stop.stopped_at is not None:
         # not the final model: the requeued job resumes from this checkpoint and saves that
@@ -225,7 +230,16 @@ def train_and_save(
     if not trainer.is_world_process_zero():
         return None
     tokenizer.save_pretrained(str(output_dir(recipe)))
+    # the log history beside the final model too (checkpoints have theirs): the compare and `make view` read it
+    trainer.state.save_to_json(str(output_dir(recipe) / "trainer_state.json"))
     copy_recipe(recipe)
+    if health is not None:
+        extra = {**extra, "health": health.summary()}
+        if health.stopped_by is not None:
+            log.warning(
+                f"stopped by the health monitor after step {health.stopped_at} ({health.stopped_by.rule}, from step "
+                f"{health.stopped_by.step}): checkpoint-{health.stopped_at} and the model saved in {output_dir(recipe)}"
+            )
     return write_summary(
         recipe, trainer, started, extra=extra, resumed=checkpoint, resumed_tokens=resumed_tokens
     )
@@ -277,7 +291,9 @@ def recipe_changes(recipe: Recipe) -> list[str]:
     return [
         f"{key}: {before.get(key)!r} -> {now.get(key)!r}"
         for key in sorted(set(before) | set(now))
-        if before.get(key) != now.get(key) and key not in CHANGEABLE_ON_RESUME
+        if before.get(key) != now.get(key)
+        and key not in CHANGEABLE_ON_RESUME
+        and not key.startswith("train.health.")  # the monitor's settings change nothing trained
     ]
 
 

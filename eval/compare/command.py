@@ -27,6 +27,7 @@ from eval.reporting.sections.budget import BudgetSection
 from eval.reporting.sections.contamination import ContaminationSection
 from eval.reporting.sections.cost import CostSection
 from eval.reporting.sections.details import DetailsSection
+from eval.reporting.sections.health import HealthSection
 from eval.reporting.sections.method import MethodSection
 from eval.reporting.sections.published import PublishedSection
 from eval.reporting.sections.reasoning import ReasoningSection
@@ -365,6 +366,13 @@ def report(
             one_run_note=recipe.train is not None,
         ),
         SelectionSection(extra.selections, extra.adjustments),
+        HealthSection(
+            {label: e.model.path for label, e in extra.seeds.items()} or {"tuned": sides.tuned.model.path},
+            recipe.train.method if recipe.train else None,
+            {n: r.model_dump(exclude_none=True) for n, r in recipe.train.health.rules.items()}
+            if recipe.train
+            else None,
+        ),
         PublishedSection(check_baseline(sides.baseline.model.name, sides.baseline.results)),
         ContaminationSection(contamination),
         DetailsSection(

@@ -1,7 +1,8 @@
 """`make view`: a local web app over a compare folder (FastAPI, Jinja2 templates, served by uvicorn).
 
 Pages: `/` the compare table, the plots and the problem list (filters: change, task, level, truncated, no
-answer; sorted by change); `/problem` one problem with both sides' samples side by side (the answer region
+answer; sorted by change); `/training` the tuned run's logged curves with the health rules that fired;
+`/problem` one problem with both sides' samples side by side (the answer region
 with the grader's span marked, the thinking collapsed and loaded a page at a time from `/thinking`).
 """
 
@@ -16,6 +17,7 @@ from markupsafe import Markup
 
 from eval.viewer.data import CompareFolder, Problem
 from eval.viewer.math import rendered
+from eval.viewer.training import load_runs
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 THINKING_PAGE_CHARS = 20_000
@@ -146,6 +148,10 @@ def create_app(compare: CompareFolder) -> FastAPI:
         pages = max(1, -(-len(text) // THINKING_PAGE_CHARS))
         chunk = text[page * THINKING_PAGE_CHARS : (page + 1) * THINKING_PAGE_CHARS]
         return JSONResponse({"text": chunk, "page": page, "pages": pages, "chars": len(text)})
+
+    @app.get("/training", response_class=HTMLResponse)
+    def training(request: Request):
+        return TEMPLATES.TemplateResponse(request, "training.html", {"runs": load_runs(compare.folder)})
 
     @app.get("/files/{name}")
     def files(name: str):

@@ -77,8 +77,12 @@ def eval_rows(split: str = "test") -> list[dict]:
 
 
 def corpus_for_tokenizer() -> list[str]:
-    rows = train_rows()
-    return [m["content"] for r in rows for m in r["messages"]] + [r["problem"] for r in eval_rows()]
+    """The tiny model's tokenizer corpus: every worked problem outside the held-out set (the dev slice included,
+    in the order they had before it was carved out, so that the tokenizer is the one TINY_MODEL_VERSION names),
+    then the held-out problems."""
+    train, held_out, dev = _pairs()
+    worked = [text for a, b in dev + train for text in (math_prompt(problem_text(a, b)), worked_answer(a, b))]
+    return worked + [problem_text(a, b) for a, b in held_out]
 
 
 def toy_dataset_path() -> Path:
