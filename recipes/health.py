@@ -15,16 +15,17 @@ The GRPO metric keys are TRL 1.16's (`trl/trainer/grpo_trainer.py`, `_metrics[mo
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 History = list[dict]  # trainer_state.json's log_history: one dict per log, with "step"
 
-ACCURACY_REWARDS = (
-    "accuracy",
-    "cosine",
-)  # the rewards that pay for the right answer; the others are auxiliary
+ACCURACY_REWARDS = ("accuracy", "cosine")  # the rewards that pay for the right answer
+# the rewards a model can earn without solving anything (the length and repetition penalties rising means less
+# of what they punish: that is not hacking)
+AUXILIARY_REWARDS = ("format", "tag_count")
 
 
 @dataclass(frozen=True)
@@ -111,11 +112,12 @@ def _not_finite(history: History, threshold: float, window: int) -> tuple[int, f
 def _spike(history: History, threshold: float, window: int) -> tuple[int, float] | None:
     """grad_norm above `threshold` x the median of the logs before it (at least `window` of them)."""
     series = [(s, v) for s, v in _series(history, "grad_norm") if math.isfinite(v)]
+    before = sorted(v for _, v in series[:window])
     for index in range(window, len(series)):
-        before = sorted(v for _, v in series[:index])
         median = before[len(before) // 2]
         if median > 0 and series[index][1] > threshold * median:
             return series[index][0], series[index][1] / median
+        bisect.insort(before, series[index][1])
     return None
 
 
@@ -146,7 +148,7 @@ def _aux_rising(history: History, threshold: float, window: int) -> tuple[int, f
     if accuracy is None:
         return None
     acc = dict(_series(history, accuracy))
-    for key in sorted(keys - {accuracy}):
+    for key in sorted(k for k in keys if k.split("/")[1] in AUXILIARY_REWARDS):
         series = _series(history, key)
         for end in range(window, len(series)):
             (s0, a0), (s1, a1) = series[end - window], series[end]
@@ -290,11 +292,13 @@ RULES: dict[str, Rule] = {
 }
 
 
-def evaluate(history: History, method: str, overrides: dict | None = None) -> dict[str, Finding | None]:
-    """Every rule for `method` over the log history: its first finding, or None."""
+def evaluate(
+    history: History, method: str, overrides: dict | None = None, skip: set[str] = frozenset()
+) -> dict[str, Finding | None]:
+    """Every rule for `method` (but those in `skip`) over the log history: its first finding, or None."""
     verdicts: dict[str, Finding | None] = {}
     for name, rule in RULES.items():
-        if method not in rule.methods:
+        if method not in rule.methods or name in skip:
             continue
         own = (overrides or {}).get(name) or {}
         threshold = own.get("threshold", rule.threshold)

@@ -125,11 +125,14 @@ TRAINER_STATE = "trainer_state.json"
 
 
 def training_log(folder: Path) -> list[dict] | None:
-    """The log history of the run that made `folder` (a final model or a checkpoint): its trainer_state.json."""
-    try:
-        return json.loads((folder / TRAINER_STATE).read_text()).get("log_history")
-    except (OSError, ValueError):
-        return None
+    """The log history of the run that made `folder` (a final model or a checkpoint): its trainer_state.json, or
+    for a final model saved before reasonlift kept one beside it, its last checkpoint's."""
+    for candidate in (folder, last_checkpoint(folder)):
+        try:
+            return json.loads((candidate / TRAINER_STATE).read_text()).get("log_history")
+        except (OSError, ValueError, TypeError):
+            continue
+    return None
 
 
 def run_health(folder: Path, method: str | None = None, overrides: dict | None = None) -> dict | None:

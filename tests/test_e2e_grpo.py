@@ -13,10 +13,10 @@ pytestmark = pytest.mark.slow
 
 
 def test_smoke_grpo_trains_its_base_first_and_the_accuracy_reward_rises(tmp_path):
-    # a short base (the demo trains it 15 epochs): GRPO only needs a policy that sometimes answers right
+    # a shorter base (the demo trains it 15 epochs): GRPO only needs a policy that sometimes answers right
     write_recipe(
         tmp_path / "sft.yaml",
-        **{"train.output_dir": str(tmp_path / "sft-out"), "train.args.num_train_epochs": 8},
+        **{"train.output_dir": str(tmp_path / "sft-out"), "train.args.num_train_epochs": 12},
     )
     recipe = write_recipe(
         tmp_path / "grpo.yaml", base="grpo.yaml", **{"train.output_dir": str(tmp_path / "grpo-out")}

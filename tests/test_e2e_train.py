@@ -51,9 +51,7 @@ def test_sft_saves_model_summary_and_recipe(trained):
     assert "trained smoke-sft: 38 steps" in output
     # the health monitor watched the run and found it healthy: no line, every SFT rule checked, none fired
     assert summary["health"] == {
-        "rules": {
-            n: {"fired": False, "step": None, "value": None} for n in ("loss_not_finite", "gradient_spike")
-        }
+        "rules": {n: {"fired": False, "step": None, "value": None} for n in SFT_RULES}
     }
     assert "training health" not in output
 

@@ -288,6 +288,8 @@ def train(
             if len(runs) > 1:
                 info(f"== {seed_label(one)} ({number} of {len(runs)}): {output_dir(one)}")
                 if not fresh and (done := finished_run(one)):
+                    # a kept run must be this recipe's: a method row over two recipes would mean nothing
+                    check_resume_matches(one, force)
                     info(f"{seed_label(one)} is trained ({done['global_step']} steps): kept")
                     continue
                 resume_this = resume and last_checkpoint(output_dir(one)) is not None

@@ -18,18 +18,26 @@ class HealthMonitor(TrainerCallback):
     def __init__(self, method: str, spec: HealthSpec):
         self.method, self.spec = method, spec
         self.overrides = {name: rule.model_dump(exclude_none=True) for name, rule in spec.rules.items()}
-        self.verdicts: dict[str, Finding | None] = {}
+        self.findings: dict[str, Finding] = {}  # what fired in this run, said once each
+        self.verdicts: dict[str, Finding | None] = {}  # every rule over the whole history, at the end
         self.stopped_by: Finding | None = None
         self.stopped_at: int | None = None
         self._said: set[str] = set()  # rules already reported (one line each, not one per log)
+        self.start_step = 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start_step = state.global_step  # a resumed run: what fired before it was said then
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        # trainer_state's log history: this log is already in it, and a resumed run's earlier logs too
-        self.verdicts = evaluate(state.log_history, self.method, self.overrides)
-        for name, finding in self.verdicts.items():
-            if finding is None or name in self._said:
+        # this run's part of trainer_state's log history (this log is already in it); a rule that fired is not
+        # checked again (its first step cannot change as the history grows)
+        segment = [h for h in state.log_history if h.get("step", 0) > self.start_step]
+        found = evaluate(segment, self.method, self.overrides, skip=set(self._said))
+        for name, finding in found.items():
+            if finding is None:
                 continue
             self._said.add(name)
+            self.findings[name] = finding
             log.warning(f"training health: {finding.message}")
             _alert(finding)
             if name in self.spec.stop_on and self.stopped_by is None:
@@ -42,7 +50,9 @@ class HealthMonitor(TrainerCallback):
         return control
 
     def on_train_end(self, args, state, control, **kwargs):
-        """The verdicts in the W&B run's summary: which rules fired (none is a verdict too)."""
+        """Every rule over the run's whole log history (a resumed run's earlier part too), for the summary; in the
+        W&B run's summary, which rules fired (none is a verdict too)."""
+        self.verdicts = evaluate(state.log_history, self.method, self.overrides)
         if log.rank() != 0:
             return
         try:

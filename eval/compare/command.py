@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from eval.comparison.budget import task_budget
 from eval.comparison.checkpoints import checkpoint_curve
 from eval.comparison.cost import serving_cost
+from eval.comparison.guard import settings_mismatches
 from eval.comparison.pairing import TaskComparison, compare_task
 from eval.comparison.published import check_baseline
 from eval.comparison.seeds import method_task
@@ -104,6 +105,8 @@ def run_compare(
     )
     if selections:
         clock.lap("selection")
+    elif recipe.eval.selection and tuned is not None:
+        info("notice: tuned= names the tuned model, so eval.selection chooses nothing in this compare")
     chosen = [s.chosen.path for s in selections.values()] or [tuned] * len(runs)
     served = served or Served()
     sides = evaluate_sides(runs[0], baseline, chosen[0], regrade, served, generate)
@@ -130,7 +133,15 @@ def run_compare(
         )
         for t in sides.baseline.results
     ]
-    mismatches = guard(comparisons, sides, allow_mismatch)
+    # every run beside the first, guarded like it: a method row over runs evaluated differently would mean little
+    seed_mismatches = [
+        f"{label}: {m}"
+        for label, e in list(seeds.items())[1:]
+        for t in sides.baseline.results
+        if t in e.results
+        for m in settings_mismatches(sides.baseline.results[t], e.results[t])
+    ]
+    mismatches = guard(comparisons, sides, allow_mismatch, seed_mismatches)
     clock.lap("statistics")
     curve: Curve | None = None
     adjustments = []
@@ -317,9 +328,12 @@ def writable_compare_dir(recipe: Recipe) -> Path:
     return folder
 
 
-def guard(comparisons: list[TaskComparison], sides: Sides, allow_mismatch: bool) -> list[str]:
-    """Every way the two sides were not evaluated alike; an error unless the user allowed it."""
-    mismatches = [m for c in comparisons for m in c.mismatches]
+def guard(
+    comparisons: list[TaskComparison], sides: Sides, allow_mismatch: bool, more: list[str] | None = None
+) -> list[str]:
+    """Every way the two sides (and `more`: the other training runs) were not evaluated alike; an error unless
+    the user allowed it."""
+    mismatches = [m for c in comparisons for m in c.mismatches] + (more or [])
     if mismatches and not allow_mismatch:
         raise UserError(
             "the two sides were not evaluated alike, so their difference would not mean much:\n  - "
@@ -367,7 +381,11 @@ def report(
         ),
         SelectionSection(extra.selections, extra.adjustments),
         HealthSection(
-            {label: e.model.path for label, e in extra.seeds.items()} or {"tuned": sides.tuned.model.path},
+            {  # the trained sides' folders (a served model's local folder is only its tokenizer)
+                label: e.model.path
+                for label, e in (extra.seeds or {"tuned": sides.tuned}).items()
+                if e.model.endpoint is None
+            },
             recipe.train.method if recipe.train else None,
             {n: r.model_dump(exclude_none=True) for n, r in recipe.train.health.rules.items()}
             if recipe.train

@@ -7,9 +7,10 @@ difference of run r, d_ir = tuned_ir - baseline_i, is read as a two-way crossed 
 
 with p_i the problem (which problems were set), s_r the run (seed-to-seed spread of training) and e_ir the rest
 (sampling, and how a run fares on a problem). The method delta is the grand mean; its variance is
-sigma_p^2/n + sigma_s^2/R + sigma_e^2/(nR), estimated without bias by the two-way ANOVA's mean squares,
-(MS_problems + MS_runs - MS_residual) / (nR), with components below zero taken as zero, and the interval is a t
-interval with Satterthwaite's degrees of freedom. With one run it is exactly today's paired t interval; with a
+sigma_p^2/n + sigma_s^2/R + sigma_e^2/(nR), estimated from the two-way ANOVA's mean squares as
+(MS_problems + MS_runs) / (nR), which overstates it by MS_residual/(nR) (the unbiased difference of mean squares
+gave an interval that covered 93.5% in simulation), and the interval is a t interval with Satterthwaite's degrees
+of freedom. With one run it is exactly today's paired t interval; with a
 few runs and real seed spread the degrees of freedom fall towards R - 1 and the interval widens, as it should:
 three runs say little about the spread of a fourth.
 
@@ -120,10 +121,13 @@ class MethodTask:
     method: MethodDelta
 
 
-def method_task(baseline: TaskResult, runs: dict[str, TaskResult]) -> MethodTask:
-    """Each run's paired comparison and the method delta, on the problems every run and the baseline answered."""
+def method_task(baseline: TaskResult, runs: dict[str, TaskResult]) -> MethodTask | None:
+    """Each run's paired comparison and the method delta, on the problems every run and the baseline answered;
+    None when fewer than two problems are common to all (no spread to estimate)."""
     common = set.intersection(*({p.problem_id for p in r.problems} for r in runs.values()))
     base = [p for p in baseline.problems if p.problem_id in common]
+    if len(base) < 2:
+        return None
     scores = []
     deltas = []
     for label, result in runs.items():

@@ -5,9 +5,12 @@ p value, computed as if that checkpoint had been named in advance, is too small,
 winner's curse). The correction is a max-statistic permutation test (Westfall and Young): the K checkpoints'
 per-problem differences from the baseline are sign-flipped together, problem by problem (under no effect the
 baseline and the checkpoints are exchangeable within a problem), and the chosen checkpoint's |delta| is ranked
-among the largest |delta| of the K under each flip. That p keeps its 5% level whatever the correlation between
-checkpoints (tests/test_seed_statistics.py simulates it). The same flips give the expected best-of-K delta with no
-real effect: the optimism a best-checkpoint report carries.
+among the largest |delta| of the K under each flip. Flipping the K differences together treats each problem's
+vector of differences as symmetric under no effect; that holds exactly for one checkpoint and approximately for
+several (the baseline is shared, and a skewed pass rate makes the vector slightly asymmetric), so the test is
+approximate: in simulation (tests/test_seed_statistics.py: 8 correlated checkpoints, AIME-sized) it rejected at
+most about 5% of the time. The same flips give the best-of-K delta expected with no real effect: the optimism a
+best-checkpoint report carries (computed from the observed differences, so a real effect inflates it a little).
 """
 
 from __future__ import annotations
@@ -111,6 +114,10 @@ def candidate_folders(run_folder: Path) -> list[tuple[str, Path, int | None]]:
     for folder in saved_checkpoints(run_folder):
         if any(folder.glob("*.safetensors")) and (folder / "config.json").exists():
             found.append((folder.name, folder, int(folder.name.rsplit("-", 1)[1])))
+        else:
+            info(
+                f"notice: eval.selection: {folder.name} holds no full weights (a LoRA adapter?): not a candidate"
+            )
     if (run_folder / "config.json").exists():
         summary = run_folder / SUMMARY_FILE
         step = json.loads(summary.read_text()).get("global_step") if summary.exists() else None
@@ -140,6 +147,11 @@ def select_checkpoint(recipe: Recipe, run_folder: Path, generate: bool = True) -
         )
         score = float(np.mean([np.mean([p.pass1 for p in r.problems]) for r in evaluation.results.values()]))
         candidates.append(Candidate(label, str(folder), step, score))
+    if len(candidates) == 1:
+        info(
+            f"notice: eval.selection: {run_folder} has one model with full weights, so nothing was chosen; save "
+            "checkpoints (save_strategy, save_total_limit) to choose among them"
+        )
     best = max(range(len(candidates)), key=lambda i: (candidates[i].score, i))
     return Selection(list(chosen_on.tasks), candidates[best], candidates)
 

@@ -336,7 +336,10 @@ def evidence_cost(plan) -> None:
     if train is None:
         return
     runs = len(train.seeds or [None])
+    # the GPUs a run holds: its training processes (a vLLM server's GPU too, when it has one)
     gpus = plan.hardware.gpus if plan.hardware else None
+    if gpus and plan.processes:
+        gpus = min(gpus, plan.processes + (1 if train.args.get("vllm_mode") == "server" else 0))
     parts = []
     if plan.train_seconds is not None:
         gpu_hours = f", {runs * plan.train_seconds * gpus / 3600:,.1f} GPU-hours" if gpus else ""
@@ -352,9 +355,12 @@ def evidence_cost(plan) -> None:
         parts.append(f"compare: {evaluations} evaluations (the baseline once, {runs} tuned)")
     selection = recipe.eval.selection
     if selection:
-        kept = _saves(train.args, plan.steps)
-        if train.args.get("save_total_limit"):
-            kept = min(kept, int(train.args["save_total_limit"]))
+        from train.run import effective_args
+
+        args = effective_args(train.method, train.args)  # TRL's defaults: saves every 500 steps unless told
+        kept = _saves(args, plan.steps)
+        if args.get("save_total_limit"):
+            kept = min(kept, int(args["save_total_limit"]))
         candidates = kept + 1  # the checkpoints left on disk and the final model
         parts.append(
             f"selection: up to {candidates} checkpoint(s) x {', '.join(selection.tasks)} before the test tasks"

@@ -65,6 +65,11 @@ def render(
     recipe_path = recipe.source
     if kind in ("train", "grpo") and recipe.train is None:
         raise UserError(f"{recipe_path}: no train section to run")
+    if recipe.train is not None and recipe.train.seeds and nodes > 1:
+        raise UserError(
+            f"{recipe_path}: train.seeds trains its runs one after another on one node; render one job per seed "
+            "(--set train.seeds=[S]) to train each on several nodes"
+        )
     server_mode = recipe.train is not None and recipe.train.args.get("vllm_mode") == "server"
     needs_server = server_mode and recipe.train.args.get("use_vllm", False)
     if kind == "train" and needs_server:
@@ -198,6 +203,11 @@ def render_sweep(
 ) -> dict[Path, str]:
     """`kind=eval checkpoints=all`: the array script, the compare script and the script that submits both."""
     recipe = _loaded(recipe)
+    if recipe.train is not None and recipe.train.seeds:
+        raise UserError(
+            f"{recipe.source}: a checkpoint sweep evaluates one run's checkpoints: render it per seed with "
+            "--set train.seeds=[S]"
+        )
     models = sweep_models(recipe)
     gpus = gpus_per_node or eval_gpus(recipe)
     out_dir = out_dir or repo / "outputs" / "slurm"

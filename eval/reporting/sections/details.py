@@ -19,9 +19,10 @@ class DetailsSection(Section):
 
     def files(self, out_dir: Path) -> dict[str, Path]:
         details = out_dir / "details"
-        for stale in details.glob("checkpoint-*"):
-            if stale.name not in self.evaluations:
-                shutil.rmtree(stale)
+        for pattern in ("checkpoint-*", "seed-*"):  # an earlier compare's checkpoints and training runs
+            for stale in details.glob(pattern):
+                if stale.name not in self.evaluations:
+                    shutil.rmtree(stale)
         for side, evaluation in self.evaluations.items():
             for name, result in evaluation.results.items():
                 write_details(result, details / side / f"{name.replace(':', '_')}.jsonl")

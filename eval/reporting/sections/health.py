@@ -57,6 +57,8 @@ class HealthSection(Section):
         return self.health or None
 
     def files(self, out_dir: Path) -> dict[str, Path]:
+        for stale in (out_dir / TRAINING_DIR).glob("*.json"):  # an earlier compare's runs
+            stale.unlink()
         written = {}
         for label, history in self.logs.items():
             path = out_dir / TRAINING_DIR / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', label)}.json"
